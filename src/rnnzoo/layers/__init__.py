@@ -1,0 +1,15 @@
+"""Recurrent layers with Keras' semantics and weight layout, as torch.nn.Modules."""
+
+from .bidirectional import Bidirectional
+from .core import Dense, Dropout, Input
+from .gru import GRU, GRUCell
+from .layer import Layer
+from .lstm import LSTM, LSTMCell
+from .rnn import RNN
+from .sequential import Sequential
+from .simple_rnn import SimpleRNN, SimpleRNNCell
+
+__all__ = [
+    "Bidirectional", "Dense", "Dropout", "GRU", "GRUCell", "Input", "LSTM", "LSTMCell", "Layer",
+    "RNN", "Sequential", "SimpleRNN", "SimpleRNNCell",
+]

@@ -1,0 +1,80 @@
+"""Keras' `Bidirectional` wrapper: one copy of a recurrent layer reads forwards, one backwards.
+
+The backward copy is the same layer with go_backwards flipped, built from the wrapped layer's
+config (fresh weights). Its per-step outputs come in reading order, so they are put back in time
+order — within each sequence's own length — before the two directions are merged.
+"""
+
+import torch
+
+from .layer import Layer, Shape, keeps_config
+from .rnn import RNN, check_lengths, reverse_padded
+
+MERGE_MODES = {
+    "concat": lambda forward, backward: torch.cat([forward, backward], dim=-1),
+    "sum": lambda forward, backward: forward + backward,
+    "mul": lambda forward, backward: forward * backward,
+    "ave": lambda forward, backward: (forward + backward) / 2,
+    None: lambda forward, backward: (forward, backward),
+}
+
+
+class Bidirectional(Layer):
+    """`Bidirectional(layer, merge_mode="concat")`; merge_mode "concat", "sum", "mul", "ave" or
+    None (returns the pair). With return_state: (merged output, *forward state, *backward state).
+    """
+
+    @keeps_config
+    def __init__(self, layer: RNN, merge_mode: str | None = "concat",
+                 backward_layer: RNN | None = None, name: str | None = None):
+        if not isinstance(layer, RNN):
+            raise TypeError(f"Bidirectional wraps a recurrent layer, got {type(layer).__name__}")
+        if merge_mode not in MERGE_MODES:
+            raise ValueError(f"merge_mode must be one of {list(MERGE_MODES)}, got {merge_mode!r}")
+        super().__init__(name)
+        if backward_layer is None:
+            config = layer.get_config()
+            backward_layer = type(layer)(**{**config, "go_backwards": not layer.go_backwards, "name": None})
+        if backward_layer.go_backwards == layer.go_backwards:
+            raise ValueError("backward_layer must read in the opposite direction to layer (go_backwards differs)")
+        self.forward_layer = layer
+        self.backward_layer = backward_layer
+        self.forward_layer.name = f"forward_{layer.name}"
+        self.backward_layer.name = f"backward_{layer.name}"
+        self.merge_mode = merge_mode
+        self.merge = MERGE_MODES[merge_mode]
+        self.return_sequences = layer.return_sequences
+        self.return_state = layer.return_state
+        self.built = layer.built and backward_layer.built
+
+    def build(self, input_shape: Shape) -> None:
+        for layer in (self.forward_layer, self.backward_layer):
+            if not layer.built:
+                layer.build(input_shape)
+        self.built = True
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        shape = self.forward_layer.compute_output_shape(input_shape)
+        if self.merge_mode == "concat":
+            return (*shape[:-1], 2 * shape[-1])
+        return shape
+
+    def forward(self, x: torch.Tensor, lengths=None, initial_state=None):
+        forward_state = backward_state = None
+        if initial_state is not None:  # Keras: the forward layer's states, then the backward's
+            half = len(initial_state) // 2
+            forward_state, backward_state = initial_state[:half], initial_state[half:]
+        forward = self.forward_layer(x, lengths, forward_state)
+        backward = self.backward_layer(x, lengths, backward_state)
+        if self.return_state:
+            (forward, *forward_states), (backward, *backward_states) = forward, backward
+        if self.return_sequences:
+            lengths = check_lengths(lengths, x.shape[0], x.shape[1], x.device)
+            backward = reverse_padded(backward, lengths)  # reading order -> time order
+        output = self.merge(forward, backward)
+        if self.return_state:
+            return (output, *forward_states, *backward_states)
+        return output
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}, merge_mode={self.merge_mode!r}"

@@ -1,0 +1,129 @@
+"""What every recurrent cell shares: Keras' weight layout, initialisers and dropout masks.
+
+A cell is one time step. Its weights are laid out as in Keras, so that weights move between the
+two frameworks without reshaping:
+
+    kernel            (input_dim, gates·units)   multiplies x_t         (x @ kernel)
+    recurrent_kernel  (units, gates·units)       multiplies h_{t-1}
+    bias              (gates·units,)             or (2, 3·units) for GRU(reset_after=True)
+
+with the gates side by side in Keras' order (LSTM: i, f, c, o; GRU: z, r, h). The loop over time
+lives in `rnn.RNN`; a cell only says how one step turns (x_t projected, state) into a new state.
+Because `x_t @ kernel` does not depend on the state, the runner computes it for all steps in one
+matrix product (`project_inputs`) and hands each step its slice.
+"""
+
+import torch
+from torch import nn
+
+from . import activations, initializers
+
+
+def gate_matmul(x: torch.Tensor, weight: torch.Tensor, masks: torch.Tensor | None) -> torch.Tensor:
+    """`x @ weight`, with Keras' recurrent-layer dropout applied to x.
+
+    `masks` is None (no dropout), one mask (n=1) shared by every gate, or one mask per gate
+    (n=gates, Keras' "implementation 1", used whenever recurrent_dropout > 0): gate g's block of
+    columns then sees x * masks[g]. Masks are (n, batch, features) and hold for every time step.
+    """
+    if masks is None:
+        return x @ weight
+    if x.dim() == 3:
+        masks = masks.unsqueeze(2)  # (n, B, 1, F): the same mask at every time step
+    if len(masks) == 1:
+        return (x * masks[0]) @ weight
+    blocks = weight.chunk(len(masks), dim=1)
+    return torch.cat([(x * mask) @ block for mask, block in zip(masks, blocks)], dim=-1)
+
+
+def _check_rate(name: str, rate: float) -> float:
+    if not 0.0 <= rate < 1.0:
+        raise ValueError(f"{name} must be in [0, 1), got {rate}")
+    return float(rate)
+
+
+class RecurrentCell(nn.Module):
+    gates: int = 1  # column blocks in kernel / recurrent_kernel
+    state_size: int = 1  # tensors in the state: (h,) or (h, c)
+
+    def __init__(
+        self,
+        units: int,
+        activation="tanh",
+        use_bias: bool = True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+    ):
+        super().__init__()
+        if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
+            raise ValueError(f"units must be a positive integer, got {units!r}")
+        self.units = units
+        self.activation_name = activations.name_of(activation)
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.recurrent_initializer = initializers.get(recurrent_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.dropout = _check_rate("dropout", dropout)
+        self.recurrent_dropout = _check_rate("recurrent_dropout", recurrent_dropout)
+        self.input_dim: int | None = None
+
+    # -- weights -------------------------------------------------------------------------------
+    def bias_shape(self) -> tuple[int, ...]:
+        return (self.gates * self.units,)
+
+    def build(self, input_dim: int) -> None:
+        if not isinstance(input_dim, int) or input_dim <= 0:
+            raise ValueError(f"input feature size must be a positive integer, got {input_dim!r}")
+        self.input_dim = input_dim
+        width = self.gates * self.units
+        self.kernel = nn.Parameter(torch.empty(input_dim, width))
+        self.recurrent_kernel = nn.Parameter(torch.empty(self.units, width))
+        self.bias = nn.Parameter(torch.empty(self.bias_shape())) if self.use_bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        self.kernel_initializer(self.kernel)
+        self.recurrent_initializer(self.recurrent_kernel)
+        if self.bias is not None:
+            self.bias_initializer(self.bias)
+
+    def input_bias(self) -> torch.Tensor | None:
+        return self.bias
+
+    # -- the step --------------------------------------------------------------------------------
+    def initial_state(self, batch: int, like: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        zeros = like.new_zeros(batch, self.units)
+        return tuple(zeros for _ in range(self.state_size))
+
+    def dropout_masks(self, batch: int, like: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        """Keras' dropout masks for one batch: drawn once, the same at every step.
+
+        Returns (input masks, recurrent masks), each None or (n, batch, size) of 0 or 1/(1-rate).
+        """
+        # Keras switches to one mask per gate once recurrent dropout is on ("implementation 1").
+        count = self.gates if self.recurrent_dropout > 0 else 1
+
+        def masks(rate: float, size: int) -> torch.Tensor | None:
+            if rate == 0.0:
+                return None
+            keep = like.new_full((count, batch, size), 1.0 - rate)
+            return torch.bernoulli(keep) / (1.0 - rate)
+
+        return masks(self.dropout, self.input_dim), masks(self.recurrent_dropout, self.units)
+
+    def project_inputs(self, x: torch.Tensor, masks: torch.Tensor | None) -> torch.Tensor:
+        """x @ kernel + input bias for every step at once: (B, T, F) -> (B, T, gates·units)."""
+        projected = gate_matmul(x, self.kernel, masks)
+        bias = self.input_bias()
+        return projected if bias is None else projected + bias
+
+    def step(self, x_projected, state, recurrent_masks):
+        """One time step: (x_t @ kernel + bias, state_{t-1}) -> state_t; state_t[0] is the output."""
+        raise NotImplementedError
+
+    def extra_repr(self) -> str:
+        return f"{self.input_dim} -> {self.units}, activation={self.activation_name}"
