@@ -1,0 +1,159 @@
+"""Keras' ``model.fit`` and ``model.evaluate`` for any classifier ``nn.Module``.
+
+The model maps a float batch (B, T, F) to logits (B, C), called as
+``model(x)``, or ``model(x, lengths=lengths)`` when per-sample lengths are given
+(the lengths batch is on ``device`` like the data). Training minimises Keras'
+``SparseCategoricalCrossentropy(from_logits=True)``, the batch mean of::
+
+    loss_i = -log softmax(logits_i)[y_i]          (F.cross_entropy)
+
+and reports ``accuracy = mean(argmax(logits_i) == y_i)``; both are aggregated
+over an epoch as sample-weighted running means (``metrics.py``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import TextIO
+
+import torch
+import torch.nn.functional as F
+from rich.console import Console
+from torch import nn
+
+from .batches import as_dataset, batches, epoch_order
+from .callbacks import Callback, CallbackList, StopTraining
+from .history import EpochLog, History
+from .logger import KerasLogger
+from .metrics import RunningMetrics
+
+
+def fit(
+    model: nn.Module,
+    x,
+    y,
+    *,
+    optimizer: torch.optim.Optimizer,
+    batch_size: int = 64,
+    epochs: int = 10,
+    seed: int = 0,
+    shuffle: bool = True,
+    lengths=None,
+    device: str | torch.device = "cpu",
+    callbacks: Iterable[Callback] = (),
+    verbose: int = 2,
+    console: Console | TextIO | None = None,
+) -> History:
+    """Train ``model`` in place, as Keras' ``fit(x, y, batch_size, epochs, shuffle, verbose)``.
+
+    Every epoch reshuffles the whole set (a generator seeded with ``seed``), runs
+    ceil(N / batch_size) optimizer steps, the last batch partial, in train mode.
+    ``torch.manual_seed(seed)`` is called first so dropout masks repeat too: the
+    same seed gives the same weights and history. ``verbose``: 0 silent, 1 or 2
+    Keras' per-epoch lines on ``console`` (default stdout), with a live bar on a
+    terminal. The model is moved to ``device``; the data stays where it is and
+    travels one batch at a time.
+    """
+    _check_count("batch_size", batch_size)
+    _check_count("epochs", epochs)
+    device = torch.device(device)
+    data = as_dataset(x, y, lengths)
+    hooks = CallbackList([*_loggers(verbose, console), *callbacks])
+    torch.manual_seed(seed)  # dropout and any other global-RNG use in the model
+    shuffler = torch.Generator().manual_seed(seed)  # its own stream: the order doesn't depend on the model
+    model.to(device)
+    history = History()
+
+    hooks.on_fit_begin(epochs, data.steps(batch_size))
+    with _mode(model, training=True):
+        try:
+            for epoch in range(epochs):
+                hooks.on_epoch_begin(epoch)
+                start = time.perf_counter()
+                metrics = RunningMetrics()
+                order = epoch_order(len(data), shuffle, shuffler)
+                for xb, yb, lb in batches(data, order, batch_size, device):
+                    logits = _forward(model, xb, lb)
+                    loss = F.cross_entropy(logits, yb)
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+                    log = metrics.update(logits, yb, loss)
+                    hooks.on_batch_end(log.step, log)
+                mean_loss, accuracy = metrics.result()  # the loop's one read of device values
+                epoch_log = EpochLog(epoch, mean_loss, accuracy, time.perf_counter() - start, metrics.steps)
+                history.epochs.append(epoch_log)
+                hooks.on_epoch_end(epoch, epoch_log)
+        except StopTraining:
+            pass
+        finally:
+            hooks.on_fit_end(history)
+    return history
+
+
+def evaluate(
+    model: nn.Module,
+    x,
+    y,
+    *,
+    batch_size: int = 64,
+    lengths=None,
+    device: str | torch.device = "cpu",
+    verbose: int = 2,
+    console: Console | TextIO | None = None,
+) -> dict[str, float]:
+    """Keras' ``evaluate``: ``{"loss": ..., "accuracy": ...}`` over the data, in order.
+
+    Eval mode (dropout off) under ``torch.inference_mode``; the model's previous
+    train/eval mode is restored afterwards. With ``verbose`` 1 or 2 prints one line,
+    e.g. ``157/157 - 6s - loss: 0.1514 - accuracy: 0.9568 - 38ms/step``.
+    """
+    _check_count("batch_size", batch_size)
+    device = torch.device(device)
+    data = as_dataset(x, y, lengths)
+    hooks = CallbackList(_loggers(verbose, console))
+    model.to(device)
+    metrics = RunningMetrics()
+
+    hooks.on_fit_begin(1, data.steps(batch_size))  # one pass, so no "Epoch" header
+    hooks.on_epoch_begin(0)
+    start = time.perf_counter()
+    with _mode(model, training=False), torch.inference_mode():
+        try:
+            for xb, yb, lb in batches(data, torch.arange(len(data)), batch_size, device):
+                logits = _forward(model, xb, lb)
+                log = metrics.update(logits, yb, F.cross_entropy(logits, yb))
+                hooks.on_batch_end(log.step, log)
+            loss, accuracy = metrics.result()
+            hooks.on_epoch_end(0, EpochLog(0, loss, accuracy, time.perf_counter() - start, metrics.steps))
+        finally:
+            hooks.on_fit_end(History())
+    return {"loss": loss, "accuracy": accuracy}
+
+
+def _forward(model: nn.Module, x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
+    return model(x) if lengths is None else model(x, lengths=lengths)
+
+
+def _loggers(verbose: int, console: Console | TextIO | None) -> list[Callback]:
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"verbose: expected 0, 1 or 2, got {verbose!r}")
+    return [KerasLogger(console)] if verbose else []
+
+
+def _check_count(name: str, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name}: expected an int >= 1, got {value!r}")
+
+
+@contextmanager
+def _mode(model: nn.Module, training: bool) -> Iterator[None]:
+    """Put the model in train/eval mode for the block, then restore its previous mode."""
+    was_training = model.training
+    model.train(training)
+    try:
+        yield
+    finally:
+        model.train(was_training)
