@@ -4,9 +4,17 @@ from .layers import (
     GRU, LSTM, RNN, Bidirectional, Dense, Dropout, Input, Layer, Sequential, SimpleRNN,
 )
 
+from . import data
+from .config import ConfigError, Experiment
+from .config import load as load_config
+from .lab import load_run, reproduce, train
+from .presets import PRESETS, load_preset, preset
+from .training import KerasAdam, evaluate, fit
+
 __version__ = "0.1.0"
 
 __all__ = [
     "GRU", "LSTM", "RNN", "Bidirectional", "Dense", "Dropout", "Input", "Layer", "Sequential",
-    "SimpleRNN", "__version__",
+    "SimpleRNN", "__version__", "data", "ConfigError", "Experiment", "load_config", "load_run",
+    "reproduce", "train", "PRESETS", "load_preset", "preset", "KerasAdam", "evaluate", "fit",
 ]

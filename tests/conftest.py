@@ -1,0 +1,33 @@
+"""Fixtures shared across test folders: the committed real-MNIST subset, offline."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import rnnzoo
+from rnnzoo.data import Dataset
+
+SUBSET = Path(__file__).parent / "data" / "mnist_subset.npz"
+
+
+@pytest.fixture(scope="session")
+def mnist_subset() -> Dataset:
+    """2,000 training and 500 test images of real MNIST (tests/data/README.md)."""
+    with np.load(SUBSET, allow_pickle=False) as arrays:
+        return Dataset("mnist", arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"], str(SUBSET))
+
+
+@pytest.fixture
+def offline_mnist(monkeypatch, mnist_subset):
+    """Make `rnnzoo.data.load` hand out the subset, so the lab and CLI run with no fetch at all."""
+    calls = []
+
+    def load(name="mnist", *, cache_dir=None):
+        calls.append((name, cache_dir))
+        if name != "mnist":
+            raise rnnzoo.data.DataError(f"test fixture only has mnist, asked for {name}")
+        return mnist_subset
+
+    monkeypatch.setattr(rnnzoo.data, "load", load)
+    return calls
