@@ -1,0 +1,6 @@
+"""The lab: train experiments, reproduce the notebook's comparison, write reports."""
+
+from .reproduce import OutputExistsError, reproduce
+from .run import RunResult, load_run, train
+
+__all__ = ["OutputExistsError", "RunResult", "load_run", "reproduce", "train"]

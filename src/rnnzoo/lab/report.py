@@ -1,0 +1,75 @@
+"""The reproduction report: a Markdown table beside the notebook's figures, and two plots."""
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: works with no display
+import matplotlib.pyplot as plt
+
+from .notebook import NOTEBOOK
+
+
+def markdown_table(results: dict) -> str:
+    """results: {preset name: RunResult}."""
+    env = next(iter(results.values())).environment
+    lines = [
+        "| model | params | test acc | notebook acc | s/epoch | notebook s/epoch | test loss |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for preset, result in results.items():
+        paper = NOTEBOOK.get(preset, {})
+        acc = f"{paper['test_accuracy']:.2%}" if paper else "—"
+        sec = f"{paper['seconds_per_epoch']}" if paper else "—"
+        lines.append(f"| {result.experiment.name} ({preset}) | {result.params:,} | {result.test_accuracy:.2%} | {acc} "
+                     f"| {result.seconds_per_epoch:.0f} | {sec} | {result.test_loss:.4f} |")
+    first = next(iter(results.values()))
+    lines += [
+        "",
+        f"{first.train_examples:,} training and {first.test_examples:,} test examples, "
+        f"{len(first.history)} epochs, batch {first.experiment.training.batch_size}, seed {first.experiment.training.seed}.",
+        f"Machine: {env['cpu']} ({env['cpu_count']} CPUs, {env['torch_threads']} torch threads); "
+        f"torch {env['torch']}, Python {env['python']}, rnnzoo {env['rnnzoo']}; {env['date']}.",
+        "Notebook figures: Keras on TensorFlow, as printed in the seed notebook (its machine is not stated).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def learning_curves(results: dict, path: Path) -> None:
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 4))
+    for preset, result in results.items():
+        epochs = [e.epoch + 1 for e in result.history.epochs]
+        loss_ax.plot(epochs, result.history.loss, marker="o", label=result.experiment.name)
+        acc_ax.plot(epochs, result.history.accuracy, marker="o", label=f"{result.experiment.name} (train)")
+        acc_ax.axhline(result.test_accuracy, linestyle="--", color=acc_ax.lines[-1].get_color(), linewidth=1,
+                       label=f"{result.experiment.name} (test)")
+    loss_ax.set(title="Training loss", xlabel="epoch", ylabel="sparse categorical cross-entropy")
+    acc_ax.set(title="Accuracy", xlabel="epoch", ylabel="accuracy")
+    for ax in (loss_ax, acc_ax):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def tradeoffs(results: dict, path: Path) -> None:
+    """Test accuracy against parameters and against seconds per epoch, notebook points beside ours."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, key, label in ((axes[0], "params", "parameters"), (axes[1], "seconds_per_epoch", "seconds per epoch")):
+        for preset, result in results.items():
+            ours = result.params if key == "params" else result.seconds_per_epoch
+            point = ax.scatter(ours, 100 * result.test_accuracy, s=60, label=f"{result.experiment.name} (rnnzoo)")
+            paper = NOTEBOOK.get(preset)
+            if paper:
+                ax.scatter(paper[key], 100 * paper["test_accuracy"], s=60, marker="x", color=point.get_facecolor(),
+                           label=f"{result.experiment.name} (notebook)")
+        ax.set(xlabel=label, ylabel="test accuracy (%)", title=f"Test accuracy vs {label}")
+        if key == "seconds_per_epoch" and all(r.seconds_per_epoch > 0 and not math.isnan(r.seconds_per_epoch) for r in results.values()):
+            ax.set_xscale("log")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

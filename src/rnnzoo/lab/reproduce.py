@@ -1,0 +1,62 @@
+"""`rnnzoo reproduce`: the notebook's three models, trained and compared in one call.
+
+    results = rnnzoo.reproduce("results/today")            # 10 epochs on all 60,000 (the notebook)
+    results = rnnzoo.reproduce("results/try", quick=True)  # the same on a subset, about a minute
+
+Writes into the output folder: one run folder per model (see `run.py`), `results.json` (all runs),
+`results.md` (the table beside the notebook's numbers), `learning_curves.png`, `tradeoffs.png`.
+"""
+
+import dataclasses
+from pathlib import Path
+
+from .. import data as datasets
+from ..presets import NOTEBOOK_MODELS, load_preset
+from . import report
+from .run import RunResult, train, write_atomic, write_json
+
+# --quick: the same models and settings on a slice of the data, sized to take about a minute here.
+QUICK = {"train_limit": 3200, "test_limit": 1000, "epochs": 2}
+
+
+class OutputExistsError(FileExistsError):
+    """The output folder already holds results; nothing is overwritten without being asked."""
+
+
+def check_output(out_dir: Path, overwrite: bool, marker: str = "results.json") -> None:
+    """Refuse an output folder that already holds results (its `marker` file), unless overwriting."""
+    if (out_dir / marker).exists() and not overwrite:
+        raise OutputExistsError(f"{out_dir} already holds results ({marker}); choose another folder or pass --overwrite")
+
+
+def reproduce(out_dir: str | Path, *, quick: bool = False, models=NOTEBOOK_MODELS, overwrite: bool = False,
+              cache_dir=None, device="cpu", console=None, verbose: int = 2) -> dict[str, RunResult]:
+    out_dir = Path(out_dir)
+    check_output(out_dir, overwrite)
+    say = console.print if hasattr(console, "print") else print
+    results: dict[str, RunResult] = {}
+    loaded: dict[str, datasets.Dataset] = {}
+    for preset in models:
+        experiment = load_preset(preset)
+        if quick:
+            experiment = dataclasses.replace(
+                experiment,
+                data=dataclasses.replace(experiment.data, train_limit=QUICK["train_limit"], test_limit=QUICK["test_limit"]),
+                training=dataclasses.replace(experiment.training, epochs=QUICK["epochs"]),
+            )
+        name = experiment.data.dataset
+        if name not in loaded:
+            loaded[name] = datasets.load(name, cache_dir=cache_dir)
+        if verbose:
+            say(f"\n== {preset}: {experiment.notes}")
+        results[preset] = train(experiment, dataset=loaded[name], run_dir=out_dir / preset, device=device,
+                                console=console, verbose=verbose)
+    write_report(out_dir, results)
+    return results
+
+
+def write_report(out_dir: Path, results: dict[str, RunResult]) -> None:
+    write_json(out_dir / "results.json", {preset: r.to_dict() for preset, r in results.items()})
+    write_atomic(out_dir / "results.md", report.markdown_table(results).encode())
+    report.learning_curves(results, out_dir / "learning_curves.png")
+    report.tradeoffs(results, out_dir / "tradeoffs.png")

@@ -1,0 +1,135 @@
+"""Train one experiment end to end: data, model, Keras' fit and evaluate, and a run folder.
+
+A run folder holds everything needed to look at or re-evaluate the run later:
+
+    experiment.json      the validated experiment (re-readable by `config.parse`)
+    weights.safetensors  the trained weights (no pickle: loading runs no code)
+    result.json          parameters, per-epoch loss/accuracy/seconds, test loss/accuracy, environment
+"""
+
+import dataclasses
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from .. import data as datasets
+from ..config import Experiment, parse
+from ..training import History, KerasAdam, evaluate, fit
+from . import environment
+
+
+@dataclass
+class RunResult:
+    experiment: Experiment
+    params: int
+    history: History
+    test_loss: float
+    test_accuracy: float
+    environment: dict
+    train_examples: int
+    test_examples: int
+
+    @property
+    def seconds_per_epoch(self) -> float:
+        return float(np.median(self.history.seconds)) if self.history.seconds else float("nan")
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.experiment.name,
+            "params": self.params,
+            "epochs": [dataclasses.asdict(e) for e in self.history.epochs],
+            "seconds_per_epoch": self.seconds_per_epoch,
+            "test": {"loss": self.test_loss, "accuracy": self.test_accuracy},
+            "train_examples": self.train_examples,
+            "test_examples": self.test_examples,
+            "experiment": self.experiment.to_dict(),
+            "environment": self.environment,
+        }
+
+
+def write_atomic(path: Path, payload: bytes) -> None:
+    """Write a file whole or not at all: a temp file beside it, fsync, then rename over."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(payload)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, value) -> None:
+    write_atomic(path, (json.dumps(value, indent=2) + "\n").encode())
+
+
+def make_optimizer(experiment: Experiment, parameters) -> KerasAdam:
+    settings = dataclasses.asdict(experiment.optimizer)
+    settings.pop("type")
+    return KerasAdam(parameters, **settings)
+
+
+def split(experiment: Experiment, dataset: datasets.Dataset):
+    """The notebook's view of the data (rows as time steps, /255), cut to the experiment's limits."""
+    train, test = experiment.data.train_limit, experiment.data.test_limit
+    return (datasets.rows(dataset.x_train[:train]), dataset.y_train[:train].astype(np.int64),
+            datasets.rows(dataset.x_test[:test]), dataset.y_test[:test].astype(np.int64))
+
+
+def train(experiment: Experiment, *, dataset: datasets.Dataset | None = None, run_dir: str | Path | None = None,
+          cache_dir=None, device="cpu", console=None, verbose: int = 2) -> RunResult:
+    """Train and evaluate `experiment` as the notebook does; write a run folder if `run_dir` is given."""
+    dataset = dataset or datasets.load(experiment.data.dataset, cache_dir=cache_dir)
+    x_train, y_train, x_test, y_test = split(experiment, dataset)
+    torch.manual_seed(experiment.training.seed)  # the initial weights
+    model = experiment.build_model()
+    if verbose:
+        model.summary(print_fn=(console.print if hasattr(console, "print") else print))
+    history = fit(model, x_train, y_train, optimizer=make_optimizer(experiment, model.parameters()),
+                  batch_size=experiment.training.batch_size, epochs=experiment.training.epochs,
+                  seed=experiment.training.seed, device=device, verbose=verbose, console=console)
+    test = evaluate(model, x_test, y_test, batch_size=experiment.training.batch_size, device=device,
+                    verbose=verbose, console=console)
+    result = RunResult(experiment, model.count_params(), history, test["loss"], test["accuracy"],
+                       environment.describe(), len(x_train), len(x_test))
+    if run_dir is not None:
+        save_run(Path(run_dir), model, result)
+    return result
+
+
+def save_run(run_dir: Path, model: torch.nn.Module, result: RunResult) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_json(run_dir / "experiment.json", result.experiment.to_dict())
+    weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    with tempfile.TemporaryDirectory(dir=run_dir) as temp:
+        save_file(weights, Path(temp) / "weights.safetensors")
+        write_atomic(run_dir / "weights.safetensors", (Path(temp) / "weights.safetensors").read_bytes())
+    write_json(run_dir / "result.json", result.to_dict())
+
+
+def load_run(run_dir: str | Path) -> tuple[Experiment, torch.nn.Module]:
+    """The experiment and trained model of a run folder (weights via safetensors: no code runs)."""
+    run_dir = Path(run_dir)
+    for name in ("experiment.json", "weights.safetensors"):
+        if not (run_dir / name).is_file():
+            raise FileNotFoundError(f"{run_dir} is not a run folder: {name} is missing")
+    try:
+        experiment = parse(json.loads((run_dir / "experiment.json").read_text()), str(run_dir / "experiment.json"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{run_dir / 'experiment.json'}: not valid JSON: {error}") from None
+    model = experiment.build_model()
+    state = load_file(run_dir / "weights.safetensors")
+    missing = set(model.state_dict()) ^ set(state)
+    if missing:
+        raise ValueError(f"{run_dir / 'weights.safetensors'} does not match its experiment: differing keys {sorted(missing)}")
+    model.load_state_dict(state)
+    return experiment, model
