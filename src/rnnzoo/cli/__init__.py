@@ -1,0 +1,1 @@
+"""The `rnnzoo` command: a thin layer over the public Python API."""

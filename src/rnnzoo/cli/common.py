@@ -1,0 +1,28 @@
+"""Pieces several subcommands share: resolving a model argument, the console, the cache flag."""
+
+from pathlib import Path
+
+from rich.console import Console
+
+from ..config import ConfigError, Experiment, load
+from ..presets import PRESETS, load_preset
+
+
+def experiment_from(argument: str) -> Experiment:
+    """A preset name (`lstm`) or the path of an experiment TOML file."""
+    if argument in PRESETS:
+        return load_preset(argument)
+    path = Path(argument)
+    if path.suffix == ".toml" or path.exists():
+        return load(path)
+    raise ConfigError(f"{argument!r} is neither a preset ({', '.join(PRESETS)}) nor a .toml file")
+
+
+def console() -> Console:
+    # highlight=False: print Keras' tables and lines as they are, without rich's number colouring.
+    return Console(highlight=False)
+
+
+def add_cache_dir(parser) -> None:
+    parser.add_argument("--cache-dir", metavar="DIR",
+                        help="data cache folder (default: $RNNZOO_CACHE_DIR, else $XDG_CACHE_HOME/rnnzoo or ~/.cache/rnnzoo)")

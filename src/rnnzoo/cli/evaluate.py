@@ -1,0 +1,24 @@
+"""`rnnzoo evaluate RUN_DIR`: test a trained run's saved weights on its data set's test split."""
+
+from .. import data as datasets
+from ..lab import load_run
+from ..lab.run import split
+from ..training import evaluate
+from .common import add_cache_dir, console
+
+
+def add_parser(commands) -> None:
+    parser = commands.add_parser("evaluate", help="evaluate a trained run folder on its test set")
+    parser.add_argument("run_dir", help="a folder written by `rnnzoo train` or `rnnzoo reproduce` (e.g. results/.../lstm)")
+    add_cache_dir(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    experiment, model = load_run(args.run_dir)
+    _, _, x_test, y_test = split(experiment, datasets.load(experiment.data.dataset, cache_dir=args.cache_dir))
+    out_console = console()
+    metrics = evaluate(model, x_test, y_test, batch_size=experiment.training.batch_size, console=out_console)
+    out_console.print(f"{experiment.name}: test loss {metrics['loss']:.4f}, test accuracy {metrics['accuracy']:.2%} "
+                      f"on {len(x_test):,} examples")
+    return 0

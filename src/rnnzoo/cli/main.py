@@ -1,0 +1,48 @@
+"""Entry point: registers the subcommands and turns errors into one-line messages and exit codes.
+
+Exit codes: 0 success; 2 a usage or input error (bad flag, bad config, output already there);
+1 a failure while running (data unavailable, disk full, ...); 130 interrupted. A traceback is shown
+only with --debug.
+"""
+
+import argparse
+import sys
+
+from .. import __version__
+from ..config import ConfigError
+from ..lab.reproduce import OutputExistsError
+from . import data, evaluate, reproduce, summary, train
+
+COMMANDS = (reproduce, train, evaluate, summary, data)
+USAGE_ERRORS = (ConfigError, OutputExistsError, FileNotFoundError, NotADirectoryError)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rnnzoo", description="Build, train and compare recurrent networks.")
+    parser.add_argument("--version", action="version", version=f"rnnzoo {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        command.add_parser(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)  # argparse itself exits 2 on bad usage
+    try:
+        return args.run(args) or 0
+    except KeyboardInterrupt:
+        print("rnnzoo: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # one line for the user; the traceback on request
+        if args.debug:
+            raise
+        usage = isinstance(error, USAGE_ERRORS)
+        print(f"rnnzoo: error: {error}", file=sys.stderr)
+        if not usage:
+            print("rnnzoo: run again with --debug for the traceback", file=sys.stderr)
+        return 2 if usage else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

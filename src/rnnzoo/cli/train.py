@@ -1,0 +1,37 @@
+"""`rnnzoo train CONFIG`: train one experiment (a preset or a TOML file) into a run folder."""
+
+import dataclasses
+from datetime import datetime
+from pathlib import Path
+
+from ..lab import train
+from ..lab.reproduce import check_output
+from .common import add_cache_dir, console, experiment_from
+
+
+def add_parser(commands) -> None:
+    parser = commands.add_parser("train", help="train one experiment (preset name or TOML file)")
+    parser.add_argument("config", help="a preset (simple_rnn, lstm, gru, bilstm) or an experiment .toml file")
+    parser.add_argument("--out", metavar="DIR", help="run folder (default: runs/<name>-<time>)")
+    parser.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
+    parser.add_argument("--epochs", type=int, help="override training.epochs")
+    parser.add_argument("--seed", type=int, help="override training.seed")
+    add_cache_dir(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    experiment = experiment_from(args.config)
+    overrides = {k: v for k, v in (("epochs", args.epochs), ("seed", args.seed)) if v is not None}
+    if overrides:
+        from ..config import parse  # re-validate, so an override like --epochs 0 is refused as in a file
+
+        data = experiment.to_dict()
+        data["training"].update(overrides)
+        experiment = parse(data, "command line")
+    out = Path(args.out or f"runs/{experiment.name}-{datetime.now():%Y%m%d-%H%M%S}")
+    check_output(out, args.overwrite, marker="result.json")
+    out_console = console()
+    result = train(experiment, run_dir=out, cache_dir=args.cache_dir, console=out_console)
+    out_console.print(f"test accuracy {result.test_accuracy:.2%}, test loss {result.test_loss:.4f}; run written to {out}/")
+    return 0
