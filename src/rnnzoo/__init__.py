@@ -1,5 +1,7 @@
 """rnnzoo: Keras-exact recurrent layers on PyTorch, and a lab that reproduces RNN comparisons."""
 
+__version__ = "0.1.0"  # first: submodules read it while the package is still importing
+
 from .layers import (
     GRU, LSTM, RNN, Bidirectional, Dense, Dropout, Input, Layer, Sequential, SimpleRNN,
 )
@@ -11,7 +13,6 @@ from .lab import load_run, reproduce, train
 from .presets import PRESETS, load_preset, preset
 from .training import KerasAdam, evaluate, fit
 
-__version__ = "0.1.0"
 
 __all__ = [
     "GRU", "LSTM", "RNN", "Bidirectional", "Dense", "Dropout", "Input", "Layer", "Sequential",

@@ -10,18 +10,26 @@ import sys
 
 from .. import __version__
 from ..config import ConfigError
-from ..lab.reproduce import OutputExistsError
-from . import data, evaluate, reproduce, summary, train
+from ..lab import OutputExistsError
+from ..training import CheckpointError, TrainingInterrupted
+from . import data, evaluate, reproduce, resume, summary, train
 
-COMMANDS = (reproduce, train, evaluate, summary, data)
-USAGE_ERRORS = (ConfigError, OutputExistsError, FileNotFoundError, NotADirectoryError)
+COMMANDS = (reproduce, train, resume, evaluate, summary, data)
+USAGE_ERRORS = (ConfigError, OutputExistsError, CheckpointError, FileNotFoundError, NotADirectoryError)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors on one line (the usage itself is one --help away)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rnnzoo", description="Build, train and compare recurrent networks.")
+    parser = Parser(prog="rnnzoo", description="Build, train and compare recurrent networks.")
     parser.add_argument("--version", action="version", version=f"rnnzoo {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
     for command in COMMANDS:
         command.add_parser(commands)
     return parser
@@ -31,6 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)  # argparse itself exits 2 on bad usage
     try:
         return args.run(args) or 0
+    except TrainingInterrupted as stop:  # the run saved itself at a step boundary
+        print(f"rnnzoo: {stop}", file=sys.stderr)
+        if getattr(args, "run_dir", None):
+            print(f"rnnzoo: continue with: rnnzoo resume {args.run_dir}", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
         print("rnnzoo: interrupted", file=sys.stderr)
         return 130

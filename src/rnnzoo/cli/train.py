@@ -5,7 +5,6 @@ from datetime import datetime
 from pathlib import Path
 
 from ..lab import train
-from ..lab.reproduce import check_output
 from .common import add_cache_dir, console, experiment_from
 
 
@@ -14,6 +13,9 @@ def add_parser(commands) -> None:
     parser.add_argument("config", help="a preset (simple_rnn, lstm, gru, bilstm) or an experiment .toml file")
     parser.add_argument("--out", metavar="DIR", help="run folder (default: runs/<name>-<time>)")
     parser.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
+    parser.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
+    parser.add_argument("--checkpoint-every", type=float, default=5.0, metavar="MINUTES",
+                        help="checkpoint every MINUTES (and at every epoch end; default %(default)s)")
     parser.add_argument("--epochs", type=int, help="override training.epochs")
     parser.add_argument("--seed", type=int, help="override training.seed")
     add_cache_dir(parser)
@@ -29,9 +31,12 @@ def run(args) -> int:
         data = experiment.to_dict()
         data["training"].update(overrides)
         experiment = parse(data, "command line")
+    if args.resume and not args.out:
+        raise FileNotFoundError("--resume needs --out: the run folder to continue")
     out = Path(args.out or f"runs/{experiment.name}-{datetime.now():%Y%m%d-%H%M%S}")
-    check_output(out, args.overwrite, marker="result.json")
+    args.run_dir = out  # for the resume hint after Ctrl-C
     out_console = console()
-    result = train(experiment, run_dir=out, cache_dir=args.cache_dir, console=out_console)
+    result = train(experiment, run_dir=out, cache_dir=args.cache_dir, console=out_console, resume=args.resume,
+                   overwrite=args.overwrite, checkpoint_every_minutes=args.checkpoint_every)
     out_console.print(f"test accuracy {result.test_accuracy:.2%}, test loss {result.test_loss:.4f}; run written to {out}/")
     return 0

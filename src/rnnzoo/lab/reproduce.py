@@ -8,19 +8,17 @@ Writes into the output folder: one run folder per model (see `run.py`), `results
 """
 
 import dataclasses
+import json
 from pathlib import Path
 
 from .. import data as datasets
 from ..presets import NOTEBOOK_MODELS, load_preset
 from . import report
+from .errors import OutputExistsError
 from .run import RunResult, train, write_atomic, write_json
 
 # --quick: the same models and settings on a slice of the data, sized to take about a minute here.
 QUICK = {"train_limit": 3200, "test_limit": 1000, "epochs": 2}
-
-
-class OutputExistsError(FileExistsError):
-    """The output folder already holds results; nothing is overwritten without being asked."""
 
 
 def check_output(out_dir: Path, overwrite: bool, marker: str = "results.json") -> None:
@@ -30,13 +28,28 @@ def check_output(out_dir: Path, overwrite: bool, marker: str = "results.json") -
 
 
 def reproduce(out_dir: str | Path, *, quick: bool = False, models=NOTEBOOK_MODELS, overwrite: bool = False,
-              cache_dir=None, device="cpu", console=None, verbose: int = 2) -> dict[str, RunResult]:
+              resume: bool = False, cache_dir=None, device="cpu", console=None, verbose: int = 2) -> dict[str, RunResult]:
+    """Train each model into `out_dir/<preset>/`, then write the report.
+
+    `resume=True` continues an interrupted reproduction: finished models are read back, not
+    retrained, and a model stopped mid-way resumes from its newest checkpoint.
+    """
     out_dir = Path(out_dir)
-    check_output(out_dir, overwrite)
+    if not resume:
+        check_output(out_dir, overwrite)
+    models = tuple(models)
+    for preset in models:
+        load_preset(preset)  # an unknown name fails now, not after an hour of training
+    write_json(out_dir / "reproduce.json", {"quick": quick, "models": list(models)})  # what `rnnzoo resume` reruns
     say = console.print if hasattr(console, "print") else print
     results: dict[str, RunResult] = {}
     loaded: dict[str, datasets.Dataset] = {}
     for preset in models:
+        run_dir = out_dir / preset
+        if resume and (run_dir / "result.json").exists():
+            results[preset] = RunResult.from_dict(json.loads((run_dir / "result.json").read_text()), str(run_dir))
+            say(f"\n== {preset}: finished earlier, test accuracy {results[preset].test_accuracy:.2%}")
+            continue
         experiment = load_preset(preset)
         if quick:
             experiment = dataclasses.replace(
@@ -49,8 +62,9 @@ def reproduce(out_dir: str | Path, *, quick: bool = False, models=NOTEBOOK_MODEL
             loaded[name] = datasets.load(name, cache_dir=cache_dir)
         if verbose:
             say(f"\n== {preset}: {experiment.notes}")
-        results[preset] = train(experiment, dataset=loaded[name], run_dir=out_dir / preset, device=device,
-                                console=console, verbose=verbose)
+        resumable = resume and (run_dir / "checkpoints").is_dir()
+        results[preset] = train(experiment, dataset=loaded[name], run_dir=run_dir, device=device, console=console,
+                                verbose=verbose, resume=resumable, overwrite=overwrite)
     write_report(out_dir, results)
     return results
 

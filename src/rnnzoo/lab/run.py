@@ -10,6 +10,7 @@ A run folder holds everything needed to look at or re-evaluate the run later:
 import dataclasses
 import json
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +19,12 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from .. import __version__
 from .. import data as datasets
 from ..config import Experiment, parse
-from ..training import History, KerasAdam, evaluate, fit
+from ..training import Checkpointer, CheckpointError, EpochLog, History, KerasAdam, NumericalError, checkpoint, evaluate, fit
 from . import environment
+from .errors import OutputExistsError
 
 
 @dataclass
@@ -38,6 +41,13 @@ class RunResult:
     @property
     def seconds_per_epoch(self) -> float:
         return float(np.median(self.history.seconds)) if self.history.seconds else float("nan")
+
+    @classmethod
+    def from_dict(cls, data: dict, source: str = "result.json") -> "RunResult":
+        """Read back what `to_dict` wrote (a finished run's result.json)."""
+        return cls(parse(data["experiment"], source), data["params"], History([EpochLog(**e) for e in data["epochs"]]),
+                   data["test"]["loss"], data["test"]["accuracy"], data["environment"], data["train_examples"],
+                   data["test_examples"])
 
     def to_dict(self) -> dict:
         return {
@@ -86,24 +96,85 @@ def split(experiment: Experiment, dataset: datasets.Dataset):
 
 
 def train(experiment: Experiment, *, dataset: datasets.Dataset | None = None, run_dir: str | Path | None = None,
-          cache_dir=None, device="cpu", console=None, verbose: int = 2) -> RunResult:
-    """Train and evaluate `experiment` as the notebook does; write a run folder if `run_dir` is given."""
+          cache_dir=None, device="cpu", console=None, verbose: int = 2, resume: bool = False,
+          overwrite: bool = False, checkpoint_every_steps: int | None = None,
+          checkpoint_every_minutes: float | None = 5.0) -> RunResult:
+    """Train and evaluate `experiment` as the notebook does.
+
+    With `run_dir`, the run is saved there (see the module docstring) and checkpointed under
+    `run_dir/checkpoints` at every epoch end and every few minutes or steps; `resume=True`
+    carries on from the newest good checkpoint, bit for bit as if never stopped.
+    """
+    say = console.print if hasattr(console, "print") else print
+    callbacks, restored = [], None
+    if run_dir is not None:
+        run_dir = Path(run_dir)
+        saver = Checkpointer(run_dir / "checkpoints", every_steps=checkpoint_every_steps,
+                             every_minutes=checkpoint_every_minutes,
+                             metadata={"experiment": experiment.to_dict(), "rnnzoo": __version__})
+        callbacks.append(saver)
+        restored = _prepare_run_dir(run_dir, experiment, resume, overwrite, say)
     dataset = dataset or datasets.load(experiment.data.dataset, cache_dir=cache_dir)
     x_train, y_train, x_test, y_test = split(experiment, dataset)
     torch.manual_seed(experiment.training.seed)  # the initial weights
     model = experiment.build_model()
-    if verbose:
-        model.summary(print_fn=(console.print if hasattr(console, "print") else print))
-    history = fit(model, x_train, y_train, optimizer=make_optimizer(experiment, model.parameters()),
-                  batch_size=experiment.training.batch_size, epochs=experiment.training.epochs,
-                  seed=experiment.training.seed, device=device, verbose=verbose, console=console)
+    optimizer = make_optimizer(experiment, model.parameters())
+    state = None
+    if restored is not None:
+        path, meta = restored
+        state = checkpoint.restore(path, meta, model, optimizer)
+        say(f"resuming {experiment.name} from {path} (epoch {state.epoch + 1}, step {state.step})")
+    elif verbose:
+        model.summary(print_fn=say)
+    try:
+        history = fit(model, x_train, y_train, optimizer=optimizer, batch_size=experiment.training.batch_size,
+                      epochs=experiment.training.epochs, seed=experiment.training.seed, device=device,
+                      verbose=verbose, console=console, callbacks=callbacks, resume=state)
+    except NumericalError as error:
+        if callbacks and callbacks[0].last_path is not None:
+            error.args = (f"{error}. The last good checkpoint is {callbacks[0].last_path}",)
+        raise
     test = evaluate(model, x_test, y_test, batch_size=experiment.training.batch_size, device=device,
                     verbose=verbose, console=console)
     result = RunResult(experiment, model.count_params(), history, test["loss"], test["accuracy"],
                        environment.describe(), len(x_train), len(x_test))
     if run_dir is not None:
-        save_run(Path(run_dir), model, result)
+        save_run(run_dir, model, result)
     return result
+
+
+def _prepare_run_dir(run_dir: Path, experiment: Experiment, resume: bool, overwrite: bool, say):
+    """Check the run folder against what was asked; return the checkpoint to resume from, if any."""
+    if resume:
+        found = checkpoint.latest(run_dir / "checkpoints", log=say)
+        if found is None:
+            raise CheckpointError(f"{run_dir}: no checkpoint to resume from")
+        saved = found[1]["metadata"]
+        if saved.get("rnnzoo") != __version__:
+            raise CheckpointError(f"{found[0]} was written by rnnzoo {saved.get('rnnzoo')}, this is {__version__}")
+        differences = _differences(saved.get("experiment", {}), experiment.to_dict())
+        if differences:
+            raise CheckpointError(f"{found[0]} belongs to another experiment: {'; '.join(differences)}")
+        return found
+    if overwrite:
+        for name in ("checkpoints", "result.json"):
+            target = run_dir / name
+            shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
+    elif (run_dir / "result.json").exists() or checkpoint.checkpoints(run_dir / "checkpoints"):
+        raise OutputExistsError(f"{run_dir} already holds a run; continue it with `rnnzoo resume {run_dir}`, "
+                                "or pass --overwrite to start again")
+    write_json(run_dir / "experiment.json", experiment.to_dict())  # first, so `rnnzoo resume` knows the run
+    return None
+
+
+def _differences(saved, current, prefix="") -> list[str]:
+    """'training.epochs: 10 in the checkpoint, 3 now' for every leaf that differs."""
+    if isinstance(saved, dict) and isinstance(current, dict):
+        return [d for key in sorted(set(saved) | set(current), key=str)
+                for d in _differences(saved.get(key), current.get(key), f"{prefix}{key}.")]
+    if saved != current:
+        return [f"{prefix.rstrip('.')}: {saved!r} in the checkpoint, {current!r} now"]
+    return []
 
 
 def save_run(run_dir: Path, model: torch.nn.Module, result: RunResult) -> None:

@@ -39,6 +39,9 @@ def as_dataset(x, y, lengths=None) -> Dataset:
         raise ValueError(f"x: expected a float array of shape (N, T, F), got {x.dtype} {tuple(x.shape)}")
     if x.shape[0] == 0:
         raise ValueError("x: expected at least one sample, got N=0")
+    finite = torch.isfinite(x).flatten(1).all(dim=1)
+    if not finite.all():
+        raise ValueError(f"x: expected finite values, got NaN or Inf in sample {int((~finite).nonzero()[0])}")
     if y.shape != (x.shape[0],) or y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
         raise ValueError(f"y: expected integer labels of shape ({x.shape[0]},), got {y.dtype} {tuple(y.shape)}")
     if lengths is not None:
@@ -65,7 +68,7 @@ def batches(
     stays where it is (a data set already on the device is indexed in place).
     """
     order = order.to(data.x.device)
-    for start in range(0, len(data), batch_size):
+    for start in range(0, len(order), batch_size):  # a resumed epoch passes only its remaining order
         idx = order[start : start + batch_size]
         lengths = None if data.lengths is None else data.lengths[idx.to(data.lengths.device)].to(device)
         yield (

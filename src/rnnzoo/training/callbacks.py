@@ -20,7 +20,15 @@ class StopTraining(Exception):
 
 
 class Callback:
-    """No-op base class; every hook is optional."""
+    """No-op base class; every hook is optional.
+
+    ``fit`` binds ``model``, ``optimizer`` and ``loop`` (its ``LoopState``) as attributes
+    before the first hook, as Keras sets ``callback.model``.
+    """
+
+    def bind(self, **context) -> None:
+        for name, value in context.items():
+            setattr(self, name, value)
 
     def on_fit_begin(self, epochs: int, steps: int) -> None:
         """Before the first epoch; ``steps`` batches per epoch."""
@@ -43,6 +51,10 @@ class CallbackList(Callback):
 
     def __init__(self, callbacks: Iterable[Callback]) -> None:
         self.callbacks = list(callbacks)
+
+    def bind(self, **context):
+        for cb in self.callbacks:
+            cb.bind(**context)
 
     def on_fit_begin(self, epochs, steps):
         for cb in self.callbacks:

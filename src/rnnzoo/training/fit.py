@@ -25,9 +25,11 @@ from torch import nn
 
 from .batches import as_dataset, batches, epoch_order
 from .callbacks import Callback, CallbackList, StopTraining
+from .errors import NumericalError
 from .history import EpochLog, History
 from .logger import KerasLogger
 from .metrics import RunningMetrics
+from .state import LoopState
 
 
 def fit(
@@ -45,6 +47,8 @@ def fit(
     callbacks: Iterable[Callback] = (),
     verbose: int = 2,
     console: Console | TextIO | None = None,
+    resume: LoopState | None = None,
+    check_finite: bool = True,
 ) -> History:
     """Train ``model`` in place, as Keras' ``fit(x, y, batch_size, epochs, shuffle, verbose)``.
 
@@ -55,42 +59,58 @@ def fit(
     Keras' per-epoch lines on ``console`` (default stdout), with a live bar on a
     terminal. The model is moved to ``device``; the data stays where it is and
     travels one batch at a time.
+
+    ``resume``: a ``LoopState`` restored from a checkpoint (``checkpoint.restore``)
+    continues that run exactly where it stopped, mid-epoch included. ``check_finite``
+    stops with ``NumericalError`` on a NaN/Inf loss or gradient, before the update.
+    Callbacks see ``model``, ``optimizer`` and ``loop`` (this state) as attributes.
     """
     _check_count("batch_size", batch_size)
     _check_count("epochs", epochs)
     device = torch.device(device)
     data = as_dataset(x, y, lengths)
+    loop = resume or LoopState.start(seed)
     hooks = CallbackList([*_loggers(verbose, console), *callbacks])
-    torch.manual_seed(seed)  # dropout and any other global-RNG use in the model
-    shuffler = torch.Generator().manual_seed(seed)  # its own stream: the order doesn't depend on the model
+    hooks.bind(model=model, optimizer=optimizer, loop=loop)
     model.to(device)
-    history = History()
 
     hooks.on_fit_begin(epochs, data.steps(batch_size))
     with _mode(model, training=True):
         try:
-            for epoch in range(epochs):
-                hooks.on_epoch_begin(epoch)
-                start = time.perf_counter()
-                metrics = RunningMetrics()
-                order = epoch_order(len(data), shuffle, shuffler)
-                for xb, yb, lb in batches(data, order, batch_size, device):
+            while loop.epoch < epochs:
+                if loop.order is None:
+                    loop.begin_epoch(epoch_order(len(data), shuffle, loop.shuffler))
+                hooks.on_epoch_begin(loop.epoch)
+                started = time.perf_counter() - loop.epoch_seconds
+                for xb, yb, lb in batches(data, loop.order[loop.step * batch_size :], batch_size, device):
                     logits = _forward(model, xb, lb)
                     loss = F.cross_entropy(logits, yb)
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
+                    if check_finite:
+                        _check_finite(loss, model, loop)
                     optimizer.step()
-                    log = metrics.update(logits, yb, loss)
+                    log = loop.metrics.update(logits, yb, loss)
+                    loop.epoch_seconds = time.perf_counter() - started
                     hooks.on_batch_end(log.step, log)
-                mean_loss, accuracy = metrics.result()  # the loop's one read of device values
-                epoch_log = EpochLog(epoch, mean_loss, accuracy, time.perf_counter() - start, metrics.steps)
-                history.epochs.append(epoch_log)
-                hooks.on_epoch_end(epoch, epoch_log)
+                mean_loss, accuracy = loop.metrics.result()  # the loop's one read of device values
+                epoch_log = EpochLog(loop.epoch, mean_loss, accuracy, time.perf_counter() - started, loop.step)
+                loop.finish_epoch(epoch_log)
+                hooks.on_epoch_end(epoch_log.epoch, epoch_log)
         except StopTraining:
             pass
         finally:
-            hooks.on_fit_end(history)
-    return history
+            hooks.on_fit_end(loop.history)
+    return loop.history
+
+
+def _check_finite(loss: torch.Tensor, model: nn.Module, loop: LoopState) -> None:
+    """Stop before an update that would poison the weights (one device sync per step)."""
+    if not torch.isfinite(loss):
+        raise NumericalError(f"the loss is {loss.item()}", loop.epoch, loop.step)
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    if grads and not torch.stack([torch.isfinite(g).all() for g in grads]).all():
+        raise NumericalError("a gradient is not finite", loop.epoch, loop.step)
 
 
 def evaluate(
