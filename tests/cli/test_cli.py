@@ -75,3 +75,20 @@ def test_data_fetch_reports_failure_with_exit_1(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(rnnzoo.data, "fetch", fail)
     assert main(["data", "fetch", "--cache-dir", str(tmp_path)]) == 1
     assert "rnnzoo: error: every source failed" in capsys.readouterr().err
+
+
+def test_debug_shows_the_traceback():
+    done = rnnzoo("--debug", "summary", "nope")
+    assert done.returncode != 0 and "Traceback" in done.stderr and "ConfigError" in done.stderr
+
+
+def test_unwritable_output_is_a_runtime_error_exit_1(offline_mnist, tmp_path, monkeypatch, capsys):
+    import rnnzoo.lab.run as run_module
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path / "ro"))
+
+    monkeypatch.setattr(run_module.tempfile, "mkstemp", denied)
+    assert main(["train", "simple_rnn", "--epochs", "1", "--out", str(tmp_path / "ro")]) == 1
+    err = capsys.readouterr().err
+    assert "Permission denied" in err and "Traceback" not in err
