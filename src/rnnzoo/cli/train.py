@@ -12,8 +12,9 @@ def add_parser(commands) -> None:
     parser = commands.add_parser("train", help="train one experiment (preset name or TOML file)")
     parser.add_argument("config", help="a preset (simple_rnn, lstm, gru, bilstm) or an experiment .toml file")
     parser.add_argument("--out", metavar="DIR", help="run folder (default: runs/<name>-<time>)")
-    parser.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
-    parser.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
+    existing = parser.add_mutually_exclusive_group()
+    existing.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
+    existing.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
     parser.add_argument("--checkpoint-every", type=float, default=5.0, metavar="MINUTES",
                         help="checkpoint every MINUTES (and at every epoch end; default %(default)s)")
     parser.add_argument("--epochs", type=int, help="override training.epochs")
