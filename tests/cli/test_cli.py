@@ -83,12 +83,10 @@ def test_debug_shows_the_traceback():
 
 
 def test_unwritable_output_is_a_runtime_error_exit_1(offline_mnist, tmp_path, monkeypatch, capsys):
-    import rnnzoo.lab.run as run_module
-
     def denied(*args, **kwargs):
         raise PermissionError(13, "Permission denied", str(tmp_path / "ro"))
 
-    monkeypatch.setattr(run_module.tempfile, "mkstemp", denied)
+    monkeypatch.setattr("tempfile.mkstemp", denied)
     assert main(["train", "simple_rnn", "--epochs", "1", "--out", str(tmp_path / "ro")]) == 1
     err = capsys.readouterr().err
     assert "Permission denied" in err and "Traceback" not in err

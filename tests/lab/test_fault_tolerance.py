@@ -131,7 +131,7 @@ def test_full_disk_leaves_earlier_files_intact(mnist_subset, tmp_path, monkeypat
             handle.write = lambda data: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left on device"))
         return handle
 
-    monkeypatch.setattr(run_module.os, "fdopen", full)
+    monkeypatch.setattr("os.fdopen", full)
     with pytest.raises(OSError, match="No space left"):
         run_module.save_run(tmp_path, torch.nn.Linear(2, 2), result)
     after = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+from ..files import atomic_open, fsync_dir
 from .errors import DataError
 
 Log = Callable[[str], object]
@@ -60,38 +60,8 @@ def write_cache(folder: Path, arrays: dict[str, np.ndarray]) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         for key, array in arrays.items():
-            _atomic_save(folder / f"{key}.npy", array)
-        _fsync_dir(folder)
+            with atomic_open(folder / f"{key}.npy") as out:
+                np.save(out, array, allow_pickle=False)
+        fsync_dir(folder)
     except OSError as exc:
         raise DataError(f"cannot write cache {folder}: {exc.strerror or exc}") from None
-
-
-def _atomic_save(path: Path, array: np.ndarray) -> None:
-    # Same directory as the target so os.replace is a rename on one filesystem.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    try:
-        # mkstemp creates 0600; cached datasets are not secret, so use the usual file mode.
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, array, allow_pickle=False)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        # Only our own temp file, inside the cache folder, is ever removed.
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Persist the renames themselves; best effort, since not every OS allows it."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -15,7 +15,8 @@ from .. import data as datasets
 from ..presets import NOTEBOOK_MODELS, load_preset
 from . import report
 from .errors import OutputExistsError
-from .run import RunResult, train, write_atomic, write_json
+from ..files import atomic_write
+from .run import RunResult, train, write_json
 
 # --quick: the same models and settings on a slice of the data, sized to take about a minute here.
 QUICK = {"train_limit": 3200, "test_limit": 1000, "epochs": 2}
@@ -71,6 +72,6 @@ def reproduce(out_dir: str | Path, *, quick: bool = False, models=NOTEBOOK_MODEL
 
 def write_report(out_dir: Path, results: dict[str, RunResult]) -> None:
     write_json(out_dir / "results.json", {preset: r.to_dict() for preset, r in results.items()})
-    write_atomic(out_dir / "results.md", report.markdown_table(results).encode())
+    atomic_write(out_dir / "results.md", report.markdown_table(results).encode())
     report.learning_curves(results, out_dir / "learning_curves.png")
     report.tradeoffs(results, out_dir / "tradeoffs.png")

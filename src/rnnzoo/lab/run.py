@@ -9,19 +9,19 @@ A run folder holds everything needed to look at or re-evaluate the run later:
 
 import dataclasses
 import json
-import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+import safetensors.torch
+from safetensors.torch import load_file
 
 from .. import __version__
 from .. import data as datasets
 from ..config import Experiment, parse
+from ..files import atomic_write
 from ..training import Checkpointer, CheckpointError, EpochLog, History, KerasAdam, NumericalError, checkpoint, evaluate, fit
 from . import environment
 from .errors import OutputExistsError
@@ -63,23 +63,8 @@ class RunResult:
         }
 
 
-def write_atomic(path: Path, payload: bytes) -> None:
-    """Write a file whole or not at all: a temp file beside it, fsync, then rename over."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(payload)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
 def write_json(path: Path, value) -> None:
-    write_atomic(path, (json.dumps(value, indent=2) + "\n").encode())
+    atomic_write(path, (json.dumps(value, indent=2) + "\n").encode())
 
 
 def make_optimizer(experiment: Experiment, parameters) -> KerasAdam:
@@ -181,9 +166,7 @@ def save_run(run_dir: Path, model: torch.nn.Module, result: RunResult) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json(run_dir / "experiment.json", result.experiment.to_dict())
     weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    with tempfile.TemporaryDirectory(dir=run_dir) as temp:
-        save_file(weights, Path(temp) / "weights.safetensors")
-        write_atomic(run_dir / "weights.safetensors", (Path(temp) / "weights.safetensors").read_bytes())
+    atomic_write(run_dir / "weights.safetensors", safetensors.torch.save(weights))
     write_json(run_dir / "result.json", result.to_dict())
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
+from ..files import fsync_dir
 from .callbacks import Callback
 from .errors import TrainingInterrupted
 from .history import EpochLog, History
@@ -71,14 +72,6 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # -- save and load -------------------------------------------------------------------------------
@@ -126,7 +119,8 @@ def save(directory: str | Path, model: torch.nn.Module, optimizer: torch.optim.O
         "saved_at": time.time(),
     }
     for f in TENSOR_FILES:
-        _fsync(temp / f)
+        with open(temp / f, "rb+") as written:
+            os.fsync(written.fileno())
     with open(temp / "meta.json", "w", encoding="utf-8") as out:  # written last: marks the folder complete
         json.dump(meta, out)
         out.flush()
@@ -134,7 +128,7 @@ def save(directory: str | Path, model: torch.nn.Module, optimizer: torch.optim.O
     if final.exists():  # the same step saved twice (e.g. epoch end after a step save): replace it
         shutil.rmtree(final)
     os.replace(temp, final)
-    _fsync(directory)
+    fsync_dir(directory)
     for old in checkpoints(directory)[keep:]:
         shutil.rmtree(old, ignore_errors=True)
     return final
