@@ -23,6 +23,7 @@ Every error names the key that is wrong, what was expected and what arrived, e.g
 """
 
 import difflib
+import math
 import inspect
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -155,8 +156,8 @@ def _section(table: Any, cls, where: str):
 def _positive(value, key: str, allow_none=False, zero=False):
     if value is None and allow_none:
         return
-    if value is None or value < 0 or (value == 0 and not zero):
-        raise ConfigError(f"{key}: expected a {'non-negative' if zero else 'positive'} number, got {value!r}")
+    if value is None or not math.isfinite(value) or value < 0 or (value == 0 and not zero):
+        raise ConfigError(f"{key}: expected a finite {'non-negative' if zero else 'positive'} number, got {value!r}")
 
 
 def _layer(table: Any, where: str) -> LayerSpec:
