@@ -20,9 +20,9 @@ LAYERS = {"SimpleRNN": rnnzoo.SimpleRNN, "LSTM": rnnzoo.LSTM, "GRU": rnnzoo.GRU}
 U = 5
 
 
-def build(case: str):
+def build(case: str, backend: str):
     kind, *rest = case.split("-")
-    cls = LAYERS[kind]
+    cls = lambda *args, **kwargs: LAYERS[kind](*args, backend=backend, **kwargs)
     if rest[0] == "bidirectional":
         masked = rest[1] == "masked"
         inner = cls(U, return_sequences=True, return_state=masked)
@@ -47,13 +47,14 @@ def load_weights(layer, weights):
                 getattr(cell, name).copy_(torch.from_numpy(next(weights)))
 
 
+@pytest.mark.parametrize("backend", ["reference", "auto"])
 @pytest.mark.parametrize("case", CASES)
-def test_matches_keras(case):
+def test_matches_keras(case, backend):
     x = torch.from_numpy(GOLDEN[f"{case}/x"])
     lengths = torch.from_numpy(GOLDEN[f"{case}/lengths"]) if f"{case}/lengths" in GOLDEN.files else None
     weights = [GOLDEN[f"{case}/weight{i}"] for i in range(6) if f"{case}/weight{i}" in GOLDEN.files]
     expected = [GOLDEN[f"{case}/output{i}"] for i in range(7) if f"{case}/output{i}" in GOLDEN.files]
-    layer = build(case)
+    layer = build(case, backend)
     layer.build((None, None, x.shape[-1]))
     load_weights(layer, weights)
     got = layer.eval()(x, lengths)

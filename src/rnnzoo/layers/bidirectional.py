@@ -8,7 +8,7 @@ order — within each sequence's own length — before the two directions are me
 import torch
 
 from .layer import Layer, Shape, keeps_config
-from .rnn import RNN, check_lengths, reverse_padded
+from .rnn import BACKENDS, RNN, check_lengths, reverse_padded
 
 MERGE_MODES = {
     "concat": lambda forward, backward: torch.cat([forward, backward], dim=-1),
@@ -22,11 +22,12 @@ MERGE_MODES = {
 class Bidirectional(Layer):
     """`Bidirectional(layer, merge_mode="concat")`; merge_mode "concat", "sum", "mul", "ave" or
     None (returns the pair). With return_state: (merged output, *forward state, *backward state).
+    `backend` ("auto", "fused", "reference"), if given, is set on both directions' layers.
     """
 
     @keeps_config
     def __init__(self, layer: RNN, merge_mode: str | None = "concat",
-                 backward_layer: RNN | None = None, name: str | None = None):
+                 backward_layer: RNN | None = None, name: str | None = None, backend: str | None = None):
         if not isinstance(layer, RNN):
             raise TypeError(f"Bidirectional wraps a recurrent layer, got {type(layer).__name__}")
         if merge_mode not in MERGE_MODES:
@@ -37,6 +38,10 @@ class Bidirectional(Layer):
             backward_layer = type(layer)(**{**config, "go_backwards": not layer.go_backwards, "name": None})
         if backward_layer.go_backwards == layer.go_backwards:
             raise ValueError("backward_layer must read in the opposite direction to layer (go_backwards differs)")
+        if backend is not None:
+            if backend not in BACKENDS:
+                raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+            layer.backend = backward_layer.backend = backend
         self.forward_layer = layer
         self.backward_layer = backward_layer
         self.forward_layer.name = f"forward_{layer.name}"

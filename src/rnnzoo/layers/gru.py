@@ -88,11 +88,12 @@ class GRU(RNN):
         go_backwards: bool = False,
         input_dim: int | None = None,
         name: str | None = None,
+        backend: str = "auto",
     ):
         cell = GRUCell(
             units, activation, recurrent_activation, use_bias, kernel_initializer,
             recurrent_initializer, bias_initializer, dropout, recurrent_dropout, reset_after,
         )
-        super().__init__(cell, return_sequences, return_state, go_backwards, name)
+        super().__init__(cell, return_sequences, return_state, go_backwards, name, backend)
         if input_dim is not None:
             self.build((None, None, input_dim))

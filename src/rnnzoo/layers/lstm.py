@@ -75,11 +75,12 @@ class LSTM(RNN):
         go_backwards: bool = False,
         input_dim: int | None = None,
         name: str | None = None,
+        backend: str = "auto",
     ):
         cell = LSTMCell(
             units, activation, recurrent_activation, use_bias, kernel_initializer,
             recurrent_initializer, bias_initializer, unit_forget_bias, dropout, recurrent_dropout,
         )
-        super().__init__(cell, return_sequences, return_state, go_backwards, name)
+        super().__init__(cell, return_sequences, return_state, go_backwards, name, backend)
         if input_dim is not None:
             self.build((None, None, input_dim))

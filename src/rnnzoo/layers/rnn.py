@@ -13,12 +13,22 @@ and final state equal those of the sequence run alone. With `go_backwards=True` 
 read from its own last valid step back to its first, and the outputs come in that reading order,
 left-aligned, exactly as the sequence alone would give them. (Keras' masking instead reverses the
 padding too; the results for the valid steps are the same, their positions differ.)
+
+Backends: `backend="reference"` runs the loop below, one autograd op at a time — the readable
+definition. `backend="fused"` hands the loop to `rnnzoo.kernels.fused` (native C++ kernels with a
+hand-written backward, or their pure-PyTorch twin) and raises if the layer is ineligible;
+`backend="auto"` (the default) uses the fused runner whenever it is eligible, else the reference
+loop. The eligibility conditions are listed in `rnnzoo/kernels/fused.py`. Every backend draws the
+same dropout masks and computes the same function.
 """
 
 import torch
 
+from ..kernels import fused
 from .cell import RecurrentCell
 from .layer import Layer, Shape
+
+BACKENDS = ("auto", "fused", "reference")
 
 
 def reverse_padded(x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
@@ -56,8 +66,12 @@ class RNN(Layer):
         return_state: bool = False,
         go_backwards: bool = False,
         name: str | None = None,
+        backend: str = "auto",
     ):
         super().__init__(name)
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        self.backend = backend
         self.cell = cell
         self.units = cell.units
         self.return_sequences = return_sequences
@@ -92,8 +106,23 @@ class RNN(Layer):
         projected = self.cell.project_inputs(x, input_masks)  # (B, T, gates·U): one GEMM for all steps
         state = self._initial_state(initial_state, batch, x)
 
+        if self._use_fused(x):
+            outputs, state = fused.run(self.cell, projected, state, lengths, self.return_sequences)
+        else:
+            outputs, state = self._run_reference(projected, state, lengths, recurrent_masks)
+
+        if self.return_sequences:
+            output = outputs  # (B, T', U)
+            if output.shape[1] < inputs.shape[1]:  # steps past the longest sequence are padding
+                output = torch.nn.functional.pad(output, (0, 0, 0, inputs.shape[1] - output.shape[1]))
+        else:
+            output = state[0]
+        return (output, *state) if self.return_state else output
+
+    def _run_reference(self, projected, state, lengths, recurrent_masks):
+        """The loop over time, one cell step after another: (outputs (B, T', U) or None, final state)."""
         outputs = []
-        for t in range(steps):
+        for t in range(projected.shape[1]):
             new_state = self.cell.step(projected[:, t], state, recurrent_masks)
             if lengths is None:
                 state = new_state
@@ -104,14 +133,16 @@ class RNN(Layer):
                 outputs.append(torch.where(running, state[0], 0.0))
             if not self.return_sequences:
                 outputs.clear()  # only the final state is returned: don't keep T outputs alive
+        return (torch.stack(outputs, dim=1) if self.return_sequences else None), state
 
-        if self.return_sequences:
-            output = torch.stack(outputs, dim=1)  # (B, T', U)
-            if output.shape[1] < inputs.shape[1]:  # steps past the longest sequence are padding
-                output = torch.nn.functional.pad(output, (0, 0, 0, inputs.shape[1] - output.shape[1]))
-        else:
-            output = state[0]
-        return (output, *state) if self.return_state else output
+    def _use_fused(self, x: torch.Tensor) -> bool:
+        """Explicit dispatch: the fused runner when asked for (or, with "auto", when eligible)."""
+        if self.backend == "reference":
+            return False
+        reason = fused.ineligible_reason(self, x)
+        if reason is not None and self.backend == "fused":
+            raise ValueError(f"{self.name}: backend='fused' cannot run this layer: {reason}")
+        return reason is None
 
     def _check_inputs(self, inputs) -> torch.Tensor:
         if not isinstance(inputs, torch.Tensor):
@@ -143,4 +174,5 @@ class RNN(Layer):
 
     def extra_repr(self) -> str:
         flags = [f for f in ("return_sequences", "return_state", "go_backwards") if getattr(self, f)]
-        return ", ".join([f"name={self.name!r}", *(f"{f}=True" for f in flags)])
+        backend = [] if self.backend == "auto" else [f"backend={self.backend!r}"]
+        return ", ".join([f"name={self.name!r}", *(f"{f}=True" for f in flags), *backend])

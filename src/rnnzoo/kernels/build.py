@@ -1,0 +1,84 @@
+"""Build (once) and load the native CPU kernels in `native/recurrent.cpp`.
+
+The extension is compiled with torch.utils.cpp_extension on first use, into
+
+    $RNNZOO_CACHE_DIR/build/<key>   (else $XDG_CACHE_HOME/rnnzoo/build/<key>, else ~/.cache/rnnzoo/build/<key>)
+
+where <key> hashes the source, the torch version, the Python version and this CPU's instruction
+flags (the code is built with -march=native), so a later process loads the cached library in well
+under a second. One message is printed while it builds (about a minute on two cores). If it
+cannot be built (no C++ compiler, no ninja, a compile error), `native()` returns None after one
+warning, and the fused runner uses its pure-PyTorch engine instead (`portable.py`).
+
+Set RNNZOO_NATIVE=0 to skip the native kernels altogether.
+"""
+
+import hashlib
+import os
+import platform
+import sys
+import warnings
+from pathlib import Path
+
+import torch
+
+SOURCE = Path(__file__).parent / "native" / "recurrent.cpp"
+CFLAGS = ["-O3", "-march=native", "-fopenmp", "-fno-math-errno"]
+
+_state: dict = {}  # "module": the loaded extension or None once tried
+
+
+def build_dir() -> Path:
+    from ..data.datasets import default_cache_dir
+
+    return default_cache_dir() / "build" / f"recurrent-{build_key()}"
+
+
+def build_key() -> str:
+    digest = hashlib.sha256(SOURCE.read_bytes())
+    for part in (torch.__version__, sys.version, platform.machine(), " ".join(CFLAGS), _cpu_flags()):
+        digest.update(part.encode())
+    return digest.hexdigest()[:16]
+
+
+def _cpu_flags() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return line
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def native():
+    """The compiled extension module, building it on first call; None if it can't be had."""
+    if "module" not in _state:
+        _state["module"] = _load()
+    return _state["module"]
+
+
+def _load():
+    if os.environ.get("RNNZOO_NATIVE", "1") == "0":
+        return None
+    folder = build_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        from torch.utils import cpp_extension
+
+        built = any(folder.glob("*.so"))
+        if not built:
+            print(f"rnnzoo: compiling the fused recurrent kernels (once, about a minute) into {folder} ...",
+                  file=sys.stderr, flush=True)
+        return cpp_extension.load(
+            name="rnnzoo_recurrent", sources=[str(SOURCE)], build_directory=str(folder),
+            extra_cflags=CFLAGS, extra_ldflags=["-fopenmp"], verbose=False,
+        )
+    except Exception as error:  # no compiler, no ninja, a failed build: fall back, once, loudly
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        warnings.warn(
+            f"rnnzoo: could not build the native recurrent kernels ({first_line}); using the pure-PyTorch "
+            "fused path instead, which is slower. Install a C++ compiler and ninja to get the fast kernels.",
+            RuntimeWarning, stacklevel=3,
+        )
+        return None

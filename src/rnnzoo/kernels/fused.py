@@ -1,0 +1,144 @@
+"""The fused recurrent runner: the loop of `rnn.RNN` with a hand-written backward pass.
+
+`rnn.RNN.forward` computes the input projection for all steps at once (one GEMM) and then asks
+`run` for the recurrence. `run` executes it as one autograd node, `FusedRecurrence`:
+
+    forward   h_t = cell(xp_t, h_{t-1} U, state_{t-1})  for t = 1..T, no autograd graph per step
+    backward  hand BPTT: dZ_t for every step, dh_{t-1} = dZ_t U^T (+ the direct terms),
+              then dU = H_{0..T-1}^T dZ as ONE product; dW, db and dX follow from autograd of the
+              hoisted projection, again one product each.
+
+Two engines implement that contract: the native C++ kernels (`native/recurrent.cpp`, built once by
+`build.py`) and a pure-PyTorch one (`portable.py`) for activations the C++ code doesn't know, or
+when no compiler is available.
+
+Eligibility (checked in this order by `ineligible_reason`; `backend="auto"` uses the reference
+loop when any fails, `backend="fused"` raises with the reason):
+  1. the cell is exactly SimpleRNNCell, LSTMCell or GRUCell (a subclass may change the step);
+  2. GRU has reset_after=True (with reset_after=False the product (r * h) U_h is inside the step);
+  3. no recurrent dropout while training (its masks multiply h inside every product);
+  4. the input is on the CPU (CUDA keeps the reference loop);
+  5. float32 or float64.
+Native engine, on top: activation and recurrent_activation among linear/None, tanh, sigmoid,
+relu, hard_sigmoid, and the extension built; otherwise the portable engine runs (any activation).
+"""
+
+import torch
+
+from ..layers import activations
+from . import build, portable
+
+SIMPLE, LSTM, GRU = portable.SIMPLE, portable.LSTM, portable.GRU
+
+# Activation functions the C++ kernels implement, with their codes in native/recurrent.cpp.
+NATIVE_ACTIVATIONS = {
+    activations.linear: 0,
+    torch.tanh: 1,
+    torch.sigmoid: 2,
+    torch.relu: 3,
+    activations.hard_sigmoid: 4,
+}
+
+calls = {"native": 0, "portable": 0}  # how often each engine ran: the tests' proof it really ran
+
+
+def cell_kind(cell) -> int | None:
+    from ..layers.gru import GRUCell
+    from ..layers.lstm import LSTMCell
+    from ..layers.simple_rnn import SimpleRNNCell
+
+    return {SimpleRNNCell: SIMPLE, LSTMCell: LSTM, GRUCell: GRU}.get(type(cell))
+
+
+def ineligible_reason(layer, x: torch.Tensor) -> str | None:
+    """Why the fused runner can't run this layer on x, or None if it can."""
+    cell = layer.cell
+    kind = cell_kind(cell)
+    if kind is None:
+        return f"there is no fused kernel for {type(cell).__name__} (only SimpleRNNCell, LSTMCell, GRUCell)"
+    if kind == GRU and not cell.reset_after:
+        return "GRU(reset_after=False) multiplies (r * h) by U inside the step; only reset_after=True is fused"
+    if layer.training and cell.recurrent_dropout > 0:
+        return "recurrent_dropout > 0 while training is not fused (its masks act inside every product)"
+    if x.device.type != "cpu":
+        return f"the fused kernels run on the CPU, got a tensor on {x.device}"
+    if x.dtype not in (torch.float32, torch.float64):
+        return f"the fused kernels need float32 or float64, got {x.dtype}"
+    return None
+
+
+class NativeEngine:
+    """native/recurrent.cpp behind the engine contract of portable.py (activations as codes)."""
+
+    def __init__(self, module):
+        self.module = module
+
+    def forward(self, kind, ra, act, xp, U, brec, h0, c0, lengths):
+        out = self.module.forward(kind, ra, act, xp, U, brec, h0, c0, lengths)
+        if kind == SIMPLE:
+            return out[0], None, (out[0], None)
+        if kind == LSTM:
+            return out[0], out[1], (out[2], out[3])
+        return out[0], None, (out[1], out[2])
+
+    def backward(self, kind, ra, act, xp, U, has_brec, H, C, saved, dH, dC, lengths):
+        gates, extra = saved
+        dxp, dU, dbrec, dh0, dc0 = self.module.backward(
+            kind, ra, act, xp, U, has_brec, H, C, gates, extra, dH, dC, lengths)
+        return dxp, dU, dbrec if has_brec else None, dh0, dc0 if kind == LSTM else None
+
+
+class PortableEngine:
+    forward = staticmethod(portable.forward)
+
+    @staticmethod
+    def backward(kind, ra, act, xp, U, has_brec, H, C, saved, dH, dC, lengths):
+        return portable.backward(kind, ra, act, xp, U, has_brec, H, C, saved, dH, dC, lengths)
+
+
+def engine_for(cell, kind: int):
+    """(engine, name, recurrent activation, activation) for a cell: native where it can be."""
+    ra = getattr(cell, "recurrent_activation", activations.linear)
+    act = cell.activation
+    if ra in NATIVE_ACTIVATIONS and act in NATIVE_ACTIVATIONS and (module := build.native()) is not None:
+        return NativeEngine(module), "native", NATIVE_ACTIVATIONS[ra], NATIVE_ACTIVATIONS[act]
+    return PortableEngine, "portable", ra, act
+
+
+class FusedRecurrence(torch.autograd.Function):
+    """The whole recurrence as one autograd node. Returns H (T+1, B, U) [and C for LSTM]."""
+
+    @staticmethod
+    def forward(ctx, engine, kind, ra, act, lengths, xp, U, brec, h0, c0):
+        H, C, saved = engine.forward(kind, ra, act, xp, U, brec, h0, c0, lengths)
+        ctx.engine, ctx.kind, ctx.ra, ctx.act, ctx.has_brec = engine, kind, ra, act, brec is not None
+        ctx.save_for_backward(xp, U, H, C, lengths, *saved)
+        return (H, C) if kind == LSTM else H
+
+    @staticmethod
+    def backward(ctx, dH, dC=None):
+        xp, U, H, C, lengths, *saved = ctx.saved_tensors
+        dxp, dU, dbrec, dh0, dc0 = ctx.engine.backward(
+            ctx.kind, ctx.ra, ctx.act, xp, U, ctx.has_brec, H, C, saved, dH.contiguous(),
+            None if dC is None else dC.contiguous(), lengths)
+        return None, None, None, None, None, dxp, dU, dbrec, dh0, dc0
+
+
+def run(cell, projected: torch.Tensor, state: tuple, lengths: torch.Tensor | None, return_sequences: bool):
+    """The recurrence over projected inputs (B, T, G·U) -> (outputs (B, T, U) or None, final state)."""
+    kind = cell_kind(cell)
+    engine, name, ra, act = engine_for(cell, kind)
+    calls[name] += 1
+    brec = cell.bias[1] if kind == GRU and cell.bias is not None else None
+    c0 = state[1] if kind == LSTM else None
+    result = FusedRecurrence.apply(engine, kind, ra, act, lengths, projected.contiguous(),
+                                   cell.recurrent_kernel.contiguous(), brec, state[0], c0)
+    H, C = result if kind == LSTM else (result, None)
+    final = (H[-1],) if C is None else (H[-1], C[-1])  # padded steps keep the state: H[-1] is final
+    if not return_sequences:
+        return None, final
+    outputs = H[1:].transpose(0, 1)  # (B, T, U)
+    if lengths is not None:  # padded steps output zeros
+        valid = torch.arange(outputs.shape[1], device=outputs.device) < lengths[:, None]  # (B, T)
+        outputs = torch.where(valid[:, :, None], outputs, 0.0)
+    return outputs, final

@@ -1,0 +1,473 @@
+// Fused CPU kernels for SimpleRNN, LSTM and GRU (reset_after): forward over time and hand BPTT.
+//
+// The Python side (rnnzoo/kernels/fused.py) hoists `x @ kernel + bias` over all steps into one
+// GEMM and passes it in as `xp` (B, T, G·U). Per step only `h @ U` remains. Both directions of the
+// loop run inside ONE OpenMP parallel region; the hidden units are split across the threads, so
+// thread k owns units [u0, u1) of every gate: it multiplies h_{t-1} by its own packed columns of
+// U, then runs the pointwise cell on its units only. One barrier per step makes h_t complete
+// before the next product. Backward is the mirror image: each thread turns dh_t of its units into
+// dZ_t (written in place into a (B, T, ·) buffer), a barrier, then it computes its units of
+// dh_{t-1} = dZ_t @ U^T. dU, dW and dX are each one large GEMM after the loop (dU here, dW and
+// dX by autograd of the hoisted projection).
+//
+// Layout: H (T+1, B, U) holds h_0 .. h_T; LSTM's C likewise. Gates are stored after their
+// activation in Keras' block order (LSTM i f c o; GRU z r h). Padded steps (t >= length) copy the
+// state and save zero gates; their dZ rows are zero and dh passes through unchanged.
+// Activation derivatives are taken from the activation's output y (tanh: 1 - y^2, sigmoid:
+// y (1 - y), relu: y > 0, hard_sigmoid: 1/6 inside (0, 1), linear: 1), as torch's autograd does.
+
+#include <ATen/ThreadLocalState.h>
+#include <torch/extension.h>
+#include <omp.h>
+
+#include <atomic>
+#include <exception>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+namespace {
+
+enum Activation : int64_t { LINEAR = 0, TANH = 1, SIGMOID = 2, RELU = 3, HARD_SIGMOID = 4 };
+enum Kind : int64_t { SIMPLE = 0, LSTM = 1, GRU = 2 };
+
+// -- elementwise math: float uses a vectorisable exp (Cephes polynomial, ~1 ulp); double uses libm.
+inline float fast_exp(float x) {
+  // Written so that GCC vectorises it: no std::min (references), no floor (not vectorised
+  // without -ffast-math); n = round(x / ln 2) by the 1.5 * 2^23 trick.
+  x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+  const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  float r = std::fma(n, -0.693359375f, x);
+  r = std::fma(n, 2.12194440e-4f, r);
+  float p = 1.9875691500e-4f;
+  p = std::fma(p, r, 1.3981999507e-3f);
+  p = std::fma(p, r, 8.3334519073e-3f);
+  p = std::fma(p, r, 4.1665795894e-2f);
+  p = std::fma(p, r, 1.6666665459e-1f);
+  p = std::fma(p, r, 5.0000001201e-1f);
+  const float y = std::fma(p * r, r, r) + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;  // 2^n
+  return y * __builtin_bit_cast(float, bits);
+}
+
+inline float exp_of(float x) { return fast_exp(x); }
+inline double exp_of(double x) { return std::exp(x); }
+inline float tanh_of(float x) {
+  const float e = fast_exp(-2.0f * std::fabs(x));
+  return std::copysign((1.0f - e) / (1.0f + e), x);
+}
+inline double tanh_of(double x) { return std::tanh(x); }
+
+template <typename T>
+void activate(int64_t activation, T* x, int64_t n) {  // in place: x <- activation(x)
+  switch (activation) {
+    case LINEAR: return;
+    case TANH:
+#pragma omp simd
+      for (int64_t j = 0; j < n; ++j) x[j] = tanh_of(x[j]);
+      return;
+    case SIGMOID:
+#pragma omp simd
+      for (int64_t j = 0; j < n; ++j) x[j] = T(1) / (T(1) + exp_of(-x[j]));
+      return;
+    case RELU:
+#pragma omp simd
+      for (int64_t j = 0; j < n; ++j) x[j] = x[j] > T(0) ? x[j] : T(0);
+      return;
+    case HARD_SIGMOID:  // Keras 3: relu6(x + 3) / 6
+#pragma omp simd
+      for (int64_t j = 0; j < n; ++j) x[j] = std::min(std::max(x[j] + T(3), T(0)), T(6)) / T(6);
+      return;
+  }
+}
+
+template <typename T>
+void scale_by_derivative(int64_t activation, const T* y, T* d, int64_t n) {  // d <- d * act'(.) given y
+  switch (activation) {
+    case LINEAR: return;
+    case TANH:
+#pragma omp simd
+      for (int64_t j = 0; j < n; ++j) d[j] *= T(1) - y[j] * y[j];
+      return;
+    case SIGMOID:
+#pragma omp simd
+      for (int64_t j = 0; j < n; ++j) d[j] *= y[j] * (T(1) - y[j]);
+      return;
+    case RELU:
+#pragma omp simd
+      for (int64_t j = 0; j < n; ++j) d[j] = y[j] > T(0) ? d[j] : T(0);
+      return;
+    case HARD_SIGMOID:
+#pragma omp simd
+      for (int64_t j = 0; j < n; ++j) d[j] = (y[j] > T(0) && y[j] < T(1)) ? d[j] / T(6) : T(0);
+      return;
+  }
+}
+
+// The first exception raised on any thread of a parallel region; later work is skipped, but every
+// thread keeps meeting the barriers so none waits forever. Rethrown once the region has ended.
+struct Failure {
+  std::atomic<bool> failed{false};
+  std::exception_ptr error;
+};
+
+template <typename Work>
+void guarded(Failure& failure, const Work& work) {
+  if (failure.failed.load(std::memory_order_relaxed)) return;
+  try {
+    work();
+  } catch (...) {
+#pragma omp critical(rnnzoo_failure)
+    {
+      if (!failure.error) failure.error = std::current_exception();
+    }
+    failure.failed = true;
+  }
+}
+
+// Runs body(thread, team, failure) in one OpenMP region with the caller's thread-local state (grad
+// mode, inference mode, ...) on every thread, as at::parallel_for does.
+template <typename Body>
+void in_parallel(int64_t threads, const Body& body) {
+  at::ThreadLocalState state;
+  Failure failure;
+#pragma omp parallel num_threads(threads)
+  {
+    at::ThreadLocalStateGuard guard(state);
+    body(static_cast<int64_t>(omp_get_thread_num()), static_cast<int64_t>(omp_get_num_threads()), failure);
+  }
+  if (failure.error) std::rethrow_exception(failure.error);
+}
+
+int64_t gates_of(int64_t kind) { return kind == LSTM ? 4 : kind == GRU ? 3 : 1; }
+
+// Which units each thread owns: [bounds[k], bounds[k+1]), in multiples of 8 (one AVX register).
+std::vector<int64_t> split_units(int64_t units) {
+  int64_t threads = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), units / 32));
+  int64_t chunk = ((units + threads - 1) / threads + 7) / 8 * 8;
+  std::vector<int64_t> bounds{0};
+  while (bounds.back() < units) bounds.push_back(std::min(units, bounds.back() + chunk));
+  return bounds;
+}
+
+struct Problem {
+  int64_t kind, recurrent_activation, activation, B, T, U, G;
+  const int64_t* lengths;  // nullptr: every sequence runs all T steps
+  bool running(int64_t b, int64_t t) const { return lengths == nullptr || t < lengths[b]; }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Forward
+// ---------------------------------------------------------------------------------------------
+template <typename T>
+void forward_rows(const Problem& p, int64_t t, int64_t u0, int64_t n, const T* Z, const at::Tensor& xp,
+                  const T* brec, T* H, T* C, T* Gs, T* X) {
+  // Z: this thread's (B, G·n) block of h_{t-1} @ U. X: LSTM act(c_t) or GRU's recurrent h block.
+  const int64_t B = p.B, U = p.U, G = p.G;
+  const T* xp_data = xp.data_ptr<T>();
+  const int64_t sB = xp.stride(0), sT = xp.stride(1);
+  std::vector<T> scratch(4 * n);
+  for (int64_t b = 0; b < B; ++b) {
+    const T* x = xp_data + b * sB + t * sT;            // (G·U) projected input of step t
+    const T* z = Z + b * G * n;
+    T* h_prev = H + (t * B + b) * U + u0;
+    T* h = H + ((t + 1) * B + b) * U + u0;
+    T* gates = Gs + (t * B + b) * G * U;
+    if (!p.running(b, t)) {                            // padding: keep the state, save zero gates
+      std::memcpy(h, h_prev, n * sizeof(T));
+      if (p.kind == LSTM) std::memcpy(C + ((t + 1) * B + b) * U + u0, C + (t * B + b) * U + u0, n * sizeof(T));
+      if (p.kind != SIMPLE) for (int64_t g = 0; g < G; ++g) std::fill_n(gates + g * U + u0, n, T(0));
+      if (X != nullptr) std::fill_n(X + (t * B + b) * U + u0, n, T(0));
+      continue;
+    }
+    if (p.kind == SIMPLE) {
+#pragma omp simd
+      for (int64_t j = 0; j < n; ++j) h[j] = x[u0 + j] + z[j];
+      activate(p.activation, h, n);
+    } else if (p.kind == LSTM) {
+      T* a = scratch.data();                           // i, f, c~, o of this thread's units
+      for (int64_t g = 0; g < 4; ++g) {
+#pragma omp simd
+        for (int64_t j = 0; j < n; ++j) a[g * n + j] = x[g * U + u0 + j] + z[g * n + j];
+      }
+      activate(p.recurrent_activation, a, 2 * n);
+      activate(p.activation, a + 2 * n, n);
+      activate(p.recurrent_activation, a + 3 * n, n);
+      const T* c_prev = C + (t * B + b) * U + u0;
+      T* c = C + ((t + 1) * B + b) * U + u0;
+      T* ac = X + (t * B + b) * U + u0;
+#pragma omp simd
+      for (int64_t j = 0; j < n; ++j) {
+        c[j] = a[n + j] * c_prev[j] + a[j] * a[2 * n + j];
+        ac[j] = c[j];
+      }
+      activate(p.activation, ac, n);
+#pragma omp simd
+      for (int64_t j = 0; j < n; ++j) h[j] = a[3 * n + j] * ac[j];
+      for (int64_t g = 0; g < 4; ++g) std::memcpy(gates + g * U + u0, a + g * n, n * sizeof(T));
+    } else {  // GRU, reset_after
+      T* a = scratch.data();                           // z, r, h~
+      T* rh = X + (t * B + b) * U + u0;                // (h_{t-1} U + b_rec) of the h~ block
+      for (int64_t j = 0; j < n; ++j) rh[j] = z[2 * n + j] + (brec ? brec[2 * U + u0 + j] : T(0));
+      for (int64_t g = 0; g < 2; ++g) {
+#pragma omp simd
+        for (int64_t j = 0; j < n; ++j)
+          a[g * n + j] = x[g * U + u0 + j] + z[g * n + j] + (brec ? brec[g * U + u0 + j] : T(0));
+      }
+      activate(p.recurrent_activation, a, 2 * n);
+#pragma omp simd
+      for (int64_t j = 0; j < n; ++j) a[2 * n + j] = x[2 * U + u0 + j] + a[n + j] * rh[j];
+      activate(p.activation, a + 2 * n, n);
+#pragma omp simd
+      for (int64_t j = 0; j < n; ++j) h[j] = a[j] * h_prev[j] + (T(1) - a[j]) * a[2 * n + j];
+      for (int64_t g = 0; g < 3; ++g) std::memcpy(gates + g * U + u0, a + g * n, n * sizeof(T));
+    }
+  }
+}
+
+template <typename T>
+std::vector<at::Tensor> forward_impl(const Problem& p, const at::Tensor& xp, const at::Tensor& U_,
+                                     const at::Tensor& brec_, const at::Tensor& h0, const at::Tensor& c0) {
+  const int64_t B = p.B, T_ = p.T, U = p.U, G = p.G;
+  auto options = xp.options();
+  at::Tensor H = at::empty({T_ + 1, B, U}, options);
+  H[0].copy_(h0);
+  at::Tensor C, X;
+  if (p.kind == LSTM) {
+    C = at::empty({T_ + 1, B, U}, options);
+    C[0].copy_(c0);
+  }
+  if (p.kind != SIMPLE) X = at::empty({T_, B, U}, options);
+  at::Tensor Gs = p.kind == SIMPLE ? H.narrow(0, 1, T_) : at::empty({T_, B, G * U}, options);
+  at::Tensor U_det = U_.detach();
+  const auto bounds = split_units(U);
+  const int64_t threads = static_cast<int64_t>(bounds.size()) - 1;
+  std::vector<at::Tensor> packed(threads), Z(threads);
+  for (int64_t k = 0; k < threads; ++k) {  // thread k's columns of every gate, side by side
+    const int64_t u0 = bounds[k], n = bounds[k + 1] - u0;
+    std::vector<at::Tensor> blocks;
+    for (int64_t g = 0; g < G; ++g) blocks.push_back(U_det.narrow(1, g * U + u0, n));
+    packed[k] = at::cat(blocks, 1).contiguous();
+    Z[k] = at::empty({B, G * n}, options);
+  }
+  const T* brec = brec_.defined() ? brec_.data_ptr<T>() : nullptr;
+  T* Hd = H.data_ptr<T>();
+  T* Cd = C.defined() ? C.data_ptr<T>() : nullptr;
+  T* Xd = X.defined() ? X.data_ptr<T>() : nullptr;
+  T* Gd = p.kind == SIMPLE ? nullptr : Gs.data_ptr<T>();
+  // Normally thread k owns block k of units; should OpenMP give fewer threads (e.g. when called
+  // inside another parallel region), each thread takes every team-th block.
+  in_parallel(threads, [&](int64_t me, int64_t team, Failure& failure) {
+    for (int64_t t = 0; t < T_; ++t) {
+      guarded(failure, [&] {
+        for (int64_t k = me; k < threads; k += team) {
+          const int64_t u0 = bounds[k], n = bounds[k + 1] - u0;
+          at::mm_out(Z[k], H[t], packed[k]);  // (B, U) @ (U, G·n)
+          forward_rows<T>(p, t, u0, n, Z[k].data_ptr<T>(), xp, brec, Hd, Cd, Gd ? Gd : Hd, Xd);
+        }
+      });
+#pragma omp barrier
+    }
+  });
+  std::vector<at::Tensor> out{H};
+  if (p.kind == LSTM) out.push_back(C);
+  if (p.kind != SIMPLE) {
+    out.push_back(Gs);
+    out.push_back(X);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backward
+// ---------------------------------------------------------------------------------------------
+template <typename T>
+void backward_rows(const Problem& p, int64_t t, int64_t u0, int64_t n, const T* dH, const T* dC, const T* H,
+                   const T* C, const T* Gs, const T* X, const T* tmp, T* direct, T* carry_c, T* DX, T* DR) {
+  // tmp: this thread's (B, n) of dZ_{t+1} @ U^T; direct: the part of dh_t that skips the product.
+  const int64_t B = p.B, U = p.U, G = p.G;
+  std::vector<T> dh(n);
+  for (int64_t b = 0; b < B; ++b) {
+    const T* dH_row = dH + ((t + 1) * B + b) * U + u0;
+    T* dir = direct + b * n;
+    const T* tm = tmp + b * n;
+#pragma omp simd
+    for (int64_t j = 0; j < n; ++j) dh[j] = dH_row[j] + dir[j] + tm[j];
+    T* dx = DX + (b * p.T + t) * G * U;  // batch-major: (B, T, G·U), as the projection's gradient
+    T* dr = DR + (b * p.T + t) * G * U;
+    if (!p.running(b, t)) {  // padding: dh (and dc) pass through untouched
+      std::memcpy(dir, dh.data(), n * sizeof(T));
+      for (int64_t g = 0; g < G; ++g) {
+        std::fill_n(dx + g * U + u0, n, T(0));
+        if (DR != DX) std::fill_n(dr + g * U + u0, n, T(0));
+      }
+      if (p.kind == LSTM) {
+        const T* dC_row = dC + ((t + 1) * B + b) * U + u0;
+        for (int64_t j = 0; j < n; ++j) carry_c[b * n + j] += dC_row[j];
+      }
+      continue;
+    }
+    const T* gates = Gs + (t * B + b) * G * U;
+    if (p.kind == SIMPLE) {
+      const T* h = H + ((t + 1) * B + b) * U + u0;
+      std::memcpy(dx + u0, dh.data(), n * sizeof(T));
+      scale_by_derivative(p.activation, h, dx + u0, n);
+      std::fill_n(dir, n, T(0));
+    } else if (p.kind == LSTM) {
+      const T *i = gates + u0, *f = gates + U + u0, *g = gates + 2 * U + u0, *o = gates + 3 * U + u0;
+      const T* ac = X + (t * B + b) * U + u0;
+      const T* c_prev = C + (t * B + b) * U + u0;
+      const T* dC_row = dC + ((t + 1) * B + b) * U + u0;
+      T* cc = carry_c + b * n;
+      T *di = dx + u0, *df = dx + U + u0, *dg = dx + 2 * U + u0, *d_o = dx + 3 * U + u0;
+#pragma omp simd
+      for (int64_t j = 0; j < n; ++j) di[j] = dh[j] * o[j];  // d act(c_t), scaled below
+      scale_by_derivative(p.activation, ac, di, n);
+#pragma omp simd
+      for (int64_t j = 0; j < n; ++j) {
+        const T dc = cc[j] + dC_row[j] + di[j];
+        d_o[j] = dh[j] * ac[j];
+        di[j] = dc * g[j];
+        dg[j] = dc * i[j];
+        df[j] = dc * c_prev[j];
+        cc[j] = dc * f[j];
+      }
+      scale_by_derivative(p.recurrent_activation, i, di, n);
+      scale_by_derivative(p.recurrent_activation, f, df, n);
+      scale_by_derivative(p.activation, g, dg, n);
+      scale_by_derivative(p.recurrent_activation, o, d_o, n);
+      std::fill_n(dir, n, T(0));
+    } else {  // GRU
+      const T *z = gates + u0, *r = gates + U + u0, *hh = gates + 2 * U + u0;
+      const T* rh = X + (t * B + b) * U + u0;
+      const T* h_prev = H + (t * B + b) * U + u0;
+      T *dz = dx + u0, *drr = dx + U + u0, *da = dx + 2 * U + u0;
+#pragma omp simd
+      for (int64_t j = 0; j < n; ++j) {
+        dz[j] = dh[j] * (h_prev[j] - hh[j]);
+        da[j] = dh[j] * (T(1) - z[j]);
+        dir[j] = dh[j] * z[j];
+      }
+      scale_by_derivative(p.recurrent_activation, z, dz, n);
+      scale_by_derivative(p.activation, hh, da, n);
+#pragma omp simd
+      for (int64_t j = 0; j < n; ++j) drr[j] = da[j] * rh[j];
+      scale_by_derivative(p.recurrent_activation, r, drr, n);
+      std::memcpy(dr + u0, dz, n * sizeof(T));
+      std::memcpy(dr + U + u0, drr, n * sizeof(T));
+#pragma omp simd
+      for (int64_t j = 0; j < n; ++j) dr[2 * U + u0 + j] = da[j] * r[j];
+    }
+  }
+}
+
+template <typename T>
+std::vector<at::Tensor> backward_impl(const Problem& p, const at::Tensor& U_, bool has_brec, const at::Tensor& H,
+                                      const at::Tensor& C, const at::Tensor& Gs, const at::Tensor& X,
+                                      const at::Tensor& dH, const at::Tensor& dC) {
+  const int64_t B = p.B, T_ = p.T, U = p.U, G = p.G;
+  auto options = H.options();
+  at::Tensor DX = at::empty({B, T_, G * U}, options);      // d(projected input), in place per step
+  at::Tensor DR = p.kind == GRU ? at::empty({B, T_, G * U}, options) : DX;  // d(h_{t-1} U + b_rec)
+  at::Tensor U_det = U_.detach();
+  const auto bounds = split_units(U);
+  const int64_t threads = static_cast<int64_t>(bounds.size()) - 1;
+  std::vector<at::Tensor> rows(threads), tmp(threads), direct(threads), carry_c(threads);
+  for (int64_t k = 0; k < threads; ++k) {
+    const int64_t u0 = bounds[k], n = bounds[k + 1] - u0;
+    rows[k] = U_det.narrow(0, u0, n);  // (n, G·U): dh_{t-1}[:, u0:u1] = dZ_t @ rows^T
+    tmp[k] = at::zeros({B, n}, options);
+    direct[k] = at::zeros({B, n}, options);
+    carry_c[k] = at::zeros({B, n}, options);
+  }
+  const T* dCd = dC.defined() ? dC.data_ptr<T>() : nullptr;
+  const T* Cd = C.defined() ? C.data_ptr<T>() : nullptr;
+  const T* Xd = X.defined() ? X.data_ptr<T>() : nullptr;
+  const T* Gd = Gs.data_ptr<T>();
+  in_parallel(threads, [&](int64_t me, int64_t team, Failure& failure) {
+    for (int64_t t = T_ - 1; t >= 0; --t) {
+      guarded(failure, [&] {
+        for (int64_t k = me; k < threads; k += team) {
+          const int64_t u0 = bounds[k], n = bounds[k + 1] - u0;
+          backward_rows<T>(p, t, u0, n, dH.data_ptr<T>(), dCd, H.data_ptr<T>(), Cd, Gd, Xd, tmp[k].data_ptr<T>(),
+                           direct[k].data_ptr<T>(), carry_c[k].data_ptr<T>(), DX.data_ptr<T>(), DR.data_ptr<T>());
+        }
+      });
+#pragma omp barrier
+      // No barrier after the product: tmp[k] is read only by its owner; the next step writes other slots.
+      guarded(failure, [&] {
+        for (int64_t k = me; k < threads; k += team)
+          at::mm_out(tmp[k], DR.select(1, t), rows[k].t());  // (B, G·U) rows T·G·U apart
+      });
+    }
+  });
+  std::vector<at::Tensor> dh0_parts, dc0_parts;
+  for (int64_t k = 0; k < threads; ++k) {
+    dh0_parts.push_back(tmp[k] + direct[k]);
+    dc0_parts.push_back(carry_c[k]);
+  }
+  at::Tensor dh0 = at::cat(dh0_parts, 1) + dH[0];
+  at::Tensor dc0 = p.kind == LSTM ? at::cat(dc0_parts, 1) + dC[0] : at::Tensor();
+  // The weight gradient of the recurrence: one (U, T·B) @ (T·B, G·U) product for all steps.
+  at::Tensor H_prev = H.narrow(0, 0, T_).transpose(0, 1).contiguous();  // (B, T, U), rows as in DR
+  at::Tensor dU = at::mm(H_prev.view({B * T_, U}).t(), DR.view({B * T_, G * U}));
+  at::Tensor dbrec = has_brec ? DR.sum({0, 1}) : at::Tensor();
+  return {DX, dU, dbrec, dh0, dc0};
+}
+
+Problem make_problem(int64_t kind, int64_t recurrent_activation, int64_t activation, const at::Tensor& xp,
+                     const at::Tensor& U, const at::Tensor& lengths) {
+  TORCH_CHECK(kind >= SIMPLE && kind <= GRU, "unknown cell kind ", kind);
+  TORCH_CHECK(activation >= LINEAR && activation <= HARD_SIGMOID, "unknown activation code ", activation);
+  TORCH_CHECK(recurrent_activation >= LINEAR && recurrent_activation <= HARD_SIGMOID,
+              "unknown recurrent activation code ", recurrent_activation);
+  const int64_t G = gates_of(kind);
+  TORCH_CHECK(xp.dim() == 3 && xp.stride(2) == 1, "xp must be (B, T, G*U) with unit inner stride");
+  TORCH_CHECK(U.dim() == 2 && U.size(1) == G * U.size(0) && U.is_contiguous(), "recurrent kernel must be (U, G*U)");
+  TORCH_CHECK(xp.size(2) == U.size(1), "xp has ", xp.size(2), " columns, expected ", U.size(1));
+  TORCH_CHECK(!lengths.defined() || (lengths.dtype() == at::kLong && lengths.is_contiguous()), "lengths must be int64");
+  return Problem{kind, recurrent_activation, activation, xp.size(0), xp.size(1), U.size(0), G,
+                 lengths.defined() ? lengths.data_ptr<int64_t>() : nullptr};
+}
+
+}  // namespace
+
+std::vector<at::Tensor> forward(int64_t kind, int64_t recurrent_activation, int64_t activation, at::Tensor xp,
+                                at::Tensor U, c10::optional<at::Tensor> brec, at::Tensor h0,
+                                c10::optional<at::Tensor> c0, c10::optional<at::Tensor> lengths) {
+  at::Tensor len = lengths.has_value() ? lengths->contiguous() : at::Tensor();
+  Problem p = make_problem(kind, recurrent_activation, activation, xp, U, len);
+  at::Tensor b = brec.has_value() ? brec->detach().contiguous() : at::Tensor();
+  at::Tensor c = c0.has_value() ? c0->detach() : at::Tensor();
+  at::NoGradGuard no_grad;
+  std::vector<at::Tensor> out;
+  AT_DISPATCH_FLOATING_TYPES(xp.scalar_type(), "rnnzoo_forward", [&] {
+    out = forward_impl<scalar_t>(p, xp.detach(), U.detach(), b, h0.detach(), c);
+  });
+  return out;
+}
+
+std::vector<at::Tensor> backward(int64_t kind, int64_t recurrent_activation, int64_t activation, at::Tensor xp,
+                                 at::Tensor U, bool has_brec, at::Tensor H, c10::optional<at::Tensor> C,
+                                 at::Tensor Gs, c10::optional<at::Tensor> X, at::Tensor dH,
+                                 c10::optional<at::Tensor> dC, c10::optional<at::Tensor> lengths) {
+  at::Tensor len = lengths.has_value() ? lengths->contiguous() : at::Tensor();
+  Problem p = make_problem(kind, recurrent_activation, activation, xp, U, len);
+  at::NoGradGuard no_grad;
+  std::vector<at::Tensor> out;
+  AT_DISPATCH_FLOATING_TYPES(H.scalar_type(), "rnnzoo_backward", [&] {
+    out = backward_impl<scalar_t>(p, U, has_brec, H, C.has_value() ? *C : at::Tensor(), Gs.contiguous(),
+                                  X.has_value() ? *X : at::Tensor(), dH.contiguous(),
+                                  dC.has_value() ? dC->contiguous() : at::Tensor());
+  });
+  return out;
+}
+
+PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+  m.doc() = "rnnzoo fused recurrent kernels (CPU)";
+  m.def("forward", &forward, "forward over time: returns H, [C], [gates, extra]");
+  m.def("backward", &backward, "hand BPTT: returns dxp, dU, dbrec, dh0, dc0");
+}

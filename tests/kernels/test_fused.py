@@ -1,0 +1,187 @@
+"""The fused runner equals the reference loop: outputs, final states and every gradient.
+
+Each case builds one layer twice with the same weights, `backend="reference"` and
+`backend="fused"`, runs both on the same padded batch with an initial state, and compares the
+outputs, the final states and the gradients of a random projection of all of them with respect to
+the input, the initial state and every parameter.
+"""
+
+import pytest
+import torch
+
+import rnnzoo
+from rnnzoo.kernels import fused
+
+LAYERS = {"SimpleRNN": rnnzoo.SimpleRNN, "LSTM": rnnzoo.LSTM, "GRU": rnnzoo.GRU}
+NATIVE = ["tanh", "relu", "sigmoid", "linear", "hard_sigmoid"]
+B, T, F = 5, 7, 4
+LENGTHS = torch.tensor([7, 1, 4, 6, 3])
+TOLERANCE = {torch.float64: dict(atol=1e-10, rtol=1e-9), torch.float32: dict(atol=2e-5, rtol=2e-4)}
+
+
+def pair(kind, units=6, dtype=torch.float64, **options):
+    """The same layer twice: reference and fused, random weights (biases too)."""
+    torch.manual_seed(0)
+    reference = LAYERS[kind](units, input_dim=F, backend="reference", **options)
+    with torch.no_grad():
+        for p in reference.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    fast = LAYERS[kind](units, input_dim=F, backend="fused", **options)
+    fast.load_state_dict(reference.state_dict())
+    return reference.to(dtype), fast.to(dtype)
+
+
+def outputs_and_gradients(layer, x, lengths, initial_state):
+    x = x.detach().requires_grad_()
+    state = [s.detach().requires_grad_() for s in initial_state] if initial_state else None
+    result = layer(x, lengths, initial_state=state)
+    result = result if isinstance(result, (tuple, list)) else (result,)
+    weights = torch.Generator().manual_seed(7)
+    loss = sum((r * torch.randn(r.shape, generator=weights, dtype=r.dtype)).sum() for r in result)
+    wrt = [x, *(state or []), *layer.parameters()]
+    return result, torch.autograd.grad(loss, wrt)
+
+
+def assert_same(reference, fast, x, lengths=None, initial_state=None):
+    tol = TOLERANCE[x.dtype]
+    want, want_grads = outputs_and_gradients(reference, x, lengths, initial_state)
+    got, got_grads = outputs_and_gradients(fast, x, lengths, initial_state)
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a, b, **tol)
+    for a, b in zip(got_grads, want_grads):
+        torch.testing.assert_close(a, b, **tol)
+
+
+def data(dtype=torch.float64, batch=B, units=6, states=1):
+    torch.manual_seed(1)
+    x = torch.randn(batch, T, F, dtype=dtype)
+    return x, [torch.randn(batch, units, dtype=dtype) for _ in range(states)]
+
+
+@pytest.mark.parametrize("kind", LAYERS)
+@pytest.mark.parametrize("activation", NATIVE + ["elu"])  # elu: the pure-PyTorch engine
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("return_sequences", [False, True])
+@pytest.mark.parametrize("padded", [False, True])
+def test_fused_equals_reference_float64(kind, activation, go_backwards, return_sequences, padded):
+    reference, fast = pair(kind, activation=activation, go_backwards=go_backwards,
+                           return_sequences=return_sequences, return_state=True)
+    x, state = data(states=fast.cell.state_size)
+    assert_same(reference, fast, x, LENGTHS if padded else None, state)
+
+
+@pytest.mark.parametrize("kind", LAYERS)
+@pytest.mark.parametrize("activation", ["tanh", "relu", "elu"])
+def test_fused_equals_reference_float32_split_across_threads(kind, activation):
+    """70 units: the native kernels split them across threads in blocks of 8, with a remainder."""
+    reference, fast = pair(kind, units=70, dtype=torch.float32, activation=activation,
+                           return_sequences=True, return_state=True)
+    x, state = data(torch.float32, units=70, states=fast.cell.state_size)
+    assert_same(reference, fast, x, LENGTHS, state)
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+@pytest.mark.parametrize("recurrent_activation", ["sigmoid", "hard_sigmoid", "tanh", "relu"])
+def test_recurrent_activations(kind, recurrent_activation):
+    reference, fast = pair(kind, recurrent_activation=recurrent_activation, return_sequences=True)
+    assert_same(reference, fast, data()[0], LENGTHS)
+
+
+@pytest.mark.parametrize("kind", LAYERS)
+def test_without_bias(kind):
+    reference, fast = pair(kind, use_bias=False, return_sequences=True)
+    assert_same(reference, fast, data()[0], LENGTHS)
+
+
+def test_callable_activation_runs_on_the_portable_engine():
+    before = dict(fused.calls)
+    reference, fast = pair("GRU", activation=lambda v: torch.nn.functional.softplus(v) - 0.5, return_sequences=True)
+    assert_same(reference, fast, data()[0], LENGTHS)
+    assert fused.calls["portable"] > before["portable"]
+
+
+@pytest.mark.parametrize("kind", LAYERS)
+def test_input_dropout_with_fixed_masks(kind, monkeypatch):
+    """Training with input dropout: the same masks give the same results and gradients."""
+    reference, fast = pair(kind, dropout=0.3, return_sequences=True)
+    reference.train(), fast.train()
+    torch.manual_seed(5)
+    masks = reference.cell.dropout_masks(B, data()[0])
+    for layer in (reference, fast):
+        monkeypatch.setattr(layer.cell, "dropout_masks", lambda batch, like: masks)
+    assert_same(reference, fast, data()[0], LENGTHS)
+
+
+@pytest.mark.parametrize("kind", LAYERS)
+def test_same_seed_same_dropout_on_both_backends(kind):
+    """Masks come from torch's global generator in the same way on every backend."""
+    reference, fast = pair(kind, dropout=0.3, return_sequences=True)
+    reference.train(), fast.train()
+    x = data()[0]
+    torch.manual_seed(11)
+    want = reference(x)
+    torch.manual_seed(11)
+    torch.testing.assert_close(fast(x), want, **TOLERANCE[torch.float64])
+
+
+@pytest.mark.parametrize("kind", LAYERS)
+def test_recurrent_dropout_falls_back_to_reference(kind, monkeypatch):
+    reference, fast = pair(kind, dropout=0.2, recurrent_dropout=0.3, return_sequences=True)
+    auto = LAYERS[kind](6, input_dim=F, dropout=0.2, recurrent_dropout=0.3, return_sequences=True).double()
+    auto.load_state_dict(reference.state_dict())
+    reference.train(), auto.train()
+    torch.manual_seed(5)
+    masks = reference.cell.dropout_masks(B, data()[0])
+    for layer in (reference, auto):
+        monkeypatch.setattr(layer.cell, "dropout_masks", lambda batch, like: masks)
+    before = dict(fused.calls)
+    assert_same(reference, auto, data()[0], LENGTHS)
+    assert fused.calls == before, "auto must not use the fused runner with recurrent dropout"
+    fast.train()
+    with pytest.raises(ValueError, match="backend='fused' cannot run this layer: recurrent_dropout"):
+        fast(data()[0])
+    fast.eval()  # no recurrent dropout at inference: eligible again
+    assert_same(reference.eval(), fast, data()[0], LENGTHS)
+
+
+def test_gru_reset_before_falls_back_and_forced_fused_raises():
+    reference, fast = pair("GRU", reset_after=False, return_sequences=True)
+    auto = rnnzoo.GRU(6, input_dim=F, reset_after=False, return_sequences=True).double()
+    auto.load_state_dict(reference.state_dict())
+    before = dict(fused.calls)
+    assert_same(reference, auto, data()[0], LENGTHS)
+    assert fused.calls == before
+    with pytest.raises(ValueError, match="reset_after=False"):
+        fast(data()[0])
+
+
+def test_subclassed_cell_is_not_fused():
+    class Custom(rnnzoo.SimpleRNN):
+        pass
+
+    layer = Custom(4, input_dim=F)
+    layer.cell.__class__ = type("MyCell", (type(layer.cell),), {})
+    assert "no fused kernel for MyCell" in fused.ineligible_reason(layer, data()[0])
+
+
+@pytest.mark.parametrize("kind", LAYERS)
+@pytest.mark.parametrize("merge_mode", ["concat", "sum"])
+def test_bidirectional(kind, merge_mode):
+    torch.manual_seed(0)
+    reference = rnnzoo.Bidirectional(LAYERS[kind](6, input_dim=F, return_sequences=True, return_state=True),
+                                     merge_mode=merge_mode, backend="reference").double()
+    fast = rnnzoo.Bidirectional(LAYERS[kind](6, input_dim=F, return_sequences=True, return_state=True),
+                                merge_mode=merge_mode, backend="fused").double()
+    fast.load_state_dict(reference.state_dict())
+    assert fast.forward_layer.backend == fast.backward_layer.backend == "fused"
+    assert_same(reference, fast, data()[0], LENGTHS)
+
+
+def test_unknown_backend_is_rejected():
+    with pytest.raises(ValueError, match="backend must be one of"):
+        rnnzoo.LSTM(4, backend="cuda")
+
+
+def test_default_backend_is_auto():
+    assert rnnzoo.LSTM(4).backend == "auto"
+    assert "backend" not in repr(rnnzoo.LSTM(4)) and "backend='reference'" in repr(rnnzoo.LSTM(4, backend="reference"))

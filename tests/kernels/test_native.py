@@ -1,0 +1,82 @@
+"""The native kernels really run (a spy), build once into the cache, and fall back with one warning."""
+
+import warnings
+
+import pytest
+import torch
+
+import rnnzoo
+from rnnzoo.kernels import build, fused
+
+
+class Spy:
+    def __init__(self, module):
+        self.module, self.calls = module, []
+
+    def __getattr__(self, name):
+        def call(*args):
+            self.calls.append(name)
+            return getattr(self.module, name)(*args)
+
+        return call
+
+
+@pytest.mark.parametrize("kind", [rnnzoo.SimpleRNN, rnnzoo.LSTM, rnnzoo.GRU])
+def test_fused_native_kernel_really_ran(kind, native, monkeypatch):
+    spy = Spy(native)
+    monkeypatch.setitem(build._state, "module", spy)
+    layer = kind(8, input_dim=3, activation="relu")  # backend="auto"
+    monkeypatch.setattr(layer.cell, "step", lambda *a: pytest.fail("the reference loop ran"))
+    layer(torch.randn(4, 5, 3, requires_grad=True)).sum().backward()
+    assert spy.calls == ["forward", "backward"]
+
+
+def test_reference_backend_never_calls_the_kernels(native, monkeypatch):
+    spy = Spy(native)
+    monkeypatch.setitem(build._state, "module", spy)
+    rnnzoo.LSTM(8, input_dim=3, backend="reference")(torch.randn(4, 5, 3)).sum()
+    assert spy.calls == []
+
+
+def test_build_failure_warns_once_and_uses_the_portable_engine(monkeypatch, tmp_path):
+    from torch.utils import cpp_extension
+
+    def no_compiler(**kwargs):
+        raise RuntimeError("Ninja is required to load C++ extensions")
+
+    monkeypatch.setenv("RNNZOO_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(cpp_extension, "load", no_compiler)
+    monkeypatch.setattr(build, "_state", {})
+    before = dict(fused.calls)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        layer = rnnzoo.GRU(4, input_dim=3, backend="fused")
+        layer(torch.randn(2, 3, 3))
+        layer(torch.randn(2, 3, 3))
+    messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert len(messages) == 1 and "Ninja is required" in messages[0] and "pure-PyTorch" in messages[0]
+    assert fused.calls["portable"] == before["portable"] + 2
+
+
+def test_build_dir_is_under_the_cache_and_keyed(monkeypatch, tmp_path):
+    monkeypatch.setenv("RNNZOO_CACHE_DIR", str(tmp_path))
+    folder = build.build_dir()
+    assert folder.parent == tmp_path / "build" and folder.name == f"recurrent-{build.build_key()}"
+
+
+def test_opt_out_with_environment(monkeypatch):
+    monkeypatch.setenv("RNNZOO_NATIVE", "0")
+    assert build._load() is None
+
+
+@pytest.mark.parametrize("mode", [torch.no_grad, torch.inference_mode])
+def test_runs_under_no_grad_and_inference_mode(mode):
+    """The kernels' worker threads inherit the caller's thread-local modes (inference tensors)."""
+    torch.manual_seed(0)
+    fast = rnnzoo.LSTM(70, input_dim=3, return_sequences=True, backend="fused")
+    reference = rnnzoo.LSTM(70, input_dim=3, return_sequences=True, backend="reference")
+    reference.load_state_dict(fast.state_dict())
+    x = torch.randn(4, 5, 3)
+    with mode():
+        got, want = fast(x), reference(x)
+    torch.testing.assert_close(got, want, atol=2e-5, rtol=2e-4)
