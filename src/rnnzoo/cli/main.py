@@ -12,9 +12,9 @@ from .. import __version__
 from ..config import ConfigError
 from ..lab import OutputExistsError
 from ..training import CheckpointError, TrainingInterrupted
-from . import data, evaluate, reproduce, resume, summary, train
+from . import bench, data, evaluate, reproduce, resume, summary, train
 
-COMMANDS = (reproduce, train, resume, evaluate, summary, data)
+COMMANDS = (reproduce, train, resume, evaluate, summary, data, bench)
 USAGE_ERRORS = (ConfigError, OutputExistsError, CheckpointError, FileNotFoundError, NotADirectoryError)
 
 

@@ -1,0 +1,6 @@
+"""Speed and memory benchmarks: rnnzoo against its peers and the GEMM floor, measured together.
+
+    benchmark.py     rnnzoo vs torch.nn vs Keras vs the GEMM floor (`rnnzoo bench`)
+    keras_worker.py  the Keras contender, run in its own process (its own Python, if need be)
+    process.py       malloc thresholds, applied to every contender alike
+"""

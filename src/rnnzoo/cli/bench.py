@@ -1,0 +1,23 @@
+"""`rnnzoo bench`: rnnzoo vs torch.nn vs Keras vs the GEMM floor, on this machine's CPU."""
+
+
+def add_parser(commands) -> None:
+    parser = commands.add_parser("bench", help="time training and inference: rnnzoo, torch.nn, Keras, GEMM floor")
+    parser.add_argument("--json", metavar="PATH", help="write the results as JSON")
+    parser.add_argument("--png", metavar="PATH", help="write a chart (default: next to --json, .png)")
+    parser.add_argument("--sweep", choices=("full", "lstm", "none"), default="full",
+                        help="sizes beyond the notebook's models (default: %(default)s)")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default: %(default)s)")
+    parser.add_argument("--keras-python", metavar="PYTHON", help="a Python with TensorFlow (default: this one)")
+    parser.add_argument("--no-mallopt", action="store_true", help="leave glibc's malloc thresholds as they are")
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurements")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from ..bench.benchmark import run_benchmark
+
+    png = args.png or (args.json and str(args.json).removesuffix(".json") + ".png")
+    run_benchmark(json_path=args.json, png_path=png, sweep=args.sweep, rounds=args.rounds,
+                  keras_python_path=args.keras_python, mallopt=not args.no_mallopt, memory=not args.no_memory)
+    return 0
