@@ -386,7 +386,7 @@ def run_benchmark(json_path=None, png_path=None, sweep: str = "full", rounds: in
     keras, why = keras_python(keras_python_path)
     if not keras:
         print_fn(why)
-    from . import build, fused
+    from ..kernels import build, fused
 
     native = build.native() is not None  # build (or load) the kernels before any timing
     print_fn(f"rnnzoo fused kernels: {'native C++' if native else 'pure-PyTorch fallback'}; torch "
