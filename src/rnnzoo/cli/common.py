@@ -19,8 +19,8 @@ def experiment_from(argument: str) -> Experiment:
 
 
 def console() -> Console:
-    # highlight=False: print Keras' tables and lines as they are, without rich's number colouring.
-    return Console(highlight=False)
+    # Print Keras' tables and our lines as they are: no number colouring, no wrapping at 80 columns.
+    return Console(highlight=False, soft_wrap=True)
 
 
 def add_cache_dir(parser) -> None:
