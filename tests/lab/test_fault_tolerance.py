@@ -136,3 +136,13 @@ def test_full_disk_leaves_earlier_files_intact(mnist_subset, tmp_path, monkeypat
         run_module.save_run(tmp_path, torch.nn.Linear(2, 2), result)
     after = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
     assert after == before  # nothing damaged, no temporary files left behind
+
+
+def test_resume_refuses_a_checkpoint_from_another_version(mnist_subset, tmp_path):
+    train(experiment(epochs=1), dataset=mnist_subset, run_dir=tmp_path, verbose=0)
+    newest = sorted((tmp_path / "checkpoints").glob("ckpt-*"))[-1]
+    meta = json.loads((newest / "meta.json").read_text())
+    meta["metadata"]["rnnzoo"] = "0.0.1"
+    (newest / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match=r"written by rnnzoo 0\.0\.1, this is 0\.1\.0"):
+        train(experiment(epochs=1), dataset=mnist_subset, run_dir=tmp_path, resume=True, verbose=0)
