@@ -3,7 +3,6 @@
 import json
 
 import pytest
-import torch
 
 import rnnzoo
 from rnnzoo.config import parse

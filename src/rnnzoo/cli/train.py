@@ -1,6 +1,5 @@
 """`rnnzoo train CONFIG`: train one experiment (a preset or a TOML file) into a run folder."""
 
-import dataclasses
 from datetime import datetime
 from pathlib import Path
 

@@ -8,7 +8,6 @@ re-fetches; a bad cache is never used and never crashes a run.
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 from typing import Callable
 

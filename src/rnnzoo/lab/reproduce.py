@@ -16,16 +16,16 @@ from ..presets import NOTEBOOK_MODELS, load_preset
 from . import report
 from .errors import OutputExistsError
 from ..files import atomic_write
-from .run import RunResult, train, write_json
+from .run import RunResult, printer, train, write_json
 
 # --quick: the same models and settings on a slice of the data, sized to take about a minute here.
 QUICK = {"train_limit": 3200, "test_limit": 1000, "epochs": 2}
 
 
-def check_output(out_dir: Path, overwrite: bool, marker: str = "results.json") -> None:
-    """Refuse an output folder that already holds results (its `marker` file), unless overwriting."""
-    if (out_dir / marker).exists() and not overwrite:
-        raise OutputExistsError(f"{out_dir} already holds results ({marker}); choose another folder or pass --overwrite")
+def check_output(out_dir: Path, overwrite: bool) -> None:
+    """Refuse an output folder that already holds results, unless overwriting."""
+    if (out_dir / "results.json").exists() and not overwrite:
+        raise OutputExistsError(f"{out_dir} already holds results (results.json); choose another folder or pass --overwrite")
 
 
 def reproduce(out_dir: str | Path, *, quick: bool = False, models=NOTEBOOK_MODELS, overwrite: bool = False,
@@ -42,7 +42,7 @@ def reproduce(out_dir: str | Path, *, quick: bool = False, models=NOTEBOOK_MODEL
     for preset in models:
         load_preset(preset)  # an unknown name fails now, not after an hour of training
     write_json(out_dir / "reproduce.json", {"quick": quick, "models": list(models)})  # what `rnnzoo resume` reruns
-    say = console.print if hasattr(console, "print") else print
+    say = printer(console)
     results: dict[str, RunResult] = {}
     loaded: dict[str, datasets.Dataset] = {}
     for preset in models:

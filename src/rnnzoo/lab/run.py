@@ -63,6 +63,11 @@ class RunResult:
         }
 
 
+def printer(console):
+    """Where the lab's own lines go: the rich console if one was given, else print."""
+    return console.print if hasattr(console, "print") else print
+
+
 def write_json(path: Path, value) -> None:
     atomic_write(path, (json.dumps(value, indent=2) + "\n").encode())
 
@@ -90,7 +95,7 @@ def train(experiment: Experiment, *, dataset: datasets.Dataset | None = None, ru
     `run_dir/checkpoints` at every epoch end and every few minutes or steps; `resume=True`
     carries on from the newest good checkpoint, bit for bit as if never stopped.
     """
-    say = console.print if hasattr(console, "print") else print
+    say = printer(console)
     callbacks, restored = [], None
     if run_dir is not None:
         run_dir = Path(run_dir)

@@ -12,8 +12,6 @@ With unit_forget_bias (the default) the forget block of the bias starts at 1 (Jo
 2015), the rest from bias_initializer.
 """
 
-import torch
-
 from . import activations, initializers
 from .cell import RecurrentCell, gate_matmul
 from .layer import keeps_config
