@@ -1,10 +1,10 @@
-"""Build (once) and load the native CPU kernels in `native/recurrent.cpp`.
+"""Build (once) and load the native CPU kernels in `native/` (one extension from all its .cpp files).
 
 The extension is compiled with torch.utils.cpp_extension on first use, into
 
     $RNNZOO_CACHE_DIR/build/<key>   (else $XDG_CACHE_HOME/rnnzoo/build/<key>, else ~/.cache/rnnzoo/build/<key>)
 
-where <key> hashes the source, the torch version, the Python version and this CPU's instruction
+where <key> hashes the sources, the torch version, the Python version and this CPU's instruction
 flags (the code is built with -march=native), so a later process loads the cached library in well
 under a second. One message is printed while it builds (about a minute on two cores). If it
 cannot be built (no C++ compiler, no ninja, a compile error), `native()` returns None after one
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-SOURCE = Path(__file__).parent / "native" / "recurrent.cpp"
+SOURCES = sorted((Path(__file__).parent / "native").glob("*.cpp"))
 CFLAGS = ["-O3", "-march=native", "-fopenmp", "-fno-math-errno"]
 
 _state: dict = {}  # "module": the loaded extension or None once tried
@@ -35,7 +35,9 @@ def build_dir() -> Path:
 
 
 def build_key() -> str:
-    digest = hashlib.sha256(SOURCE.read_bytes())
+    digest = hashlib.sha256()
+    for source in SOURCES:
+        digest.update(source.name.encode() + source.read_bytes())
     for part in (torch.__version__, sys.version, platform.machine(), " ".join(CFLAGS), _cpu_flags()):
         digest.update(part.encode())
     return digest.hexdigest()[:16]
@@ -68,10 +70,10 @@ def _load():
 
         built = any(folder.glob("*.so"))
         if not built:
-            print(f"rnnzoo: compiling the fused recurrent kernels (once, about a minute) into {folder} ...",
+            print(f"rnnzoo: compiling the native kernels (once, about a minute) into {folder} ...",
                   file=sys.stderr, flush=True)
         return cpp_extension.load(
-            name="rnnzoo_recurrent", sources=[str(SOURCE)], build_directory=str(folder),
+            name="rnnzoo_recurrent", sources=[str(source) for source in SOURCES], build_directory=str(folder),
             extra_cflags=CFLAGS, extra_ldflags=["-fopenmp"], verbose=False,
         )
     except Exception as error:  # no compiler, no ninja, a failed build: fall back, once, loudly

@@ -3,6 +3,7 @@
 import torch
 from torch import nn
 
+from ..kernels import dropout
 from . import activations, initializers
 from .layer import Layer, Shape, keeps_config
 
@@ -68,7 +69,8 @@ class Dense(Layer):
 
 class Dropout(Layer):
     """Keras' `Dropout(rate)`: zeroes each element with probability `rate` in training and scales
-    the rest by 1/(1 - rate); the identity at inference."""
+    the rest by 1/(1 - rate); the identity at inference. The mask is counter-based (a hash of each
+    element's index and a seed drawn from torch's generator), see rnnzoo/kernels/dropout.py."""
 
     @keeps_config
     def __init__(self, rate: float, name: str | None = None):
@@ -79,4 +81,4 @@ class Dropout(Layer):
         self.built = True
 
     def forward(self, x: torch.Tensor, lengths=None) -> torch.Tensor:
-        return nn.functional.dropout(x, self.rate, self.training)
+        return dropout.dropout(x, self.rate) if self.training else x

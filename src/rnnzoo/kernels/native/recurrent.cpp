@@ -465,9 +465,3 @@ std::vector<at::Tensor> backward(int64_t kind, int64_t recurrent_activation, int
   });
   return out;
 }
-
-PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
-  m.doc() = "rnnzoo fused recurrent kernels (CPU)";
-  m.def("forward", &forward, "forward over time: returns H, [C], [gates, extra]");
-  m.def("backward", &backward, "hand BPTT: returns dxp, dU, dbrec, dh0, dc0");
-}

@@ -1,0 +1,23 @@
+// The Python module of rnnzoo's native kernels: one extension built from every file in this folder.
+
+#include <torch/extension.h>
+
+#include <vector>
+
+// recurrent.cpp
+std::vector<at::Tensor> forward(int64_t kind, int64_t recurrent_activation, int64_t activation, at::Tensor xp,
+                                at::Tensor U, c10::optional<at::Tensor> brec, at::Tensor h0,
+                                c10::optional<at::Tensor> c0, c10::optional<at::Tensor> lengths);
+std::vector<at::Tensor> backward(int64_t kind, int64_t recurrent_activation, int64_t activation, at::Tensor xp,
+                                 at::Tensor U, bool has_brec, at::Tensor H, c10::optional<at::Tensor> C,
+                                 at::Tensor Gs, c10::optional<at::Tensor> X, at::Tensor dH,
+                                 c10::optional<at::Tensor> dC, c10::optional<at::Tensor> lengths);
+// dropout.cpp
+at::Tensor dropout_mask_apply(at::Tensor x, int64_t key0, int64_t key1, int64_t threshold, double scale);
+
+PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+  m.doc() = "rnnzoo native kernels (CPU): fused recurrences and counter-based dropout";
+  m.def("forward", &forward, "forward over time: returns H, [C], [gates, extra]");
+  m.def("backward", &backward, "hand BPTT: returns dxp, dU, dbrec, dh0, dc0");
+  m.def("dropout", &dropout_mask_apply, "x * keep(index; keys) * scale, the mask of kernels/dropout.py");
+}
