@@ -26,7 +26,7 @@ relu, hard_sigmoid, and the extension built; otherwise the portable engine runs 
 import torch
 
 from ..layers import activations
-from . import build, portable
+from . import build, portable, projection
 
 SIMPLE, LSTM, GRU = portable.SIMPLE, portable.LSTM, portable.GRU
 
@@ -122,6 +122,18 @@ class FusedRecurrence(torch.autograd.Function):
             ctx.kind, ctx.ra, ctx.act, xp, U, ctx.has_brec, H, C, saved, dH.contiguous(),
             None if dC is None else dC.contiguous(), lengths)
         return None, None, None, None, None, dxp, dU, dbrec, dh0, dc0
+
+
+def project_inputs(cell, x: torch.Tensor, masks: torch.Tensor | None) -> torch.Tensor:
+    """cell.project_inputs for an eligible layer: x (B, T, F) -> x @ kernel + input bias, (B, T, G·U).
+
+    Eligible layers have at most one input dropout mask (per-gate masks come with recurrent
+    dropout, which is not fused), applied to x before the product as in `cell.gate_matmul`.
+    """
+    if masks is not None:
+        assert len(masks) == 1, "per-gate input masks only come with recurrent dropout, which is not fused"
+        x = x * masks[0].unsqueeze(1)
+    return projection.project(x, cell.kernel, cell.input_bias())
 
 
 def run(cell, projected: torch.Tensor, state: tuple, lengths: torch.Tensor | None, return_sequences: bool):

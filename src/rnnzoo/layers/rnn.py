@@ -103,12 +103,13 @@ class RNN(Layer):
         input_masks, recurrent_masks = (
             self.cell.dropout_masks(batch, x) if self.training else (None, None)
         )
-        projected = self.cell.project_inputs(x, input_masks)  # (B, T, gates·U): one GEMM for all steps
         state = self._initial_state(initial_state, batch, x)
 
         if self._use_fused(x):
+            projected = fused.project_inputs(self.cell, x, input_masks)  # the same GEMM, faster engine
             outputs, state = fused.run(self.cell, projected, state, lengths, self.return_sequences)
         else:
+            projected = self.cell.project_inputs(x, input_masks)  # (B, T, gates·U): one GEMM for all steps
             outputs, state = self._run_reference(projected, state, lengths, recurrent_masks)
 
         if self.return_sequences:

@@ -1,0 +1,48 @@
+"""The fused path's input projection: the same products as `x @ kernel + bias`, on oneDNN or BLAS."""
+
+import pytest
+import torch
+
+from rnnzoo.kernels import projection
+
+
+@pytest.fixture(params=["onednn", "blas"])
+def engine(request, monkeypatch):
+    if request.param == "blas":
+        monkeypatch.setitem(projection._onednn, "linear", None)
+    elif projection.onednn_linear() is None:
+        pytest.skip("this torch has no oneDNN linear op")  # the BLAS case still runs
+    return request.param
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_matches_autograd_of_the_plain_product(engine, bias):
+    torch.manual_seed(0)
+    x = torch.randn(64, 28, 256, requires_grad=True)
+    kernel = torch.randn(256, 768, requires_grad=True) * 0.05
+    b = torch.randn(768, requires_grad=True) if bias else None
+    grad = torch.randn(64, 28, 768)
+    y = projection.project(x, kernel, b)
+    inputs = [x, kernel] + ([b] if bias else [])
+    dy = torch.autograd.grad(y, inputs, grad)
+    expected = x @ kernel + (b if bias else 0)
+    de = torch.autograd.grad(expected, inputs, grad)
+    torch.testing.assert_close(y, expected, rtol=1e-5, atol=1e-5)
+    for got, want in zip(dy, de):
+        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_float64_gradcheck(engine):
+    x = torch.randn(3, 4, 5, dtype=torch.float64, requires_grad=True)
+    kernel = torch.randn(5, 6, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(6, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(projection.project, (x, kernel, b))
+
+
+def test_non_contiguous_input_and_data_without_grad(engine):
+    x = torch.randn(28, 8, 16).transpose(0, 1)  # (B, T, F) view, as a layer may receive it
+    kernel = torch.randn(16, 12, requires_grad=True)
+    y = projection.project(x, kernel, None)
+    torch.testing.assert_close(y, x @ kernel)
+    y.sum().backward()
+    torch.testing.assert_close(kernel.grad, x.reshape(-1, 16).t() @ torch.ones(8 * 28, 12))
