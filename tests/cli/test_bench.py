@@ -16,6 +16,8 @@ def test_bench_smallest_run(tmp_path, monkeypatch, capsys):
         for kind in ("train_ms", "infer_ms"):
             assert set(result[kind]) >= {"rnnzoo", "torch.nn"} and all(ms > 0 for ms in result[kind].values())
         assert 0 < result["floor_train_ms"] and result["sgemm_gflops"] > 1
+        assert "sgemm blas" in result["sgemm_rates"]  # the floor is the fastest engine measured
+        assert result["sgemm_gflops"] == max(result["sgemm_rates"].values())
     assert report["fused_calls"]["native"] + report["fused_calls"]["portable"] > 0  # rnnzoo ran fused
     assert (tmp_path / "bench.png").read_bytes()[:4] == b"\x89PNG"
     assert "GEMM floor" in printed and "rnnzoo x" in printed

@@ -10,7 +10,17 @@ import pytest
 import torch
 
 import rnnzoo
-from rnnzoo.kernels import fused
+from rnnzoo.kernels import fused, library
+from rnnzoo.kernels.portable import GRU, LSTM, SIMPLE
+
+
+@pytest.fixture(autouse=True, params=["kernels", "library"])
+def fused_route(request, monkeypatch):
+    """Every case twice: on rnnzoo's kernels alone, and with PyTorch's fused ops taking every cell
+    they can on this device (on the CPU by default only the tanh LSTM goes there)."""
+    routes = {"cpu": set()} if request.param == "kernels" else {"cpu": {SIMPLE, LSTM, GRU}}
+    monkeypatch.setattr(library, "ROUTES", routes)
+    return request.param
 
 LAYERS = {"SimpleRNN": rnnzoo.SimpleRNN, "LSTM": rnnzoo.LSTM, "GRU": rnnzoo.GRU}
 NATIVE = ["tanh", "relu", "sigmoid", "linear", "hard_sigmoid"]
@@ -161,7 +171,7 @@ def test_subclassed_cell_is_not_fused():
 
     layer = Custom(4, input_dim=F)
     layer.cell.__class__ = type("MyCell", (type(layer.cell),), {})
-    assert "no fused kernel for MyCell" in fused.ineligible_reason(layer, data()[0])
+    assert "no fused kernel for MyCell" in fused.route(layer, data()[0])[1]
 
 
 @pytest.mark.parametrize("kind", LAYERS)
@@ -185,3 +195,13 @@ def test_unknown_backend_is_rejected():
 def test_default_backend_is_auto():
     assert rnnzoo.LSTM(4).backend == "auto"
     assert "backend" not in repr(rnnzoo.LSTM(4)) and "backend='reference'" in repr(rnnzoo.LSTM(4, backend="reference"))
+
+
+def test_library_route_runs_torchs_op_with_keras_weights(fused_route):
+    """With the library route on, a tanh LSTM without lengths is one torch op; with lengths, the kernels."""
+    reference, fast = pair("LSTM", return_sequences=True)
+    before = dict(fused.calls)
+    assert_same(reference, fast, data()[0])
+    assert fused.calls["library"] - before["library"] == (1 if fused_route == "library" else 0)
+    assert_same(reference, fast, data()[0], LENGTHS)
+    assert fused.calls["native"] + fused.calls["portable"] > before["native"] + before["portable"]

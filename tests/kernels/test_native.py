@@ -80,3 +80,49 @@ def test_runs_under_no_grad_and_inference_mode(mode):
     with mode():
         got, want = fast(x), reference(x)
     torch.testing.assert_close(got, want, atol=2e-5, rtol=2e-4)
+
+
+class SaveSpy:
+    """The native module, recording the `save` flag of every forward call."""
+
+    def __init__(self, module):
+        self.module, self.saves = module, []
+
+    def forward(self, *args):
+        self.saves.append(args[-1])
+        return self.module.forward(*args)
+
+    def __getattr__(self, name):
+        return getattr(self.module, name)
+
+
+@pytest.mark.parametrize("kind", [rnnzoo.SimpleRNN, rnnzoo.LSTM, rnnzoo.GRU])
+def test_inference_keeps_no_gates_and_gives_the_same_outputs(kind, native, monkeypatch):
+    torch.manual_seed(0)
+    layer = kind(16, input_dim=5, return_sequences=True, return_state=True)
+    x, lengths = torch.randn(6, 7, 5), torch.tensor([7, 3, 1, 7, 5, 2])
+    spy = SaveSpy(native)
+    monkeypatch.setitem(build._state, "module", spy)
+    training = layer(x, lengths=lengths)  # the parameters need gradients: gates are saved
+    with torch.no_grad():
+        inference = layer(x, lengths=lengths)
+    assert spy.saves == [True, False]
+    for a, b in zip(training, inference):
+        assert torch.equal(a.detach(), b)
+    outputs = native.forward(fused.cell_kind(layer.cell), 2, 1, torch.randn(2, 3, 16 * layer.cell.gates),
+                             layer.cell.recurrent_kernel.detach(), None, torch.zeros(2, 16),
+                             torch.zeros(2, 16) if kind is rnnzoo.LSTM else None, None, False)
+    assert len(outputs) == (2 if kind is rnnzoo.LSTM else 1)  # H [, C]: no gates, no extra
+
+
+def test_cpu_routes_only_the_standard_lstm_to_torchs_op():
+    """Measured choice (benchmarks/): oneDNN's LSTM beats rnnzoo's kernels, torch's RNN/GRU don't."""
+    before = dict(fused.calls)
+    x = torch.randn(4, 5, 3)
+    rnnzoo.LSTM(8, input_dim=3)(x)
+    assert fused.calls["library"] == before["library"] + 1
+    rnnzoo.LSTM(8, input_dim=3, activation="relu")(x)
+    rnnzoo.GRU(8, input_dim=3)(x)
+    rnnzoo.SimpleRNN(8, input_dim=3)(x)
+    rnnzoo.LSTM(8, input_dim=3)(x, lengths=torch.tensor([5, 2, 3, 1]))
+    assert fused.calls["library"] == before["library"] + 1

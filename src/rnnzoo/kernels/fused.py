@@ -12,21 +12,24 @@ Two engines implement that contract: the native C++ kernels (`native/recurrent.c
 `build.py`) and a pure-PyTorch one (`portable.py`) for activations the C++ code doesn't know, or
 when no compiler is available.
 
-Eligibility (checked in this order by `ineligible_reason`; `backend="auto"` uses the reference
-loop when any fails, `backend="fused"` raises with the reason):
-  1. the cell is exactly SimpleRNNCell, LSTMCell or GRUCell (a subclass may change the step);
-  2. GRU has reset_after=True (with reset_after=False the product (r * h) U_h is inside the step);
-  3. no recurrent dropout while training (its masks multiply h inside every product);
-  4. the input is on the CPU (CUDA keeps the reference loop);
-  5. float32 or float64.
-Native engine, on top: activation and recurrent_activation among linear/None, tanh, sigmoid,
-relu, hard_sigmoid, and the extension built; otherwise the portable engine runs (any activation).
+Routes (chosen by `route`, in this order; `backend="auto"` uses the reference loop when none
+applies, `backend="fused"` raises with the reason):
+  0. any fused route needs the cell to be exactly SimpleRNNCell, LSTMCell or GRUCell (a subclass
+     may change the step) and no recurrent dropout while training (its masks act inside every
+     product);
+  1. "library": PyTorch's own fused op (cuDNN on CUDA, oneDNN's LSTM on the CPU), for the cells
+     and devices listed in `library.py` — standard activations, no per-sequence lengths;
+  2. "kernels": rnnzoo's kernels, this module: the input on the CPU, float32 or float64, GRU with
+     reset_after=True (with reset_after=False the product (r * h) U_h is inside the step).
+     Native engine, on top: activation and recurrent_activation among linear/None, tanh,
+     sigmoid, relu, hard_sigmoid, and the extension built; otherwise the portable engine runs
+     (any activation).
 """
 
 import torch
 
 from ..layers import activations
-from . import build, portable, projection
+from . import build, library, portable, projection
 
 SIMPLE, LSTM, GRU = portable.SIMPLE, portable.LSTM, portable.GRU
 
@@ -39,7 +42,7 @@ NATIVE_ACTIVATIONS = {
     activations.hard_sigmoid: 4,
 }
 
-calls = {"native": 0, "portable": 0}  # how often each engine ran: the tests' proof it really ran
+calls = {"native": 0, "portable": 0, "library": 0}  # how often each engine ran: the tests' proof it ran
 
 
 def cell_kind(cell) -> int | None:
@@ -50,21 +53,24 @@ def cell_kind(cell) -> int | None:
     return {SimpleRNNCell: SIMPLE, LSTMCell: LSTM, GRUCell: GRU}.get(type(cell))
 
 
-def ineligible_reason(layer, x: torch.Tensor) -> str | None:
-    """Why the fused runner can't run this layer on x, or None if it can."""
+def route(layer, x: torch.Tensor, lengths=None) -> tuple[str | None, str | None]:
+    """("library" or "kernels", None) for the fused route that runs this layer on x, else (None, why)."""
     cell = layer.cell
     kind = cell_kind(cell)
     if kind is None:
-        return f"there is no fused kernel for {type(cell).__name__} (only SimpleRNNCell, LSTMCell, GRUCell)"
-    if kind == GRU and not cell.reset_after:
-        return "GRU(reset_after=False) multiplies (r * h) by U inside the step; only reset_after=True is fused"
+        return None, f"there is no fused kernel for {type(cell).__name__} (only SimpleRNNCell, LSTMCell, GRUCell)"
     if layer.training and cell.recurrent_dropout > 0:
-        return "recurrent_dropout > 0 while training is not fused (its masks act inside every product)"
+        return None, "recurrent_dropout > 0 while training is not fused (its masks act inside every product)"
+    if library.ineligible_reason(kind, cell, x, lengths) is None:
+        return "library", None
+    if kind == GRU and not cell.reset_after:
+        return None, "GRU(reset_after=False) multiplies (r * h) by U inside the step; only reset_after=True is fused"
     if x.device.type != "cpu":
-        return f"the fused kernels run on the CPU, got a tensor on {x.device}"
+        return None, (f"rnnzoo's fused kernels run on the CPU and PyTorch's fused op does not take this layer "
+                      f"on {x.device} ({library.ineligible_reason(kind, cell, x, lengths)})")
     if x.dtype not in (torch.float32, torch.float64):
-        return f"the fused kernels need float32 or float64, got {x.dtype}"
-    return None
+        return None, f"the fused kernels need float32 or float64, got {x.dtype}"
+    return "kernels", None
 
 
 class NativeEngine:
@@ -73,13 +79,14 @@ class NativeEngine:
     def __init__(self, module):
         self.module = module
 
-    def forward(self, kind, ra, act, xp, U, brec, h0, c0, lengths):
-        out = self.module.forward(kind, ra, act, xp, U, brec, h0, c0, lengths)
+    def forward(self, kind, ra, act, xp, U, brec, h0, c0, lengths, save=True):
+        out = self.module.forward(kind, ra, act, xp, U, brec, h0, c0, lengths, save)
+        H, C = out[0], (out[1] if kind == LSTM else None)
+        if not save:
+            return H, C, ()
         if kind == SIMPLE:
-            return out[0], None, (out[0], None)
-        if kind == LSTM:
-            return out[0], out[1], (out[2], out[3])
-        return out[0], None, (out[1], out[2])
+            return H, None, (H, None)
+        return H, C, tuple(out[-2:])  # gates, extra
 
     def backward(self, kind, ra, act, xp, U, has_brec, H, C, saved, dH, dC, lengths):
         gates, extra = saved
@@ -89,7 +96,9 @@ class NativeEngine:
 
 
 class PortableEngine:
-    forward = staticmethod(portable.forward)
+    @staticmethod
+    def forward(kind, ra, act, xp, U, brec, h0, c0, lengths, save=True):
+        return portable.forward(kind, ra, act, xp, U, brec, h0, c0, lengths)
 
     @staticmethod
     def backward(kind, ra, act, xp, U, has_brec, H, C, saved, dH, dC, lengths):
@@ -109,10 +118,11 @@ class FusedRecurrence(torch.autograd.Function):
     """The whole recurrence as one autograd node. Returns H (T+1, B, U) [and C for LSTM]."""
 
     @staticmethod
-    def forward(ctx, engine, kind, ra, act, lengths, xp, U, brec, h0, c0):
-        H, C, saved = engine.forward(kind, ra, act, xp, U, brec, h0, c0, lengths)
+    def forward(ctx, engine, kind, ra, act, save, lengths, xp, U, brec, h0, c0):
+        H, C, saved = engine.forward(kind, ra, act, xp, U, brec, h0, c0, lengths, save)
         ctx.engine, ctx.kind, ctx.ra, ctx.act, ctx.has_brec = engine, kind, ra, act, brec is not None
-        ctx.save_for_backward(xp, U, H, C, lengths, *saved)
+        if save:
+            ctx.save_for_backward(xp, U, H, C, lengths, *saved)
         return (H, C) if kind == LSTM else H
 
     @staticmethod
@@ -121,19 +131,29 @@ class FusedRecurrence(torch.autograd.Function):
         dxp, dU, dbrec, dh0, dc0 = ctx.engine.backward(
             ctx.kind, ctx.ra, ctx.act, xp, U, ctx.has_brec, H, C, saved, dH.contiguous(),
             None if dC is None else dC.contiguous(), lengths)
-        return None, None, None, None, None, dxp, dU, dbrec, dh0, dc0
+        return None, None, None, None, None, None, dxp, dU, dbrec, dh0, dc0
+
+
+def masked(x: torch.Tensor, masks: torch.Tensor | None) -> torch.Tensor:
+    """x with the cell's input dropout mask applied, as `cell.gate_matmul` does for one shared mask.
+
+    Fused routes have at most one mask (per-gate masks come with recurrent dropout, not fused).
+    """
+    if masks is None:
+        return x
+    assert len(masks) == 1, "per-gate input masks only come with recurrent dropout, which is not fused"
+    return x * masks[0].unsqueeze(1)
+
+
+def run_library(cell, x: torch.Tensor, masks, state: tuple, return_sequences: bool, training: bool):
+    """The "library" route: the whole layer in one PyTorch fused op (library.py)."""
+    calls["library"] += 1
+    return library.run(cell_kind(cell), cell, masked(x, masks), state, return_sequences, training)
 
 
 def project_inputs(cell, x: torch.Tensor, masks: torch.Tensor | None) -> torch.Tensor:
-    """cell.project_inputs for an eligible layer: x (B, T, F) -> x @ kernel + input bias, (B, T, G·U).
-
-    Eligible layers have at most one input dropout mask (per-gate masks come with recurrent
-    dropout, which is not fused), applied to x before the product as in `cell.gate_matmul`.
-    """
-    if masks is not None:
-        assert len(masks) == 1, "per-gate input masks only come with recurrent dropout, which is not fused"
-        x = x * masks[0].unsqueeze(1)
-    return projection.project(x, cell.kernel, cell.input_bias())
+    """cell.project_inputs for the "kernels" route: x (B, T, F) -> x @ kernel + input bias, (B, T, G·U)."""
+    return projection.project(masked(x, masks), cell.kernel, cell.input_bias())
 
 
 def run(cell, projected: torch.Tensor, state: tuple, lengths: torch.Tensor | None, return_sequences: bool):
@@ -143,8 +163,10 @@ def run(cell, projected: torch.Tensor, state: tuple, lengths: torch.Tensor | Non
     calls[name] += 1
     brec = cell.bias[1] if kind == GRU and cell.bias is not None else None
     c0 = state[1] if kind == LSTM else None
-    result = FusedRecurrence.apply(engine, kind, ra, act, lengths, projected.contiguous(),
-                                   cell.recurrent_kernel.contiguous(), brec, state[0], c0)
+    tensors = (projected.contiguous(), cell.recurrent_kernel.contiguous(), brec, state[0], c0)
+    # Without a backward pass to come (inference), the kernels keep no gates for it.
+    save = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
+    result = FusedRecurrence.apply(engine, kind, ra, act, save, lengths, *tensors)
     H, C = result if kind == LSTM else (result, None)
     final = (H[-1],) if C is None else (H[-1], C[-1])  # padded steps keep the state: H[-1] is final
     if not return_sequences:

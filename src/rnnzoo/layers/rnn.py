@@ -15,11 +15,12 @@ left-aligned, exactly as the sequence alone would give them. (Keras' masking ins
 padding too; the results for the valid steps are the same, their positions differ.)
 
 Backends: `backend="reference"` runs the loop below, one autograd op at a time — the readable
-definition. `backend="fused"` hands the loop to `rnnzoo.kernels.fused` (native C++ kernels with a
-hand-written backward, or their pure-PyTorch twin) and raises if the layer is ineligible;
-`backend="auto"` (the default) uses the fused runner whenever it is eligible, else the reference
-loop. The eligibility conditions are listed in `rnnzoo/kernels/fused.py`. Every backend draws the
-same dropout masks and computes the same function.
+definition. `backend="fused"` hands the layer to a fused route of `rnnzoo.kernels.fused` —
+PyTorch's own fused op (cuDNN, oneDNN) where it takes the configuration and is the faster, else
+rnnzoo's kernels (native C++ with a hand-written backward, or their pure-PyTorch twin) — and
+raises if none applies; `backend="auto"` (the default) uses a fused route whenever one applies,
+else the reference loop. The routes and their conditions are listed in `rnnzoo/kernels/fused.py`.
+Every backend draws the same dropout masks and computes the same function.
 """
 
 import torch
@@ -105,7 +106,10 @@ class RNN(Layer):
         )
         state = self._initial_state(initial_state, batch, x)
 
-        if self._use_fused(x):
+        route = self._route(x, lengths)
+        if route == "library":
+            outputs, state = fused.run_library(self.cell, x, input_masks, state, self.return_sequences, self.training)
+        elif route == "kernels":
             projected = fused.project_inputs(self.cell, x, input_masks)  # the same GEMM, faster engine
             outputs, state = fused.run(self.cell, projected, state, lengths, self.return_sequences)
         else:
@@ -136,14 +140,14 @@ class RNN(Layer):
                 outputs.clear()  # only the final state is returned: don't keep T outputs alive
         return (torch.stack(outputs, dim=1) if self.return_sequences else None), state
 
-    def _use_fused(self, x: torch.Tensor) -> bool:
-        """Explicit dispatch: the fused runner when asked for (or, with "auto", when eligible)."""
+    def _route(self, x: torch.Tensor, lengths) -> str | None:
+        """Explicit dispatch: a fused route when asked for (or, with "auto", when one applies), else None."""
         if self.backend == "reference":
-            return False
-        reason = fused.ineligible_reason(self, x)
-        if reason is not None and self.backend == "fused":
+            return None
+        route, reason = fused.route(self, x, lengths)
+        if route is None and self.backend == "fused":
             raise ValueError(f"{self.name}: backend='fused' cannot run this layer: {reason}")
-        return reason is None
+        return route
 
     def _check_inputs(self, inputs) -> torch.Tensor:
         if not isinstance(inputs, torch.Tensor):

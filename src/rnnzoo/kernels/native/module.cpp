@@ -7,7 +7,7 @@
 // recurrent.cpp
 std::vector<at::Tensor> forward(int64_t kind, int64_t recurrent_activation, int64_t activation, at::Tensor xp,
                                 at::Tensor U, c10::optional<at::Tensor> brec, at::Tensor h0,
-                                c10::optional<at::Tensor> c0, c10::optional<at::Tensor> lengths);
+                                c10::optional<at::Tensor> c0, c10::optional<at::Tensor> lengths, bool save);
 std::vector<at::Tensor> backward(int64_t kind, int64_t recurrent_activation, int64_t activation, at::Tensor xp,
                                  at::Tensor U, bool has_brec, at::Tensor H, c10::optional<at::Tensor> C,
                                  at::Tensor Gs, c10::optional<at::Tensor> X, at::Tensor dH,
@@ -17,7 +17,7 @@ at::Tensor dropout_mask_apply(at::Tensor x, int64_t key0, int64_t key1, int64_t 
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.doc() = "rnnzoo native kernels (CPU): fused recurrences and counter-based dropout";
-  m.def("forward", &forward, "forward over time: returns H, [C], [gates, extra]");
+  m.def("forward", &forward, "forward over time: returns H, [C], [gates, extra] (gates and extra if save)");
   m.def("backward", &backward, "hand BPTT: returns dxp, dU, dbrec, dh0, dc0");
   m.def("dropout", &dropout_mask_apply, "x * keep(index; keys) * scale, the mask of kernels/dropout.py");
 }

@@ -10,8 +10,9 @@
 // dh_{t-1} = dZ_t @ U^T. dU, dW and dX are each one large GEMM after the loop (dU here, dW and
 // dX by autograd of the hoisted projection).
 //
-// Layout: H (T+1, B, U) holds h_0 .. h_T; LSTM's C likewise. Gates are stored after their
-// activation in Keras' block order (LSTM i f c o; GRU z r h). Padded steps (t >= length) copy the
+// Layout: H (T+1, B, U) holds h_0 .. h_T; LSTM's C likewise. For the backward pass (save = true)
+// the gates are stored after their activation in Keras' block order (LSTM i f c o; GRU z r h);
+// without it (inference) they live only in per-thread scratch, which saves their memory traffic. Padded steps (t >= length) copy the
 // state and save zero gates; their dZ rows are zero and dh passes through unchanged.
 // Activation derivatives are taken from the activation's output y (tanh: 1 - y^2, sigmoid:
 // y (1 - y), relu: y > 0, hard_sigmoid: 1/6 inside (0, 1), linear: 1), as torch's autograd does.
@@ -166,20 +167,22 @@ template <typename T>
 void forward_rows(const Problem& p, int64_t t, int64_t u0, int64_t n, const T* Z, const at::Tensor& xp,
                   const T* brec, T* H, T* C, T* Gs, T* X) {
   // Z: this thread's (B, G·n) block of h_{t-1} @ U. X: LSTM act(c_t) or GRU's recurrent h block.
+  // Gs and X are nullptr when nothing is saved: the step then uses scratch for both.
   const int64_t B = p.B, U = p.U, G = p.G;
   const T* xp_data = xp.data_ptr<T>();
   const int64_t sB = xp.stride(0), sT = xp.stride(1);
-  std::vector<T> scratch(4 * n);
+  std::vector<T> scratch(5 * n);
   for (int64_t b = 0; b < B; ++b) {
     const T* x = xp_data + b * sB + t * sT;            // (G·U) projected input of step t
     const T* z = Z + b * G * n;
     T* h_prev = H + (t * B + b) * U + u0;
     T* h = H + ((t + 1) * B + b) * U + u0;
-    T* gates = Gs + (t * B + b) * G * U;
+    T* gates = Gs == nullptr ? nullptr : Gs + (t * B + b) * G * U;
+    T* extra = X == nullptr ? scratch.data() + 4 * n : X + (t * B + b) * U + u0;
     if (!p.running(b, t)) {                            // padding: keep the state, save zero gates
       std::memcpy(h, h_prev, n * sizeof(T));
       if (p.kind == LSTM) std::memcpy(C + ((t + 1) * B + b) * U + u0, C + (t * B + b) * U + u0, n * sizeof(T));
-      if (p.kind != SIMPLE) for (int64_t g = 0; g < G; ++g) std::fill_n(gates + g * U + u0, n, T(0));
+      if (gates != nullptr) for (int64_t g = 0; g < G; ++g) std::fill_n(gates + g * U + u0, n, T(0));
       if (X != nullptr) std::fill_n(X + (t * B + b) * U + u0, n, T(0));
       continue;
     }
@@ -198,7 +201,7 @@ void forward_rows(const Problem& p, int64_t t, int64_t u0, int64_t n, const T* Z
       activate(p.recurrent_activation, a + 3 * n, n);
       const T* c_prev = C + (t * B + b) * U + u0;
       T* c = C + ((t + 1) * B + b) * U + u0;
-      T* ac = X + (t * B + b) * U + u0;
+      T* ac = extra;
 #pragma omp simd
       for (int64_t j = 0; j < n; ++j) {
         c[j] = a[n + j] * c_prev[j] + a[j] * a[2 * n + j];
@@ -207,10 +210,10 @@ void forward_rows(const Problem& p, int64_t t, int64_t u0, int64_t n, const T* Z
       activate(p.activation, ac, n);
 #pragma omp simd
       for (int64_t j = 0; j < n; ++j) h[j] = a[3 * n + j] * ac[j];
-      for (int64_t g = 0; g < 4; ++g) std::memcpy(gates + g * U + u0, a + g * n, n * sizeof(T));
+      if (gates != nullptr) for (int64_t g = 0; g < 4; ++g) std::memcpy(gates + g * U + u0, a + g * n, n * sizeof(T));
     } else {  // GRU, reset_after
       T* a = scratch.data();                           // z, r, h~
-      T* rh = X + (t * B + b) * U + u0;                // (h_{t-1} U + b_rec) of the h~ block
+      T* rh = extra;                                   // (h_{t-1} U + b_rec) of the h~ block
       for (int64_t j = 0; j < n; ++j) rh[j] = z[2 * n + j] + (brec ? brec[2 * U + u0 + j] : T(0));
       for (int64_t g = 0; g < 2; ++g) {
 #pragma omp simd
@@ -223,14 +226,14 @@ void forward_rows(const Problem& p, int64_t t, int64_t u0, int64_t n, const T* Z
       activate(p.activation, a + 2 * n, n);
 #pragma omp simd
       for (int64_t j = 0; j < n; ++j) h[j] = a[j] * h_prev[j] + (T(1) - a[j]) * a[2 * n + j];
-      for (int64_t g = 0; g < 3; ++g) std::memcpy(gates + g * U + u0, a + g * n, n * sizeof(T));
+      if (gates != nullptr) for (int64_t g = 0; g < 3; ++g) std::memcpy(gates + g * U + u0, a + g * n, n * sizeof(T));
     }
   }
 }
 
 template <typename T>
 std::vector<at::Tensor> forward_impl(const Problem& p, const at::Tensor& xp, const at::Tensor& U_,
-                                     const at::Tensor& brec_, const at::Tensor& h0, const at::Tensor& c0) {
+                                     const at::Tensor& brec_, const at::Tensor& h0, const at::Tensor& c0, bool save) {
   const int64_t B = p.B, T_ = p.T, U = p.U, G = p.G;
   auto options = xp.options();
   at::Tensor H = at::empty({T_ + 1, B, U}, options);
@@ -240,8 +243,9 @@ std::vector<at::Tensor> forward_impl(const Problem& p, const at::Tensor& xp, con
     C = at::empty({T_ + 1, B, U}, options);
     C[0].copy_(c0);
   }
-  if (p.kind != SIMPLE) X = at::empty({T_, B, U}, options);
-  at::Tensor Gs = p.kind == SIMPLE ? H.narrow(0, 1, T_) : at::empty({T_, B, G * U}, options);
+  const bool gated = p.kind != SIMPLE && save;  // SimpleRNN's only "gate" is h itself
+  if (gated) X = at::empty({T_, B, U}, options);
+  at::Tensor Gs = gated ? at::empty({T_, B, G * U}, options) : at::Tensor();
   at::Tensor U_det = U_.detach();
   const auto bounds = split_units(U);
   const int64_t threads = static_cast<int64_t>(bounds.size()) - 1;
@@ -257,7 +261,7 @@ std::vector<at::Tensor> forward_impl(const Problem& p, const at::Tensor& xp, con
   T* Hd = H.data_ptr<T>();
   T* Cd = C.defined() ? C.data_ptr<T>() : nullptr;
   T* Xd = X.defined() ? X.data_ptr<T>() : nullptr;
-  T* Gd = p.kind == SIMPLE ? nullptr : Gs.data_ptr<T>();
+  T* Gd = gated ? Gs.data_ptr<T>() : nullptr;
   // Normally thread k owns block k of units; should OpenMP give fewer threads (e.g. when called
   // inside another parallel region), each thread takes every team-th block.
   in_parallel(threads, [&](int64_t me, int64_t team, Failure& failure) {
@@ -266,7 +270,7 @@ std::vector<at::Tensor> forward_impl(const Problem& p, const at::Tensor& xp, con
         for (int64_t k = me; k < threads; k += team) {
           const int64_t u0 = bounds[k], n = bounds[k + 1] - u0;
           at::mm_out(Z[k], H[t], packed[k]);  // (B, U) @ (U, G·n)
-          forward_rows<T>(p, t, u0, n, Z[k].data_ptr<T>(), xp, brec, Hd, Cd, Gd ? Gd : Hd, Xd);
+          forward_rows<T>(p, t, u0, n, Z[k].data_ptr<T>(), xp, brec, Hd, Cd, Gd, Xd);
         }
       });
 #pragma omp barrier
@@ -274,7 +278,7 @@ std::vector<at::Tensor> forward_impl(const Problem& p, const at::Tensor& xp, con
   });
   std::vector<at::Tensor> out{H};
   if (p.kind == LSTM) out.push_back(C);
-  if (p.kind != SIMPLE) {
+  if (gated) {
     out.push_back(Gs);
     out.push_back(X);
   }
@@ -437,7 +441,7 @@ Problem make_problem(int64_t kind, int64_t recurrent_activation, int64_t activat
 
 std::vector<at::Tensor> forward(int64_t kind, int64_t recurrent_activation, int64_t activation, at::Tensor xp,
                                 at::Tensor U, c10::optional<at::Tensor> brec, at::Tensor h0,
-                                c10::optional<at::Tensor> c0, c10::optional<at::Tensor> lengths) {
+                                c10::optional<at::Tensor> c0, c10::optional<at::Tensor> lengths, bool save) {
   at::Tensor len = lengths.has_value() ? lengths->contiguous() : at::Tensor();
   Problem p = make_problem(kind, recurrent_activation, activation, xp, U, len);
   at::Tensor b = brec.has_value() ? brec->detach().contiguous() : at::Tensor();
@@ -445,7 +449,7 @@ std::vector<at::Tensor> forward(int64_t kind, int64_t recurrent_activation, int6
   at::NoGradGuard no_grad;
   std::vector<at::Tensor> out;
   AT_DISPATCH_FLOATING_TYPES(xp.scalar_type(), "rnnzoo_forward", [&] {
-    out = forward_impl<scalar_t>(p, xp.detach(), U.detach(), b, h0.detach(), c);
+    out = forward_impl<scalar_t>(p, xp.detach(), U.detach(), b, h0.detach(), c, save);
   });
   return out;
 }
