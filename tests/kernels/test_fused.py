@@ -205,3 +205,16 @@ def test_library_route_runs_torchs_op_with_keras_weights(fused_route):
     assert fused.calls["library"] - before["library"] == (1 if fused_route == "library" else 0)
     assert_same(reference, fast, data()[0], LENGTHS)
     assert fused.calls["native"] + fused.calls["portable"] > before["native"] + before["portable"]
+
+
+@pytest.mark.parametrize("kind", LAYERS)
+@pytest.mark.parametrize("split", ["rows", "units"])
+def test_both_work_splits_equal_the_reference(kind, split, monkeypatch):
+    """The native kernels split a step across threads by rows (no barrier) or by units: both exact."""
+    monkeypatch.setenv("RNNZOO_SPLIT", split)
+    reference, fast = pair(kind, units=70, activation="relu", return_sequences=True, return_state=True)
+    torch.manual_seed(3)
+    x = torch.randn(37, T, F, dtype=torch.float64)  # 37 rows: uneven blocks either way
+    lengths = torch.randint(1, T + 1, (37,))
+    state = [torch.randn(37, 70, dtype=torch.float64) for _ in range(fast.cell.state_size)]
+    assert_same(reference, fast, x, lengths, state)

@@ -2,13 +2,19 @@
 //
 // The Python side (rnnzoo/kernels/fused.py) hoists `x @ kernel + bias` over all steps into one
 // GEMM and passes it in as `xp` (B, T, G·U). Per step only `h @ U` remains. Both directions of the
-// loop run inside ONE OpenMP parallel region; the hidden units are split across the threads, so
-// thread k owns units [u0, u1) of every gate: it multiplies h_{t-1} by its own packed columns of
-// U, then runs the pointwise cell on its units only. One barrier per step makes h_t complete
-// before the next product. Backward is the mirror image: each thread turns dh_t of its units into
-// dZ_t (written in place into a (B, T, ·) buffer), a barrier, then it computes its units of
+// loop run inside ONE OpenMP parallel region, each thread owning a block of rows (sequences) ×
+// units (see `split_work`):
+//   by rows   thread k runs sequences [b0, b1) through every unit. Sequences never meet inside
+//             the loop, so the threads run all T steps without waiting for each other; each
+//             multiplies its rows of h_{t-1} by the whole U.
+//   by units  thread k owns units [u0, u1) of every gate for all rows: it multiplies h_{t-1} by
+//             its own packed columns of U and runs the pointwise cell on its units; one barrier
+//             per step makes h_t complete before the next product. Used when the batch is too
+//             small to give every thread enough rows.
+// Backward is the mirror image: each thread turns dh_t of its block into dZ_t (written in place
+// into a (B, T, ·) buffer), [a barrier, by units,] then computes its block of
 // dh_{t-1} = dZ_t @ U^T. dU, dW and dX are each one large GEMM after the loop (dU here, dW and
-// dX by autograd of the hoisted projection).
+// dX by the hoisted projection's backward).
 //
 // Layout: H (T+1, B, U) holds h_0 .. h_T; LSTM's C likewise. For the backward pass (save = true)
 // the gates are stored after their activation in Keras' block order (LSTM i f c o; GRU z r h);
@@ -27,7 +33,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
 namespace {
@@ -145,13 +153,40 @@ void in_parallel(int64_t threads, const Body& body) {
 
 int64_t gates_of(int64_t kind) { return kind == LSTM ? 4 : kind == GRU ? 3 : 1; }
 
-// Which units each thread owns: [bounds[k], bounds[k+1]), in multiples of 8 (one AVX register).
-std::vector<int64_t> split_units(int64_t units) {
-  int64_t threads = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), units / 32));
-  int64_t chunk = ((units + threads - 1) / threads + 7) / 8 * 8;
-  std::vector<int64_t> bounds{0};
-  while (bounds.back() < units) bounds.push_back(std::min(units, bounds.back() + chunk));
-  return bounds;
+// One thread's share of a step: rows [b0, b1) × units [u0, u1).
+struct Block {
+  int64_t b0, b1, u0, u1;
+  int64_t rows() const { return b1 - b0; }
+  int64_t n() const { return u1 - u0; }
+};
+
+struct Split {
+  std::vector<Block> blocks;
+  bool by_rows;  // true: blocks never share data inside the loop, so no barrier per step
+};
+
+// By rows when every thread gets at least 16 rows and the recurrent kernel fits a core's L2
+// cache (1 MiB: each thread streams all of it every step); else by units, in multiples of 8 (one
+// AVX register), at least 32 per thread. Measured on 2 cores (interleaved A/B, training step):
+// rows 5-8 % faster at batch 512 or T 196 (SimpleRNN/GRU, U 256), even at batch 64, and 3-15 %
+// slower at U 1024, where the kernel (4-12 MiB) no longer fits.
+Split split_work(int64_t batch, int64_t units, int64_t kernel_bytes) {
+  const int64_t available = std::max<int64_t>(1, at::get_num_threads());
+  Split split{{}, false};
+  const char* forced = std::getenv("RNNZOO_SPLIT");  // "rows" or "units": for measurements and tests
+  const bool rows = forced ? std::string(forced) == "rows"
+                           : (batch / available >= 16 && kernel_bytes <= (int64_t{1} << 20)) || units < 64;
+  if (rows) {
+    const int64_t threads = std::max<int64_t>(1, std::min(available, batch));
+    const int64_t chunk = (batch + threads - 1) / threads;
+    for (int64_t b0 = 0; b0 < batch; b0 += chunk) split.blocks.push_back({b0, std::min(batch, b0 + chunk), 0, units});
+    split.by_rows = true;
+    return split;
+  }
+  const int64_t threads = std::max<int64_t>(1, std::min<int64_t>(available, units / 32));
+  const int64_t chunk = ((units + threads - 1) / threads + 7) / 8 * 8;
+  for (int64_t u0 = 0; u0 < units; u0 += chunk) split.blocks.push_back({0, batch, u0, std::min(units, u0 + chunk)});
+  return split;
 }
 
 struct Problem {
@@ -164,17 +199,17 @@ struct Problem {
 // Forward
 // ---------------------------------------------------------------------------------------------
 template <typename T>
-void forward_rows(const Problem& p, int64_t t, int64_t u0, int64_t n, const T* Z, const at::Tensor& xp,
+void forward_rows(const Problem& p, int64_t t, const Block& block, const T* Z, const at::Tensor& xp,
                   const T* brec, T* H, T* C, T* Gs, T* X) {
-  // Z: this thread's (B, G·n) block of h_{t-1} @ U. X: LSTM act(c_t) or GRU's recurrent h block.
+  // Z: this block's (rows, G·n) of h_{t-1} @ U. X: LSTM act(c_t) or GRU's recurrent h block.
   // Gs and X are nullptr when nothing is saved: the step then uses scratch for both.
-  const int64_t B = p.B, U = p.U, G = p.G;
+  const int64_t B = p.B, U = p.U, G = p.G, u0 = block.u0, n = block.n();
   const T* xp_data = xp.data_ptr<T>();
   const int64_t sB = xp.stride(0), sT = xp.stride(1);
   std::vector<T> scratch(5 * n);
-  for (int64_t b = 0; b < B; ++b) {
+  for (int64_t b = block.b0; b < block.b1; ++b) {
     const T* x = xp_data + b * sB + t * sT;            // (G·U) projected input of step t
-    const T* z = Z + b * G * n;
+    const T* z = Z + (b - block.b0) * G * n;
     T* h_prev = H + (t * B + b) * U + u0;
     T* h = H + ((t + 1) * B + b) * U + u0;
     T* gates = Gs == nullptr ? nullptr : Gs + (t * B + b) * G * U;
@@ -247,33 +282,40 @@ std::vector<at::Tensor> forward_impl(const Problem& p, const at::Tensor& xp, con
   if (gated) X = at::empty({T_, B, U}, options);
   at::Tensor Gs = gated ? at::empty({T_, B, G * U}, options) : at::Tensor();
   at::Tensor U_det = U_.detach();
-  const auto bounds = split_units(U);
-  const int64_t threads = static_cast<int64_t>(bounds.size()) - 1;
+  const Split split = split_work(B, U, U_.numel() * U_.element_size());
+  const auto& blocks = split.blocks;
+  const int64_t threads = static_cast<int64_t>(blocks.size());
   std::vector<at::Tensor> packed(threads), Z(threads);
-  for (int64_t k = 0; k < threads; ++k) {  // thread k's columns of every gate, side by side
-    const int64_t u0 = bounds[k], n = bounds[k + 1] - u0;
-    std::vector<at::Tensor> blocks;
-    for (int64_t g = 0; g < G; ++g) blocks.push_back(U_det.narrow(1, g * U + u0, n));
-    packed[k] = at::cat(blocks, 1).contiguous();
-    Z[k] = at::empty({B, G * n}, options);
+  for (int64_t k = 0; k < threads; ++k) {  // block k's columns of every gate, side by side
+    const Block& block = blocks[k];
+    if (block.n() == U) {
+      packed[k] = U_det.contiguous();
+    } else {
+      std::vector<at::Tensor> columns;
+      for (int64_t g = 0; g < G; ++g) columns.push_back(U_det.narrow(1, g * U + block.u0, block.n()));
+      packed[k] = at::cat(columns, 1).contiguous();
+    }
+    Z[k] = at::empty({block.rows(), G * block.n()}, options);
   }
   const T* brec = brec_.defined() ? brec_.data_ptr<T>() : nullptr;
   T* Hd = H.data_ptr<T>();
   T* Cd = C.defined() ? C.data_ptr<T>() : nullptr;
   T* Xd = X.defined() ? X.data_ptr<T>() : nullptr;
   T* Gd = gated ? Gs.data_ptr<T>() : nullptr;
-  // Normally thread k owns block k of units; should OpenMP give fewer threads (e.g. when called
-  // inside another parallel region), each thread takes every team-th block.
+  // Normally thread k owns block k; should OpenMP give fewer threads (e.g. when called inside
+  // another parallel region), each thread takes every team-th block.
   in_parallel(threads, [&](int64_t me, int64_t team, Failure& failure) {
     for (int64_t t = 0; t < T_; ++t) {
       guarded(failure, [&] {
         for (int64_t k = me; k < threads; k += team) {
-          const int64_t u0 = bounds[k], n = bounds[k + 1] - u0;
-          at::mm_out(Z[k], H[t], packed[k]);  // (B, U) @ (U, G·n)
-          forward_rows<T>(p, t, u0, n, Z[k].data_ptr<T>(), xp, brec, Hd, Cd, Gd, Xd);
+          const Block& block = blocks[k];
+          at::mm_out(Z[k], H[t].narrow(0, block.b0, block.rows()), packed[k]);  // (rows, U) @ (U, G·n)
+          forward_rows<T>(p, t, block, Z[k].data_ptr<T>(), xp, brec, Hd, Cd, Gd, Xd);
         }
       });
+      if (!split.by_rows) {
 #pragma omp barrier
+      }
     }
   });
   std::vector<at::Tensor> out{H};
@@ -289,15 +331,16 @@ std::vector<at::Tensor> forward_impl(const Problem& p, const at::Tensor& xp, con
 // Backward
 // ---------------------------------------------------------------------------------------------
 template <typename T>
-void backward_rows(const Problem& p, int64_t t, int64_t u0, int64_t n, const T* dH, const T* dC, const T* H,
+void backward_rows(const Problem& p, int64_t t, const Block& block, const T* dH, const T* dC, const T* H,
                    const T* C, const T* Gs, const T* X, const T* tmp, T* direct, T* carry_c, T* DX, T* DR) {
-  // tmp: this thread's (B, n) of dZ_{t+1} @ U^T; direct: the part of dh_t that skips the product.
-  const int64_t B = p.B, U = p.U, G = p.G;
+  // tmp: this block's (rows, n) of dZ_{t+1} @ U^T; direct: the part of dh_t that skips the product.
+  const int64_t B = p.B, U = p.U, G = p.G, u0 = block.u0, n = block.n();
   std::vector<T> dh(n);
-  for (int64_t b = 0; b < B; ++b) {
+  for (int64_t b = block.b0; b < block.b1; ++b) {
+    const int64_t local = b - block.b0;  // row in this block's buffers
     const T* dH_row = dH + ((t + 1) * B + b) * U + u0;
-    T* dir = direct + b * n;
-    const T* tm = tmp + b * n;
+    T* dir = direct + local * n;
+    const T* tm = tmp + local * n;
 #pragma omp simd
     for (int64_t j = 0; j < n; ++j) dh[j] = dH_row[j] + dir[j] + tm[j];
     T* dx = DX + (b * p.T + t) * G * U;  // batch-major: (B, T, G·U), as the projection's gradient
@@ -310,7 +353,7 @@ void backward_rows(const Problem& p, int64_t t, int64_t u0, int64_t n, const T* 
       }
       if (p.kind == LSTM) {
         const T* dC_row = dC + ((t + 1) * B + b) * U + u0;
-        for (int64_t j = 0; j < n; ++j) carry_c[b * n + j] += dC_row[j];
+        for (int64_t j = 0; j < n; ++j) carry_c[local * n + j] += dC_row[j];
       }
       continue;
     }
@@ -325,7 +368,7 @@ void backward_rows(const Problem& p, int64_t t, int64_t u0, int64_t n, const T* 
       const T* ac = X + (t * B + b) * U + u0;
       const T* c_prev = C + (t * B + b) * U + u0;
       const T* dC_row = dC + ((t + 1) * B + b) * U + u0;
-      T* cc = carry_c + b * n;
+      T* cc = carry_c + local * n;
       T *di = dx + u0, *df = dx + U + u0, *dg = dx + 2 * U + u0, *d_o = dx + 3 * U + u0;
 #pragma omp simd
       for (int64_t j = 0; j < n; ++j) di[j] = dh[j] * o[j];  // d act(c_t), scaled below
@@ -377,15 +420,16 @@ std::vector<at::Tensor> backward_impl(const Problem& p, const at::Tensor& U_, bo
   at::Tensor DX = at::empty({B, T_, G * U}, options);      // d(projected input), in place per step
   at::Tensor DR = p.kind == GRU ? at::empty({B, T_, G * U}, options) : DX;  // d(h_{t-1} U + b_rec)
   at::Tensor U_det = U_.detach();
-  const auto bounds = split_units(U);
-  const int64_t threads = static_cast<int64_t>(bounds.size()) - 1;
+  const Split split = split_work(B, U, U_.numel() * U_.element_size());
+  const auto& blocks = split.blocks;
+  const int64_t threads = static_cast<int64_t>(blocks.size());
   std::vector<at::Tensor> rows(threads), tmp(threads), direct(threads), carry_c(threads);
   for (int64_t k = 0; k < threads; ++k) {
-    const int64_t u0 = bounds[k], n = bounds[k + 1] - u0;
-    rows[k] = U_det.narrow(0, u0, n);  // (n, G·U): dh_{t-1}[:, u0:u1] = dZ_t @ rows^T
-    tmp[k] = at::zeros({B, n}, options);
-    direct[k] = at::zeros({B, n}, options);
-    carry_c[k] = at::zeros({B, n}, options);
+    const Block& block = blocks[k];
+    rows[k] = U_det.narrow(0, block.u0, block.n());  // (n, G·U): dh_{t-1}[:, u0:u1] = dZ_t @ rows^T
+    tmp[k] = at::zeros({block.rows(), block.n()}, options);
+    direct[k] = at::zeros({block.rows(), block.n()}, options);
+    carry_c[k] = at::zeros({block.rows(), block.n()}, options);
   }
   const T* dCd = dC.defined() ? dC.data_ptr<T>() : nullptr;
   const T* Cd = C.defined() ? C.data_ptr<T>() : nullptr;
@@ -394,27 +438,29 @@ std::vector<at::Tensor> backward_impl(const Problem& p, const at::Tensor& U_, bo
   in_parallel(threads, [&](int64_t me, int64_t team, Failure& failure) {
     for (int64_t t = T_ - 1; t >= 0; --t) {
       guarded(failure, [&] {
-        for (int64_t k = me; k < threads; k += team) {
-          const int64_t u0 = bounds[k], n = bounds[k + 1] - u0;
-          backward_rows<T>(p, t, u0, n, dH.data_ptr<T>(), dCd, H.data_ptr<T>(), Cd, Gd, Xd, tmp[k].data_ptr<T>(),
+        for (int64_t k = me; k < threads; k += team)
+          backward_rows<T>(p, t, blocks[k], dH.data_ptr<T>(), dCd, H.data_ptr<T>(), Cd, Gd, Xd, tmp[k].data_ptr<T>(),
                            direct[k].data_ptr<T>(), carry_c[k].data_ptr<T>(), DX.data_ptr<T>(), DR.data_ptr<T>());
-        }
       });
+      if (!split.by_rows) {  // by units, every block's product reads all of dZ_t
 #pragma omp barrier
+      }
       // No barrier after the product: tmp[k] is read only by its owner; the next step writes other slots.
       guarded(failure, [&] {
-        for (int64_t k = me; k < threads; k += team)
-          at::mm_out(tmp[k], DR.select(1, t), rows[k].t());  // (B, G·U) rows T·G·U apart
+        for (int64_t k = me; k < threads; k += team) {
+          const Block& block = blocks[k];  // (rows, G·U), rows T·G·U apart, @ (G·U, n)
+          at::mm_out(tmp[k], DR.select(1, t).narrow(0, block.b0, block.rows()), rows[k].t());
+        }
       });
     }
   });
-  std::vector<at::Tensor> dh0_parts, dc0_parts;
+  at::Tensor dh0 = dH[0].clone();
+  at::Tensor dc0 = p.kind == LSTM ? dC[0].clone() : at::Tensor();
   for (int64_t k = 0; k < threads; ++k) {
-    dh0_parts.push_back(tmp[k] + direct[k]);
-    dc0_parts.push_back(carry_c[k]);
+    const Block& block = blocks[k];
+    dh0.narrow(0, block.b0, block.rows()).narrow(1, block.u0, block.n()).add_(tmp[k] + direct[k]);
+    if (dc0.defined()) dc0.narrow(0, block.b0, block.rows()).narrow(1, block.u0, block.n()).add_(carry_c[k]);
   }
-  at::Tensor dh0 = at::cat(dh0_parts, 1) + dH[0];
-  at::Tensor dc0 = p.kind == LSTM ? at::cat(dc0_parts, 1) + dC[0] : at::Tensor();
   // The weight gradient of the recurrence: one (U, T·B) @ (T·B, G·U) product for all steps.
   at::Tensor H_prev = H.narrow(0, 0, T_).transpose(0, 1).contiguous();  // (B, T, U), rows as in DR
   at::Tensor dU = at::mm(H_prev.view({B * T_, U}).t(), DR.view({B * T_, G * U}));
