@@ -22,6 +22,7 @@ from .. import __version__
 from .. import data as datasets
 from ..config import Experiment, parse
 from ..files import atomic_write
+from ..kernels import build
 from ..training import Checkpointer, CheckpointError, EpochLog, History, KerasAdam, NumericalError, checkpoint, evaluate, fit
 from . import environment
 from .errors import OutputExistsError
@@ -116,6 +117,8 @@ def train(experiment: Experiment, *, dataset: datasets.Dataset | None = None, ru
         say(f"resuming {experiment.name} from {path} (epoch {state.epoch + 1}, step {state.step})")
     elif verbose:
         model.summary(print_fn=say)
+    if torch.device(device).type == "cpu":
+        build.native()  # a first run compiles the C++ kernels here, not inside the first epoch's time
     try:
         history = fit(model, x_train, y_train, optimizer=optimizer, batch_size=experiment.training.batch_size,
                       epochs=experiment.training.epochs, seed=experiment.training.seed, device=device,
