@@ -10,7 +10,7 @@
 //   by units  thread k owns units [u0, u1) of every gate for all rows: it multiplies h_{t-1} by
 //             its own packed columns of U and runs the pointwise cell on its units; one barrier
 //             per step makes h_t complete before the next product. Used when the batch is too
-//             small to give every thread enough rows.
+//             small to give every thread enough rows, or U too large for a core's cache.
 // Backward is the mirror image: each thread turns dh_t of its block into dZ_t (written in place
 // into a (B, T, ·) buffer), [a barrier, by units,] then computes its block of
 // dh_{t-1} = dZ_t @ U^T. dU, dW and dX are each one large GEMM after the loop (dU here, dW and
@@ -18,8 +18,9 @@
 //
 // Layout: H (T+1, B, U) holds h_0 .. h_T; LSTM's C likewise. For the backward pass (save = true)
 // the gates are stored after their activation in Keras' block order (LSTM i f c o; GRU z r h);
-// without it (inference) they live only in per-thread scratch, which saves their memory traffic. Padded steps (t >= length) copy the
-// state and save zero gates; their dZ rows are zero and dh passes through unchanged.
+// without it (inference) they live only in per-thread scratch, which saves their memory traffic.
+// Padded steps (t >= length) copy the state and save zero gates; their dZ rows are zero and dh
+// passes through unchanged.
 // Activation derivatives are taken from the activation's output y (tanh: 1 - y^2, sigmoid:
 // y (1 - y), relu: y > 0, hard_sigmoid: 1/6 inside (0, 1), linear: 1), as torch's autograd does.
 
