@@ -2,8 +2,9 @@
 
 For the configurations those libraries implement — SimpleRNN with tanh or relu, LSTM and GRU
 (reset_after=True) with tanh and a sigmoid recurrent activation, no per-sequence lengths — the
-whole layer is one call of `torch._VF.rnn_tanh / rnn_relu / lstm / gru`, whose weights are views
-of rnnzoo's parameters, so gradients reach those parameters and nothing is stored twice:
+whole layer is one call of `torch._VF.rnn_tanh / rnn_relu / lstm / gru` on weights derived from
+rnnzoo's parameters inside the autograd graph (transposed views; GRU's gate blocks reordered by a
+copy each call), so gradients reach the Keras-layout parameters and nothing is kept twice:
 
     torch weight_ih (G·U, F) = kernel.T            torch weight_hh (G·U, U) = recurrent_kernel.T
     LSTM gates i f g o  = Keras i f c o            GRU gates r z n  = Keras z r h, reordered
