@@ -61,13 +61,14 @@ def route(layer, x: torch.Tensor, lengths=None) -> tuple[str | None, str | None]
         return None, f"there is no fused kernel for {type(cell).__name__} (only SimpleRNNCell, LSTMCell, GRUCell)"
     if layer.training and cell.recurrent_dropout > 0:
         return None, "recurrent_dropout > 0 while training is not fused (its masks act inside every product)"
-    if library.ineligible_reason(kind, cell, x, lengths) is None:
+    not_library = library.ineligible_reason(kind, cell, x, lengths)
+    if not_library is None:
         return "library", None
     if kind == GRU and not cell.reset_after:
         return None, "GRU(reset_after=False) multiplies (r * h) by U inside the step; only reset_after=True is fused"
     if x.device.type != "cpu":
         return None, (f"rnnzoo's fused kernels run on the CPU and PyTorch's fused op does not take this layer "
-                      f"on {x.device} ({library.ineligible_reason(kind, cell, x, lengths)})")
+                      f"on {x.device} ({not_library})")
     if x.dtype not in (torch.float32, torch.float64):
         return None, f"the fused kernels need float32 or float64, got {x.dtype}"
     return "kernels", None
