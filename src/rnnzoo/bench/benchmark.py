@@ -39,6 +39,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..kernels.projection import matmul_t, onednn_linear
 from . import process
 
 RECURRENT = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}  # gates per layer type
@@ -230,8 +231,6 @@ class Sgemm:
     SIZE = 1024
 
     def __init__(self, engine: str = "blas"):
-        from ..kernels import projection
-
         generator = torch.Generator().manual_seed(0)
         self.a = torch.rand(self.SIZE, self.SIZE, generator=generator)
         self.b = torch.rand(self.SIZE, self.SIZE, generator=generator)
@@ -241,7 +240,7 @@ class Sgemm:
             self.product = lambda: torch.mm(self.a, self.b, out=self.out)
         else:
             bt = self.b.t().contiguous()
-            self.product = lambda: projection.matmul_t(self.a, bt)
+            self.product = lambda: matmul_t(self.a, bt)
 
     def run(self, n: int) -> list[float]:
         times = []
@@ -337,15 +336,13 @@ class Result:
 
 
 def bench_case(case: Case, rounds: int, per_round: int, keras: str | None, mallopt: bool, memory: bool) -> Result:
-    from ..kernels import projection
-
     train_flops, infer_flops = matmul_flops(case)
     result = Result(case.name, case.batch, case.steps, train_flops / 1e9, infer_flops / 1e9)
     torch.manual_seed(0)
     contenders = [TorchContender("rnnzoo", build_rnnzoo(case), case), TorchContender("torch.nn", TorchNN(case), case)]
     if keras:
         contenders.append(KerasContender(keras, case, mallopt))
-    sgemms = [Sgemm("blas")] + ([Sgemm("onednn")] if projection.onednn_linear() is not None else [])
+    sgemms = [Sgemm("blas")] + ([Sgemm("onednn")] if onednn_linear() is not None else [])
     for contender in contenders:  # warm-up: first calls build kernels, trace graphs, fault pages in
         contender.infer(2)
         contender.train(2)
