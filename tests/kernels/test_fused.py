@@ -209,12 +209,15 @@ def test_library_route_runs_torchs_op_with_keras_weights(fused_route):
 
 @pytest.mark.parametrize("kind", LAYERS)
 @pytest.mark.parametrize("split", ["rows", "units"])
-def test_both_work_splits_equal_the_reference(kind, split, monkeypatch):
-    """The native kernels split a step across threads by rows (no barrier) or by units: both exact."""
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])  # float32: products by packed_gemm.h
+def test_both_work_splits_equal_the_reference(kind, split, dtype, monkeypatch):
+    """The native kernels split a step across threads by rows (no barrier) or by units: both exact.
+
+    70 units: by units the blocks are 40 and 30 wide, so packed panels (32 columns) straddle gates."""
     monkeypatch.setenv("RNNZOO_SPLIT", split)
-    reference, fast = pair(kind, units=70, activation="relu", return_sequences=True, return_state=True)
+    reference, fast = pair(kind, units=70, dtype=dtype, activation="relu", return_sequences=True, return_state=True)
     torch.manual_seed(3)
-    x = torch.randn(37, T, F, dtype=torch.float64)  # 37 rows: uneven blocks either way
+    x = torch.randn(37, T, F, dtype=dtype)  # 37 rows: uneven blocks either way
     lengths = torch.randint(1, T + 1, (37,))
-    state = [torch.randn(37, 70, dtype=torch.float64) for _ in range(fast.cell.state_size)]
+    state = [torch.randn(37, 70, dtype=dtype) for _ in range(fast.cell.state_size)]
     assert_same(reference, fast, x, lengths, state)

@@ -4,7 +4,7 @@ The extension is compiled with torch.utils.cpp_extension on first use, into
 
     $RNNZOO_CACHE_DIR/build/<key>   (else $XDG_CACHE_HOME/rnnzoo/build/<key>, else ~/.cache/rnnzoo/build/<key>)
 
-where <key> hashes the sources, the torch version, the Python version and this CPU's instruction
+where <key> hashes the sources and headers, the torch version, the Python version and this CPU's instruction
 flags (the code is built with -march=native), so a later process loads the cached library in well
 under a second. One message is printed while it builds (about a minute on two cores). If it
 cannot be built (no C++ compiler, no ninja, a compile error), `native()` returns None after one
@@ -22,7 +22,9 @@ from pathlib import Path
 
 import torch
 
-SOURCES = sorted((Path(__file__).parent / "native").glob("*.cpp"))
+NATIVE = Path(__file__).parent / "native"
+SOURCES = sorted(NATIVE.glob("*.cpp"))
+HEADERS = sorted(NATIVE.glob("*.h"))  # not compiled on their own, but part of the build key
 CFLAGS = ["-O3", "-march=native", "-fopenmp", "-fno-math-errno"]
 
 _state: dict = {}  # "module": the loaded extension or None once tried
@@ -36,7 +38,7 @@ def build_dir() -> Path:
 
 def build_key() -> str:
     digest = hashlib.sha256()
-    for source in SOURCES:
+    for source in SOURCES + HEADERS:
         digest.update(source.name.encode() + source.read_bytes())
     for part in (torch.__version__, sys.version, platform.machine(), " ".join(CFLAGS), _cpu_flags()):
         digest.update(part.encode())

@@ -15,6 +15,9 @@
 // into a (B, T, ·) buffer), [a barrier, by units,] then computes its block of
 // dh_{t-1} = dZ_t @ U^T. dU, dW and dX are each one large GEMM after the loop (dU here, dW and
 // dX by the hoisted projection's backward).
+// The per-step products run, in float32, on packed_gemm.h with U (or U^T) packed once per call,
+// by the threads together, before the loop (1.2-1.4x faster forward, ~1.1x backward than calling
+// MKL's sgemm every step, which re-packs U each time); float64 calls at::mm.
 //
 // Layout: H (T+1, B, U) holds h_0 .. h_T; LSTM's C likewise. For the backward pass (save = true)
 // the gates are stored after their activation in Keras' block order (LSTM i f c o; GRU z r h);
@@ -28,6 +31,8 @@
 #include <torch/extension.h>
 #include <omp.h>
 
+#include "packed_gemm.h"
+
 #include <atomic>
 #include <exception>
 
@@ -37,6 +42,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace {
@@ -286,17 +292,28 @@ std::vector<at::Tensor> forward_impl(const Problem& p, const at::Tensor& xp, con
   const Split split = split_work(B, U, U_.numel() * U_.element_size());
   const auto& blocks = split.blocks;
   const int64_t threads = static_cast<int64_t>(blocks.size());
+  // float32: U is packed once for the whole loop (packed_gemm.h); a split by rows shares one
+  // packing, a split by units packs each block's columns of every gate. float64: at::mm, with
+  // each block's columns copied side by side.
+  constexpr bool own_gemm = std::is_same_v<T, float>;
+  std::vector<packed::Panels> panels;
   std::vector<at::Tensor> packed(threads), Z(threads);
-  for (int64_t k = 0; k < threads; ++k) {  // block k's columns of every gate, side by side
+  for (int64_t k = 0; k < threads; ++k) {
     const Block& block = blocks[k];
-    if (block.n() == U) {
+    Z[k] = at::empty({block.rows(), G * block.n()}, options);
+    if constexpr (own_gemm) {
+      if (split.by_rows && k > 0) continue;
+      std::vector<int64_t> column;  // this block's units of every gate, side by side
+      for (int64_t g = 0; g < G; ++g)
+        for (int64_t j = block.u0; j < block.u1; ++j) column.push_back(g * U + j);
+      panels.emplace_back(U, U_det.data_ptr<float>(), G * U, std::move(column));
+    } else if (block.n() == U) {
       packed[k] = U_det.contiguous();
     } else {
       std::vector<at::Tensor> columns;
       for (int64_t g = 0; g < G; ++g) columns.push_back(U_det.narrow(1, g * U + block.u0, block.n()));
       packed[k] = at::cat(columns, 1).contiguous();
     }
-    Z[k] = at::empty({block.rows(), G * block.n()}, options);
   }
   const T* brec = brec_.defined() ? brec_.data_ptr<T>() : nullptr;
   T* Hd = H.data_ptr<T>();
@@ -306,11 +323,18 @@ std::vector<at::Tensor> forward_impl(const Problem& p, const at::Tensor& xp, con
   // Normally thread k owns block k; should OpenMP give fewer threads (e.g. when called inside
   // another parallel region), each thread takes every team-th block.
   in_parallel(threads, [&](int64_t me, int64_t team, Failure& failure) {
+    for (auto& set : panels) set.fill(me, team);
+#pragma omp barrier
     for (int64_t t = 0; t < T_; ++t) {
       guarded(failure, [&] {
         for (int64_t k = me; k < threads; k += team) {
           const Block& block = blocks[k];
-          at::mm_out(Z[k], H[t].narrow(0, block.b0, block.rows()), packed[k]);  // (rows, U) @ (U, G·n)
+          // (rows, U) @ (U, G·n)
+          if constexpr (own_gemm)
+            packed::gemm(block.rows(), Hd + (t * B + block.b0) * U, U, panels[split.by_rows ? 0 : k],
+                         Z[k].data_ptr<T>(), Z[k].size(1));
+          else
+            at::mm_out(Z[k], H[t].narrow(0, block.b0, block.rows()), packed[k]);
           forward_rows<T>(p, t, block, Z[k].data_ptr<T>(), xp, brec, Hd, Cd, Gd, Xd);
         }
       });
@@ -425,9 +449,16 @@ std::vector<at::Tensor> backward_impl(const Problem& p, const at::Tensor& U_, bo
   const auto& blocks = split.blocks;
   const int64_t threads = static_cast<int64_t>(blocks.size());
   std::vector<at::Tensor> rows(threads), tmp(threads), direct(threads), carry_c(threads);
+  constexpr bool own_gemm = std::is_same_v<T, float>;
+  std::vector<packed::Panels> panels;  // U^T, packed as in forward_impl
   for (int64_t k = 0; k < threads; ++k) {
     const Block& block = blocks[k];
     rows[k] = U_det.narrow(0, block.u0, block.n());  // (n, G·U): dh_{t-1}[:, u0:u1] = dZ_t @ rows^T
+    if (own_gemm && !(split.by_rows && k > 0)) {
+      std::vector<int64_t> column;  // column j of U^T is row u0 + j of U
+      for (int64_t j = block.u0; j < block.u1; ++j) column.push_back(j * G * U);
+      panels.emplace_back(G * U, U_det.data_ptr<float>(), 1, std::move(column));
+    }
     tmp[k] = at::zeros({block.rows(), block.n()}, options);
     direct[k] = at::zeros({block.rows(), block.n()}, options);
     carry_c[k] = at::zeros({block.rows(), block.n()}, options);
@@ -437,6 +468,8 @@ std::vector<at::Tensor> backward_impl(const Problem& p, const at::Tensor& U_, bo
   const T* Xd = X.defined() ? X.data_ptr<T>() : nullptr;
   const T* Gd = Gs.data_ptr<T>();
   in_parallel(threads, [&](int64_t me, int64_t team, Failure& failure) {
+    for (auto& set : panels) set.fill(me, team);
+#pragma omp barrier
     for (int64_t t = T_ - 1; t >= 0; --t) {
       guarded(failure, [&] {
         for (int64_t k = me; k < threads; k += team)
@@ -450,7 +483,11 @@ std::vector<at::Tensor> backward_impl(const Problem& p, const at::Tensor& U_, bo
       guarded(failure, [&] {
         for (int64_t k = me; k < threads; k += team) {
           const Block& block = blocks[k];  // (rows, G·U), rows T·G·U apart, @ (G·U, n)
-          at::mm_out(tmp[k], DR.select(1, t).narrow(0, block.b0, block.rows()), rows[k].t());
+          if constexpr (own_gemm)
+            packed::gemm(block.rows(), DR.data_ptr<T>() + (block.b0 * T_ + t) * G * U, T_ * G * U,
+                         panels[split.by_rows ? 0 : k], tmp[k].data_ptr<T>(), block.n());
+          else
+            at::mm_out(tmp[k], DR.select(1, t).narrow(0, block.b0, block.rows()), rows[k].t());
         }
       });
     }
