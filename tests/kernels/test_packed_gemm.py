@@ -1,24 +1,27 @@
-"""packed_gemm.h, the per-step product of the float32 kernels, equals a float64 matmul.
+"""packed_gemm.h, the float32 products of the kernels and the projection, equals a float64 matmul.
 
-Shapes cover every edge of its tiling: rows not a multiple of a tile's rows (6 or 8), columns
-not a multiple of a panel (16 or 32, zero-padded), depth 1, and B given transposed (the backward
-pass packs U^T that way).
+Through `matmul` (matmul.cpp: the threads split the rows). Shapes cover every edge of the tiling:
+rows not a multiple of a tile's rows (6 or 8) or of a row block, columns not a multiple of a panel
+(16 or 32, zero-padded), depth 1, B given transposed (the input gradient, and the backward pass's
+U^T, pack that way), with and without a bias.
 """
 
 import pytest
 import torch
 
 
-@pytest.mark.parametrize("M", [1, 5, 8, 13, 37])
+@pytest.mark.parametrize("M", [1, 5, 8, 13, 37, 200])
 @pytest.mark.parametrize("K", [1, 3, 64, 257])
 @pytest.mark.parametrize("N", [1, 15, 16, 31, 32, 33, 100])
 @pytest.mark.parametrize("transposed", [False, True])
-def test_packed_matmul_equals_float64_matmul(native, M, K, N, transposed):
+@pytest.mark.parametrize("bias", [False, True])
+def test_packed_matmul_equals_float64_matmul(native, M, K, N, transposed, bias):
     generator = torch.Generator().manual_seed(M * 1000 + K * 10 + N)
     A = torch.randn(M, K, generator=generator)
     B = torch.randn(N, K, generator=generator).t() if transposed else torch.randn(K, N, generator=generator)
-    got = native.packed_matmul(A, B)
-    want = A.double() @ B.double()
+    b = torch.randn(N, generator=generator) if bias else None
+    got = native.matmul(A, B, b)
+    want = A.double() @ B.double() + (b.double() if bias else 0)
     assert got.shape == (M, N) and got.dtype == torch.float32
     # float32 accumulation over K terms: error grows like sqrt(K) ulps of the terms' magnitude
     torch.testing.assert_close(got.double(), want, rtol=0, atol=1e-6 * K ** 0.5 * 8)
@@ -26,6 +29,8 @@ def test_packed_matmul_equals_float64_matmul(native, M, K, N, transposed):
 
 def test_packed_matmul_rejects_other_dtypes_and_shapes(native):
     with pytest.raises(RuntimeError, match="float32"):
-        native.packed_matmul(torch.ones(2, 3, dtype=torch.float64), torch.ones(3, 2, dtype=torch.float64))
+        native.matmul(torch.ones(2, 3, dtype=torch.float64), torch.ones(3, 2, dtype=torch.float64))
     with pytest.raises(RuntimeError, match="shapes"):
-        native.packed_matmul(torch.ones(2, 3), torch.ones(4, 2))
+        native.matmul(torch.ones(2, 3), torch.ones(4, 2))
+    with pytest.raises(RuntimeError, match="bias"):
+        native.matmul(torch.ones(2, 3), torch.ones(3, 2), torch.ones(3))

@@ -1,4 +1,4 @@
-"""The fused path's input projection: the same products as `x @ kernel + bias`, on oneDNN or BLAS."""
+"""The fused path's input projection: the same products as `x @ kernel + bias`, on every engine."""
 
 import pytest
 import torch
@@ -6,12 +6,18 @@ import torch
 from rnnzoo.kernels import projection
 
 
-@pytest.fixture(params=["onednn", "blas"])
-def engine(request, monkeypatch):
+@pytest.fixture(params=["native", "onednn", "blas"])
+def engine(request, monkeypatch, native_kernels):
+    """Each engine in turn, the ones before it in projection.engine's order switched off."""
+    if request.param == "native" and projection.native_matmul() is None:
+        pytest.skip("the native kernels could not be built here")  # the other engines still run
+    if request.param != "native":
+        monkeypatch.setitem(projection._native, "matmul", None)
     if request.param == "blas":
         monkeypatch.setitem(projection._onednn, "linear", None)
-    elif projection.onednn_linear() is None:
-        pytest.skip("this torch has no oneDNN linear op")  # the BLAS case still runs
+    elif request.param == "onednn" and projection.onednn_linear() is None:
+        pytest.skip("this torch has no oneDNN linear op")
+    assert projection.engine(torch.ones(1)) == request.param
     return request.param
 
 

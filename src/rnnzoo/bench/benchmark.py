@@ -13,8 +13,9 @@ round, so machine noise hits all alike; medians over every step of every round):
   keras      the notebook's exact Keras models on TensorFlow, in a worker process
              (keras_worker.py); skipped with a message when TensorFlow is not installed
   floor      the step's matrix-product FLOPs over the best sgemm rate (a 1024³ product, through
-             torch.mm's BLAS and through oneDNN, the faster of the two) measured in the same
-             rounds: no implementation that does these products on these engines can be faster
+             torch.mm's BLAS, oneDNN and rnnzoo's own packed GEMM, the fastest of them) measured
+             in the same rounds: no implementation that does these products on these engines
+             can be faster
 
 A training step is forward, cross-entropy, backward and an Adam update (torch.optim.Adam for both
 torch contenders; Keras' own Adam in train_on_batch). Inference is one forward pass of the batch
@@ -39,7 +40,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..kernels.projection import matmul_t, onednn_linear
+from ..kernels.projection import native_matmul, onednn_linear
 from . import process
 
 RECURRENT = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}  # gates per layer type
@@ -224,8 +225,9 @@ class Sgemm:
     """A 1024³ float32 product: the machine's matrix-product rate, measured between contenders.
 
     engine "blas" is torch.mm (MKL in the x86 wheels); "onednn" the oneDNN matmul that torch.nn's
-    LSTM and rnnzoo's projection use. On AMD CPUs MKL is the slower of the two (~170 against ~205
-    GFLOP/s on the 2-core machine of benchmarks/), so a floor from torch.mm alone is too low.
+    LSTM uses; "rnnzoo" the packed-panel GEMM of rnnzoo's kernels (native/matmul.cpp). On AMD
+    CPUs MKL is the slowest (~170–190 against ~205–215 GFLOP/s on the 2-core machine of
+    benchmarks/), so a floor from torch.mm alone is too low; the floor takes the fastest.
     """
 
     SIZE = 1024
@@ -238,9 +240,11 @@ class Sgemm:
         self.name = f"sgemm {engine}"
         if engine == "blas":
             self.product = lambda: torch.mm(self.a, self.b, out=self.out)
-        else:
+        elif engine == "onednn":
             bt = self.b.t().contiguous()
-            self.product = lambda: matmul_t(self.a, bt)
+            self.product = lambda: onednn_linear()(self.a, bt, None, "none", [], "")
+        else:
+            self.product = lambda: native_matmul()(self.a, self.b)
 
     def run(self, n: int) -> list[float]:
         times = []
@@ -342,7 +346,8 @@ def bench_case(case: Case, rounds: int, per_round: int, keras: str | None, mallo
     contenders = [TorchContender("rnnzoo", build_rnnzoo(case), case), TorchContender("torch.nn", TorchNN(case), case)]
     if keras:
         contenders.append(KerasContender(keras, case, mallopt))
-    sgemms = [Sgemm("blas")] + ([Sgemm("onednn")] if onednn_linear() is not None else [])
+    sgemms = [Sgemm("blas")] + [Sgemm(name) for name, op in (("onednn", onednn_linear()), ("rnnzoo", native_matmul()))
+                                if op is not None]
     for contender in contenders:  # warm-up: first calls build kernels, trace graphs, fault pages in
         contender.infer(2)
         contender.train(2)

@@ -48,12 +48,17 @@ typedef float vec_u __attribute__((vector_size(VW * sizeof(float)), aligned(alig
 class Panels {
  public:
   Panels() = default;
-  Panels(int64_t K, const float* base, int64_t k_stride, std::vector<int64_t> column)
+  // bias (N floats, or nullptr): added to every row of C, as the products' starting value.
+  Panels(int64_t K, const float* base, int64_t k_stride, std::vector<int64_t> column, const float* bias = nullptr)
       : K_(K), N_(static_cast<int64_t>(column.size())), count_((N_ + NR - 1) / NR), base_(base),
         k_stride_(k_stride), column_(std::move(column)) {
     const size_t bytes = static_cast<size_t>(std::max<int64_t>(1, count_ * K * NR)) * sizeof(float);
     data_.reset(static_cast<float*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64)));
     if (!data_) throw std::bad_alloc();
+    if (bias != nullptr) {
+      bias_.assign(count_ * NR, 0.0f);  // zero-padded like the last panel
+      std::copy(bias, bias + N_, bias_.begin());
+    }
   }
 
   // Packs panels first, first + step, ... (thread `first` of a team of `step`).
@@ -81,6 +86,7 @@ class Panels {
   int64_t columns() const { return N_; }
   int64_t count() const { return count_; }
   const float* panel(int64_t p) const { return data_.get() + p * K_ * NR; }
+  const float* bias(int64_t p) const { return bias_.empty() ? nullptr : bias_.data() + p * NR; }
 
  private:
   struct Free {
@@ -90,15 +96,22 @@ class Panels {
   const float* base_ = nullptr;
   int64_t k_stride_ = 0;
   std::vector<int64_t> column_;
+  std::vector<float> bias_;
   std::unique_ptr<float, Free> data_;
 };
 
-// C[0:R, 0:NR] = A[0:R, 0:K] @ panel, A with row stride lda, C with row stride ldc.
+// C[0:R, 0:NR] = bias + A[0:R, 0:K] @ panel, A with row stride lda, C with row stride ldc.
 template <int64_t R>
-inline void tile(int64_t K, const float* A, int64_t lda, const float* panel, float* C, int64_t ldc) {
+inline void tile(int64_t K, const float* A, int64_t lda, const float* panel, const float* bias, float* C,
+                 int64_t ldc) {
+  const vec start0 = bias ? *reinterpret_cast<const vec_u*>(bias) : vec{};
+  const vec start1 = bias ? *reinterpret_cast<const vec_u*>(bias + VW) : vec{};
   vec acc[R][2];
 #pragma GCC unroll 16
-  for (int64_t r = 0; r < R; ++r) acc[r][0] = acc[r][1] = vec{};
+  for (int64_t r = 0; r < R; ++r) {
+    acc[r][0] = start0;
+    acc[r][1] = start1;
+  }
   for (int64_t k = 0; k < K; ++k) {
     const vec b0 = *reinterpret_cast<const vec*>(panel + k * NR);
     const vec b1 = *reinterpret_cast<const vec*>(panel + k * NR + VW);
@@ -118,27 +131,32 @@ inline void tile(int64_t K, const float* A, int64_t lda, const float* panel, flo
 
 // The tile for `rows` < R rows (the bottom edge), chosen at compile time.
 template <int64_t R>
-inline void tile_of(int64_t rows, int64_t K, const float* A, int64_t lda, const float* panel, float* C,
-                    int64_t ldc) {
+inline void tile_of(int64_t rows, int64_t K, const float* A, int64_t lda, const float* panel, const float* bias,
+                    float* C, int64_t ldc) {
   if constexpr (R > 1) {
-    if (rows < R) return tile_of<R - 1>(rows, K, A, lda, panel, C, ldc);
+    if (rows < R) return tile_of<R - 1>(rows, K, A, lda, panel, bias, C, ldc);
   }
-  tile<R>(K, A, lda, panel, C, ldc);
+  tile<R>(K, A, lda, panel, bias, C, ldc);
 }
 
-// C (M x N, row stride ldc) = A (M x K, row stride lda) @ B.
+// C (M x N, row stride ldc) = bias + A (M x K, row stride lda) @ B.
+// Rows go in blocks of MB = 8 tiles: a block of A stays in L2 while every panel passes through L1.
 inline void gemm(int64_t M, const float* A, int64_t lda, const Panels& B, float* C, int64_t ldc) {
+  constexpr int64_t MB = 8 * MR;
   const int64_t K = B.depth(), N = B.columns();
   alignas(64) float edge[MR * NR];  // the right edge's tile, before its valid columns are copied out
-  for (int64_t p = 0; p < B.count(); ++p) {  // a panel stays in L1/L2 while every row block uses it
-    const int64_t j0 = p * NR, cols = std::min(NR, N - j0);
-    for (int64_t i = 0; i < M; i += MR) {
-      const int64_t rows = std::min(MR, M - i);
-      if (cols == NR) {
-        tile_of<MR>(rows, K, A + i * lda, lda, B.panel(p), C + i * ldc + j0, ldc);
-      } else {
-        tile_of<MR>(rows, K, A + i * lda, lda, B.panel(p), edge, NR);
-        for (int64_t r = 0; r < rows; ++r) std::memcpy(C + (i + r) * ldc + j0, edge + r * NR, cols * sizeof(float));
+  for (int64_t i0 = 0; i0 < M; i0 += MB) {
+    const int64_t i1 = std::min(M, i0 + MB);
+    for (int64_t p = 0; p < B.count(); ++p) {
+      const int64_t j0 = p * NR, cols = std::min(NR, N - j0);
+      for (int64_t i = i0; i < i1; i += MR) {
+        const int64_t rows = std::min(MR, i1 - i);
+        if (cols == NR) {
+          tile_of<MR>(rows, K, A + i * lda, lda, B.panel(p), B.bias(p), C + i * ldc + j0, ldc);
+        } else {
+          tile_of<MR>(rows, K, A + i * lda, lda, B.panel(p), B.bias(p), edge, NR);
+          for (int64_t r = 0; r < rows; ++r) std::memcpy(C + (i + r) * ldc + j0, edge + r * NR, cols * sizeof(float));
+        }
       }
     }
   }

@@ -1,0 +1,51 @@
+// C = A @ B (+ bias) in float32 on packed_gemm.h, the threads splitting the rows of A.
+//
+// The fused path's input projection (x @ kernel + bias for all steps at once) and its input
+// gradient (dY @ kernel^T) are such products: many rows (batch x time), a weight matrix small
+// enough to pack in a fraction of the product's time. The threads pack B together, then each
+// multiplies its share of the rows. B may be given as stored (rows contiguous) or as the transpose
+// of a contiguous matrix (kernel.t(), for the input gradient): both pack without a copy.
+
+#include <torch/extension.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "packed_gemm.h"
+
+at::Tensor matmul(const at::Tensor& A_, const at::Tensor& B, const c10::optional<at::Tensor>& bias_) {
+  TORCH_CHECK(A_.scalar_type() == at::kFloat && B.scalar_type() == at::kFloat, "matmul takes float32, got ",
+              A_.scalar_type(), " and ", B.scalar_type());
+  TORCH_CHECK(A_.dim() == 2 && B.dim() == 2 && A_.size(1) == B.size(0), "matmul: shapes ", A_.sizes(), " and ",
+              B.sizes(), " do not match");
+  TORCH_CHECK(A_.device().is_cpu() && B.device().is_cpu(), "matmul runs on the CPU");
+  const at::Tensor A = A_.contiguous();
+  const int64_t M = A.size(0), K = A.size(1), N = B.size(1);
+  const bool transposed = B.t().is_contiguous() && !B.is_contiguous();
+  const at::Tensor source = transposed ? B : B.contiguous();
+  std::vector<int64_t> column(N);
+  for (int64_t j = 0; j < N; ++j) column[j] = transposed ? j * K : j;  // where column j of B starts
+  at::Tensor bias;
+  if (bias_.has_value() && bias_->defined()) {
+    bias = bias_->contiguous();
+    TORCH_CHECK(bias.scalar_type() == at::kFloat && bias.numel() == N, "matmul: bias must be ", N, " float32 values");
+  }
+  packed::Panels panels(K, source.data_ptr<float>(), transposed ? 1 : N, std::move(column),
+                        bias.defined() ? bias.data_ptr<float>() : nullptr);
+  at::Tensor C = at::empty({M, N}, A.options());
+  const float* a = A.data_ptr<float>();
+  float* c = C.data_ptr<float>();
+  // At least one row block (8 tiles) per thread: fewer rows are not worth a thread's start.
+  const int64_t threads = std::clamp<int64_t>(M / (8 * packed::MR), 1, at::get_num_threads());
+#pragma omp parallel num_threads(threads)
+  {
+    const int64_t me = omp_get_thread_num(), team = omp_get_num_threads();
+    panels.fill(me, team);
+#pragma omp barrier
+    const int64_t chunk = ((M + team - 1) / team + packed::MR - 1) / packed::MR * packed::MR;
+    const int64_t r0 = std::min(M, me * chunk), r1 = std::min(M, r0 + chunk);
+    packed::gemm(r1 - r0, a + r0 * K, K, panels, c + r0 * N, N);
+  }
+  return C;
+}
