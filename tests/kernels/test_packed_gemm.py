@@ -34,3 +34,17 @@ def test_packed_matmul_rejects_other_dtypes_and_shapes(native):
         native.matmul(torch.ones(2, 3), torch.ones(4, 2))
     with pytest.raises(RuntimeError, match="bias"):
         native.matmul(torch.ones(2, 3), torch.ones(3, 2), torch.ones(3))
+    with pytest.raises(RuntimeError, match="shapes"):
+        native.matmul_tn(torch.ones(2, 3), torch.ones(3, 2))
+
+
+@pytest.mark.parametrize("K", [0, 1, 7, 300, 1100])  # 1100: several of gemm_tn's blocks of depth
+@pytest.mark.parametrize("M", [1, 9, 40])
+@pytest.mark.parametrize("N", [1, 33, 200])
+def test_transposed_product_equals_float64(native, K, M, N):
+    """matmul_tn(S, B) = S^T @ B: the weight gradients, depth = batch x time, accumulated over blocks."""
+    generator = torch.Generator().manual_seed(K * 100 + M * 10 + N)
+    S, B = torch.randn(K, M, generator=generator), torch.randn(K, N, generator=generator)
+    got = native.matmul_tn(S, B)
+    assert got.shape == (M, N)
+    torch.testing.assert_close(got.double(), S.double().t() @ B.double(), rtol=0, atol=1e-6 * (K + 1) ** 0.5 * 8)

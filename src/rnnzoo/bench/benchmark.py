@@ -40,7 +40,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..kernels.projection import native_matmul, onednn_linear
+from ..kernels.projection import native_module, onednn_linear
 from . import process
 
 RECURRENT = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}  # gates per layer type
@@ -244,7 +244,7 @@ class Sgemm:
             bt = self.b.t().contiguous()
             self.product = lambda: onednn_linear()(self.a, bt, None, "none", [], "")
         else:
-            self.product = lambda: native_matmul()(self.a, self.b)
+            self.product = lambda: native_module().matmul(self.a, self.b)
 
     def run(self, n: int) -> list[float]:
         times = []
@@ -346,7 +346,7 @@ def bench_case(case: Case, rounds: int, per_round: int, keras: str | None, mallo
     contenders = [TorchContender("rnnzoo", build_rnnzoo(case), case), TorchContender("torch.nn", TorchNN(case), case)]
     if keras:
         contenders.append(KerasContender(keras, case, mallopt))
-    sgemms = [Sgemm("blas")] + [Sgemm(name) for name, op in (("onednn", onednn_linear()), ("rnnzoo", native_matmul()))
+    sgemms = [Sgemm("blas")] + [Sgemm(name) for name, op in (("onednn", onednn_linear()), ("rnnzoo", native_module()))
                                 if op is not None]
     for contender in contenders:  # warm-up: first calls build kernels, trace graphs, fault pages in
         contender.infer(2)

@@ -1,4 +1,4 @@
-// C = A @ B (+ bias) in float32 on packed_gemm.h, the threads splitting the rows of A.
+// C = A @ B (+ bias) and C = S^T @ B in float32 on packed_gemm.h, for the fused path's projection.
 //
 // The fused path's input projection (x @ kernel + bias for all steps at once) and its input
 // gradient (dY @ kernel^T) are such products: many rows (batch x time), a weight matrix small
@@ -47,5 +47,22 @@ at::Tensor matmul(const at::Tensor& A_, const at::Tensor& B, const c10::optional
     const int64_t r0 = std::min(M, me * chunk), r1 = std::min(M, r0 + chunk);
     packed::gemm(r1 - r0, a + r0 * K, K, panels, c + r0 * N, N);
   }
+  return C;
+}
+
+// S^T @ B for S (K, M) and B (K, N), both float32: the projection's weight gradient X^T dY, whose
+// depth K is batch x time. S is read in place (row by row), B packed in blocks (gemm_tn).
+at::Tensor matmul_tn(const at::Tensor& S_, const at::Tensor& B_) {
+  TORCH_CHECK(S_.scalar_type() == at::kFloat && B_.scalar_type() == at::kFloat, "matmul_tn takes float32, got ",
+              S_.scalar_type(), " and ", B_.scalar_type());
+  TORCH_CHECK(S_.dim() == 2 && B_.dim() == 2 && S_.size(0) == B_.size(0), "matmul_tn: shapes ", S_.sizes(), " and ",
+              B_.sizes(), " do not match (S^T @ B needs as many rows in each)");
+  TORCH_CHECK(S_.device().is_cpu() && B_.device().is_cpu(), "matmul_tn runs on the CPU");
+  const at::Tensor S = S_.contiguous(), B = B_.contiguous();
+  const int64_t K = S.size(0), M = S.size(1), N = B.size(1);
+  std::vector<const float*> rows(K);
+  for (int64_t k = 0; k < K; ++k) rows[k] = S.data_ptr<float>() + k * M;
+  at::Tensor C = at::empty({M, N}, S.options());
+  packed::gemm_tn_parallel(at::get_num_threads(), M, K, rows.data(), B.data_ptr<float>(), N, N, C.data_ptr<float>(), N);
   return C;
 }

@@ -24,6 +24,8 @@
 #include <utility>
 #include <vector>
 
+#include <omp.h>
+
 namespace packed {
 
 #if defined(__AVX512F__)
@@ -100,26 +102,42 @@ class Panels {
   std::unique_ptr<float, Free> data_;
 };
 
-// C[0:R, 0:NR] = bias + A[0:R, 0:K] @ panel, A with row stride lda, C with row stride ldc.
-template <int64_t R>
-inline void tile(int64_t K, const float* A, int64_t lda, const float* panel, const float* bias, float* C,
+// Where a tile's values of A come from: A(r, k) = column(k)[r * stride] for the tile's rows r.
+struct RowsOf {  // A row-major (row stride lda), the tile's first row at `first`: the products C = A @ B
+  const float* first;
+  int64_t lda;
+  const float* column(int64_t k) const { return first + k; }
+  int64_t stride() const { return lda; }
+};
+struct ColumnsOf {  // A = S^T, row k of S at rows[k], the tile's rows from i0: the products C = S^T @ B
+  const float* const* rows;
+  int64_t i0;
+  const float* column(int64_t k) const { return rows[k] + i0; }
+  static constexpr int64_t stride() { return 1; }
+};
+
+// C[0:R, 0:NR] = start + A[0:R, 0:K] @ panel, C with row stride ldc; start = C's own values
+// (accumulate), else the bias row (or zero).
+template <int64_t R, typename Source>
+inline void tile(int64_t K, const Source& A, const float* panel, const float* bias, bool accumulate, float* C,
                  int64_t ldc) {
   const vec start0 = bias ? *reinterpret_cast<const vec_u*>(bias) : vec{};
   const vec start1 = bias ? *reinterpret_cast<const vec_u*>(bias + VW) : vec{};
   vec acc[R][2];
 #pragma GCC unroll 16
   for (int64_t r = 0; r < R; ++r) {
-    acc[r][0] = start0;
-    acc[r][1] = start1;
+    acc[r][0] = accumulate ? *reinterpret_cast<const vec_u*>(C + r * ldc) : start0;
+    acc[r][1] = accumulate ? *reinterpret_cast<const vec_u*>(C + r * ldc + VW) : start1;
   }
   for (int64_t k = 0; k < K; ++k) {
     const vec b0 = *reinterpret_cast<const vec*>(panel + k * NR);
     const vec b1 = *reinterpret_cast<const vec*>(panel + k * NR + VW);
+    const float* a = A.column(k);
 #pragma GCC unroll 16
     for (int64_t r = 0; r < R; ++r) {
-      const float a = A[r * lda + k];
-      acc[r][0] += a * b0;
-      acc[r][1] += a * b1;
+      const float x = a[r * A.stride()];
+      acc[r][0] += x * b0;
+      acc[r][1] += x * b1;
     }
   }
 #pragma GCC unroll 16
@@ -129,36 +147,78 @@ inline void tile(int64_t K, const float* A, int64_t lda, const float* panel, con
   }
 }
 
-// The tile for `rows` < R rows (the bottom edge), chosen at compile time.
-template <int64_t R>
-inline void tile_of(int64_t rows, int64_t K, const float* A, int64_t lda, const float* panel, const float* bias,
-                    float* C, int64_t ldc) {
+template <int64_t R, typename Source>
+inline void tile_of(int64_t rows, int64_t K, const Source& A, const float* panel, const float* bias, bool accumulate,
+                    float* C, int64_t ldc) {  // the tile for `rows` <= R rows, chosen at compile time
   if constexpr (R > 1) {
-    if (rows < R) return tile_of<R - 1>(rows, K, A, lda, panel, bias, C, ldc);
+    if (rows < R) return tile_of<R - 1>(rows, K, A, panel, bias, accumulate, C, ldc);
   }
-  tile<R>(K, A, lda, panel, bias, C, ldc);
+  tile<R>(K, A, panel, bias, accumulate, C, ldc);
+}
+
+// One tile of `rows` <= MR rows and `cols` <= NR columns: the right edge goes through a full tile.
+template <typename Source>
+inline void edge_tile(int64_t rows, int64_t cols, int64_t K, const Source& A, const float* panel, const float* bias,
+                      bool accumulate, float* C, int64_t ldc) {
+  if (cols == NR) return tile_of<MR>(rows, K, A, panel, bias, accumulate, C, ldc);
+  alignas(64) float edge[MR * NR];  // the right edge: C's valid columns in and out of a full tile
+  if (accumulate)
+    for (int64_t r = 0; r < rows; ++r) std::memcpy(edge + r * NR, C + r * ldc, cols * sizeof(float));
+  tile_of<MR>(rows, K, A, panel, bias, accumulate, edge, NR);
+  for (int64_t r = 0; r < rows; ++r) std::memcpy(C + r * ldc, edge + r * NR, cols * sizeof(float));
 }
 
 // C (M x N, row stride ldc) = bias + A (M x K, row stride lda) @ B.
 // Rows go in blocks of MB = 8 tiles: a block of A stays in L2 while every panel passes through L1.
 inline void gemm(int64_t M, const float* A, int64_t lda, const Panels& B, float* C, int64_t ldc) {
   constexpr int64_t MB = 8 * MR;
-  const int64_t K = B.depth(), N = B.columns();
-  alignas(64) float edge[MR * NR];  // the right edge's tile, before its valid columns are copied out
+  const int64_t N = B.columns();
   for (int64_t i0 = 0; i0 < M; i0 += MB) {
     const int64_t i1 = std::min(M, i0 + MB);
     for (int64_t p = 0; p < B.count(); ++p) {
       const int64_t j0 = p * NR, cols = std::min(NR, N - j0);
-      for (int64_t i = i0; i < i1; i += MR) {
-        const int64_t rows = std::min(MR, i1 - i);
-        if (cols == NR) {
-          tile_of<MR>(rows, K, A + i * lda, lda, B.panel(p), B.bias(p), C + i * ldc + j0, ldc);
-        } else {
-          tile_of<MR>(rows, K, A + i * lda, lda, B.panel(p), B.bias(p), edge, NR);
-          for (int64_t r = 0; r < rows; ++r) std::memcpy(C + (i + r) * ldc + j0, edge + r * NR, cols * sizeof(float));
-        }
-      }
+      for (int64_t i = i0; i < i1; i += MR)
+        edge_tile(std::min(MR, i1 - i), cols, B.depth(), RowsOf{A + i * lda, lda}, B.panel(p), B.bias(p), false,
+                  C + i * ldc + j0, ldc);
     }
+  }
+}
+
+// C[:, n0:n1] (C is M x N, row stride ldc) = S^T @ B[:, n0:n1] for S (K x M) with row k at s_rows[k]
+// and B (K x N) with row stride ldb: the weight gradients, whose depth K is batch x time. B is
+// packed in blocks of KC rows (this thread's columns only: KC x (n1 - n0) floats, ~768 KiB: fewer
+// passes over C beat keeping the block and C together in a 1 MiB L2, measured 96-768 KiB), each
+// block's product added to C; S is read in place, MR consecutive floats of a row at a time.
+inline void gemm_tn(int64_t M, int64_t K, const float* const* s_rows, const float* B, int64_t ldb, int64_t n0,
+                    int64_t n1, float* C, int64_t ldc) {
+  const int64_t width = n1 - n0, count = (width + NR - 1) / NR;
+  const int64_t KC = std::clamp<int64_t>((768 << 10) / (std::max<int64_t>(1, count) * NR * 4), 16, 512);
+  std::vector<int64_t> column(width);
+  for (int64_t j = 0; j < width; ++j) column[j] = n0 + j;
+  for (int64_t k0 = 0; k0 < K; k0 += KC) {
+    const int64_t depth = std::min(KC, K - k0);
+    Panels block(depth, B + k0 * ldb, ldb, column);  // (column is copied: the block owns its description)
+    block.fill(0, 1);
+    for (int64_t i = 0; i < M; i += MR)
+      for (int64_t p = 0; p < count; ++p)
+        edge_tile(std::min(MR, M - i), std::min(NR, width - p * NR), depth, ColumnsOf{s_rows + k0, i},
+                  block.panel(p), nullptr, k0 > 0, C + i * ldc + n0 + p * NR, ldc);
+  }
+  if (K == 0)
+    for (int64_t i = 0; i < M; ++i) std::fill(C + i * ldc + n0, C + i * ldc + n1, 0.0f);
+}
+
+// gemm_tn over all N columns, the threads of one OpenMP team each taking a share of the panels.
+inline void gemm_tn_parallel(int64_t threads, int64_t M, int64_t K, const float* const* s_rows, const float* B,
+                             int64_t ldb, int64_t N, float* C, int64_t ldc) {
+  const int64_t panels = (N + NR - 1) / NR;
+  threads = std::clamp<int64_t>(threads, 1, panels);
+#pragma omp parallel num_threads(threads)
+  {
+    const int64_t me = omp_get_thread_num(), team = omp_get_num_threads();
+    const int64_t share = (panels + team - 1) / team;
+    const int64_t n0 = std::min(N, me * share * NR), n1 = std::min(N, (me + 1) * share * NR);
+    if (n0 < n1) gemm_tn(M, K, s_rows, B, ldb, n0, n1, C, ldc);
   }
 }
 

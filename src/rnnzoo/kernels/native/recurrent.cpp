@@ -500,8 +500,18 @@ std::vector<at::Tensor> backward_impl(const Problem& p, const at::Tensor& U_, bo
     if (dc0.defined()) dc0.narrow(0, block.b0, block.rows()).narrow(1, block.u0, block.n()).add_(carry_c[k]);
   }
   // The weight gradient of the recurrence: one (U, T·B) @ (T·B, G·U) product for all steps.
-  at::Tensor H_prev = H.narrow(0, 0, T_).transpose(0, 1).contiguous();  // (B, T, U), rows as in DR
-  at::Tensor dU = at::mm(H_prev.view({B * T_, U}).t(), DR.view({B * T_, G * U}));
+  at::Tensor dU;
+  if constexpr (own_gemm) {  // H_prev read in place: row (b, t) of DR pairs with h_{t-1} of sequence b
+    std::vector<const float*> h_prev(B * T_);
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t t = 0; t < T_; ++t) h_prev[b * T_ + t] = H.data_ptr<float>() + (t * B + b) * U;
+    dU = at::empty({U, G * U}, options);
+    packed::gemm_tn_parallel(at::get_num_threads(), U, B * T_, h_prev.data(), DR.data_ptr<float>(), G * U, G * U,
+                             dU.data_ptr<float>(), G * U);
+  } else {
+    at::Tensor H_prev = H.narrow(0, 0, T_).transpose(0, 1).contiguous();  // (B, T, U), rows as in DR
+    dU = at::mm(H_prev.view({B * T_, U}).t(), DR.view({B * T_, G * U}));
+  }
   at::Tensor dbrec = has_brec ? DR.sum({0, 1}) : at::Tensor();
   return {DX, dU, dbrec, dh0, dc0};
 }
