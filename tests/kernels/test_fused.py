@@ -17,7 +17,7 @@ from rnnzoo.kernels.portable import GRU, LSTM, SIMPLE
 @pytest.fixture(autouse=True, params=["kernels", "library"])
 def fused_route(request, monkeypatch):
     """Every case twice: on rnnzoo's kernels alone, and with PyTorch's fused ops taking every cell
-    they can on this device (on the CPU by default only the tanh LSTM goes there)."""
+    they can on this device (on the CPU by default none go there: the kernels are faster)."""
     routes = {"cpu": set()} if request.param == "kernels" else {"cpu": {SIMPLE, LSTM, GRU}}
     monkeypatch.setattr(library, "ROUTES", routes)
     return request.param
