@@ -233,42 +233,49 @@ void forward_rows(const Problem& p, int64_t t, const Block& block, const T* Z, c
       for (int64_t j = 0; j < n; ++j) h[j] = x[u0 + j] + z[j];
       activate(p.activation, h, n);
     } else if (p.kind == LSTM) {
-      T* a = scratch.data();                           // i, f, c~, o of this thread's units
+      // i, f, c~, o of this thread's units, gate g at a + g * stride: computed in place in the
+      // saved gates when there are any (no copy), else in scratch.
+      T* a = gates != nullptr ? gates + u0 : scratch.data();
+      const int64_t stride = gates != nullptr ? U : n;
       for (int64_t g = 0; g < 4; ++g) {
+        T* ag = a + g * stride;
 #pragma omp simd
-        for (int64_t j = 0; j < n; ++j) a[g * n + j] = x[g * U + u0 + j] + z[g * n + j];
+        for (int64_t j = 0; j < n; ++j) ag[j] = x[g * U + u0 + j] + z[g * n + j];
       }
-      activate(p.recurrent_activation, a, 2 * n);
-      activate(p.activation, a + 2 * n, n);
-      activate(p.recurrent_activation, a + 3 * n, n);
+      T *i = a, *f = a + stride, *cc = a + 2 * stride, *o = a + 3 * stride;
+      activate(p.recurrent_activation, i, n);
+      activate(p.recurrent_activation, f, n);
+      activate(p.activation, cc, n);
+      activate(p.recurrent_activation, o, n);
       const T* c_prev = C + (t * B + b) * U + u0;
       T* c = C + ((t + 1) * B + b) * U + u0;
       T* ac = extra;
 #pragma omp simd
       for (int64_t j = 0; j < n; ++j) {
-        c[j] = a[n + j] * c_prev[j] + a[j] * a[2 * n + j];
+        c[j] = f[j] * c_prev[j] + i[j] * cc[j];
         ac[j] = c[j];
       }
       activate(p.activation, ac, n);
 #pragma omp simd
-      for (int64_t j = 0; j < n; ++j) h[j] = a[3 * n + j] * ac[j];
-      if (gates != nullptr) for (int64_t g = 0; g < 4; ++g) std::memcpy(gates + g * U + u0, a + g * n, n * sizeof(T));
-    } else {  // GRU, reset_after
-      T* a = scratch.data();                           // z, r, h~
+      for (int64_t j = 0; j < n; ++j) h[j] = o[j] * ac[j];
+    } else {  // GRU, reset_after; z, r, h~ in place in the saved gates, as for the LSTM
+      T* a = gates != nullptr ? gates + u0 : scratch.data();
+      const int64_t stride = gates != nullptr ? U : n;
+      T *zg = a, *r = a + stride, *hh = a + 2 * stride;
       T* rh = extra;                                   // (h_{t-1} U + b_rec) of the h~ block
       for (int64_t j = 0; j < n; ++j) rh[j] = z[2 * n + j] + (brec ? brec[2 * U + u0 + j] : T(0));
       for (int64_t g = 0; g < 2; ++g) {
+        T* ag = a + g * stride;
 #pragma omp simd
-        for (int64_t j = 0; j < n; ++j)
-          a[g * n + j] = x[g * U + u0 + j] + z[g * n + j] + (brec ? brec[g * U + u0 + j] : T(0));
+        for (int64_t j = 0; j < n; ++j) ag[j] = x[g * U + u0 + j] + z[g * n + j] + (brec ? brec[g * U + u0 + j] : T(0));
       }
-      activate(p.recurrent_activation, a, 2 * n);
+      activate(p.recurrent_activation, zg, n);
+      activate(p.recurrent_activation, r, n);
 #pragma omp simd
-      for (int64_t j = 0; j < n; ++j) a[2 * n + j] = x[2 * U + u0 + j] + a[n + j] * rh[j];
-      activate(p.activation, a + 2 * n, n);
+      for (int64_t j = 0; j < n; ++j) hh[j] = x[2 * U + u0 + j] + r[j] * rh[j];
+      activate(p.activation, hh, n);
 #pragma omp simd
-      for (int64_t j = 0; j < n; ++j) h[j] = a[j] * h_prev[j] + (T(1) - a[j]) * a[2 * n + j];
-      if (gates != nullptr) for (int64_t g = 0; g < 3; ++g) std::memcpy(gates + g * U + u0, a + g * n, n * sizeof(T));
+      for (int64_t j = 0; j < n; ++j) h[j] = zg[j] * h_prev[j] + (T(1) - zg[j]) * hh[j];
     }
   }
 }
