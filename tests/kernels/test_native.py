@@ -113,7 +113,7 @@ def test_inference_keeps_no_gates_and_gives_the_same_outputs(kind, native, monke
     outputs = native.forward(fused.cell_kind(layer.cell), 2, 1, torch.randn(2, 3, 16 * layer.cell.gates),
                              layer.cell.recurrent_kernel.detach(), None, torch.zeros(2, 16),
                              torch.zeros(2, 16) if kind is rnnzoo.LSTM else None, None, False)
-    assert len(outputs) == (2 if kind is rnnzoo.LSTM else 1)  # H [, C]: no gates, no extra
+    assert len(outputs) == (4 if kind is rnnzoo.LSTM else 2)  # Y, h_T [, C, c_T]: no gates, no extra
 
 
 def test_cpu_runs_every_cell_on_rnnzoos_kernels(native):

@@ -82,17 +82,15 @@ class NativeEngine:
 
     def forward(self, kind, ra, act, xp, U, brec, h0, c0, lengths, save=True):
         out = self.module.forward(kind, ra, act, xp, U, brec, h0, c0, lengths, save)
-        H, C = out[0], (out[1] if kind == LSTM else None)
-        if not save:
-            return H, C, ()
-        if kind == SIMPLE:
-            return H, None, (H, None)
-        return H, C, tuple(out[-2:])  # gates, extra
+        Y, h_T = out[0], out[1]
+        C, c_T = (out[2], out[3]) if kind == LSTM else (None, None)
+        gates, extra = out[-2:] if save and kind != SIMPLE else (None, None)
+        return Y, h_T, c_T, (Y, h0, C, gates, extra) if save else ()
 
-    def backward(self, kind, ra, act, xp, U, has_brec, H, C, saved, dH, dC, lengths):
-        gates, extra = saved
+    def backward(self, kind, ra, act, xp, U, has_brec, saved, dY, dh_T, dc_T, lengths):
+        Y, h0, C, gates, extra = saved
         dxp, dU, dbrec, dh0, dc0 = self.module.backward(
-            kind, ra, act, xp, U, has_brec, H, C, gates, extra, dH, dC, lengths)
+            kind, ra, act, xp, U, has_brec, Y, h0, C, gates, extra, dY, dh_T, dc_T, lengths)
         return dxp, dU, dbrec if has_brec else None, dh0, dc0 if kind == LSTM else None
 
 
@@ -102,8 +100,8 @@ class PortableEngine:
         return portable.forward(kind, ra, act, xp, U, brec, h0, c0, lengths)
 
     @staticmethod
-    def backward(kind, ra, act, xp, U, has_brec, H, C, saved, dH, dC, lengths):
-        return portable.backward(kind, ra, act, xp, U, has_brec, H, C, saved, dH, dC, lengths)
+    def backward(kind, ra, act, xp, U, has_brec, saved, dY, dh_T, dc_T, lengths):
+        return portable.backward(kind, ra, act, xp, U, has_brec, saved, dY, dh_T, dc_T, lengths)
 
 
 def engine_for(cell, kind: int):
@@ -116,22 +114,27 @@ def engine_for(cell, kind: int):
 
 
 class FusedRecurrence(torch.autograd.Function):
-    """The whole recurrence as one autograd node. Returns H (T+1, B, U) [and C for LSTM]."""
+    """The whole recurrence as one autograd node: outputs Y (B, T, U) = h_1..h_T, final h_T [, c_T].
+
+    Gradients arrive per output (None for an output the loss doesn't use: grads are not
+    materialised), and the engines add them in where they belong, so no zero-filled gradient of
+    the whole state sequence is ever built.
+    """
 
     @staticmethod
     def forward(ctx, engine, kind, ra, act, save, lengths, xp, U, brec, h0, c0):
-        H, C, saved = engine.forward(kind, ra, act, xp, U, brec, h0, c0, lengths, save)
+        Y, h_T, c_T, saved = engine.forward(kind, ra, act, xp, U, brec, h0, c0, lengths, save)
         ctx.engine, ctx.kind, ctx.ra, ctx.act, ctx.has_brec = engine, kind, ra, act, brec is not None
+        ctx.set_materialize_grads(False)
         if save:
-            ctx.save_for_backward(xp, U, H, C, lengths, *saved)
-        return (H, C) if kind == LSTM else H
+            ctx.save_for_backward(xp, U, lengths, *saved)
+        return (Y, h_T, c_T) if kind == LSTM else (Y, h_T)
 
     @staticmethod
-    def backward(ctx, dH, dC=None):
-        xp, U, H, C, lengths, *saved = ctx.saved_tensors
+    def backward(ctx, dY, dh_T, dc_T=None):
+        xp, U, lengths, *saved = ctx.saved_tensors
         dxp, dU, dbrec, dh0, dc0 = ctx.engine.backward(
-            ctx.kind, ctx.ra, ctx.act, xp, U, ctx.has_brec, H, C, saved, dH.contiguous(),
-            None if dC is None else dC.contiguous(), lengths)
+            ctx.kind, ctx.ra, ctx.act, xp, U, ctx.has_brec, saved, dY, dh_T, dc_T, lengths)
         return None, None, None, None, None, None, dxp, dU, dbrec, dh0, dc0
 
 
@@ -167,12 +170,10 @@ def run(cell, projected: torch.Tensor, state: tuple, lengths: torch.Tensor | Non
     tensors = (projected.contiguous(), cell.recurrent_kernel.contiguous(), brec, state[0], c0)
     # Without a backward pass to come (inference), the kernels keep no gates for it.
     save = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
-    result = FusedRecurrence.apply(engine, kind, ra, act, save, lengths, *tensors)
-    H, C = result if kind == LSTM else (result, None)
-    final = (H[-1],) if C is None else (H[-1], C[-1])  # padded steps keep the state: H[-1] is final
+    outputs, *final = FusedRecurrence.apply(engine, kind, ra, act, save, lengths, *tensors)
+    final = tuple(final)  # padded steps keep the state: the last step's is final
     if not return_sequences:
         return None, final
-    outputs = H[1:].transpose(0, 1)  # (B, T, U)
     if lengths is not None:  # padded steps output zeros
         valid = torch.arange(outputs.shape[1], device=outputs.device) < lengths[:, None]  # (B, T)
         outputs = torch.where(valid[:, :, None], outputs, 0.0)

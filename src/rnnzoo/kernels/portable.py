@@ -9,9 +9,10 @@ pointwise part of each step with autograd (recomputed from the saved inputs of t
 elementwise activation works; the matrix products are done by hand.
 
 Contract (shared with native/recurrent.cpp; B batch, T steps, U units, G gates):
-    forward(kind, ra, act, xp, U, brec, h0, c0, lengths) -> H (T+1, B, U), C or None, saved
-    backward(kind, ra, act, xp, U, has_brec, H, C, saved, dH, dC, lengths) -> dxp, dU, dbrec, dh0, dc0
-with dxp batch-major (B, T, G·U), like xp.
+    forward(kind, ra, act, xp, U, brec, h0, c0, lengths) -> Y (B, T, U), h_T, c_T or None, saved
+    backward(kind, ra, act, xp, U, has_brec, saved, dY, dh_T, dc_T, lengths) -> dxp, dU, dbrec, dh0, dc0
+with Y = h_1..h_T and dxp batch-major like xp, `saved` the engine's own tensors for its backward,
+and any of dY, dh_T, dc_T None when the loss does not use that output.
 """
 
 import torch
@@ -62,12 +63,26 @@ def forward(kind, ra, act, xp, U, brec, h0, c0, lengths):
         recs.append(rec)
     H = torch.stack([s[0] for s in states])  # (T+1, B, U)
     C = torch.stack([s[1] for s in states]) if c0 is not None else None
-    return H, C, torch.stack(recs)  # saved: the recurrent products (T, B, G·U)
+    Y = H[1:].transpose(0, 1).contiguous()
+    saved = (H, C, torch.stack(recs))  # with the recurrent products (T, B, G·U)
+    return Y, state[0].clone(), (state[1].clone() if c0 is not None else None), saved
 
 
-def backward(kind, ra, act, xp, U, has_brec, H, C, recs, dH, dC, lengths):
+def backward(kind, ra, act, xp, U, has_brec, saved, dY, dh_T, dc_T, lengths):
+    H, C, recs = saved
     step = STEPS[kind]
     steps = xp.shape[1]
+    # the gradients of every state h_0..h_T (and c_0..c_T) from outside the loop
+    dH = torch.zeros_like(H)
+    if dY is not None:
+        dH[1:] += dY.transpose(0, 1)
+    if dh_T is not None:
+        dH[steps] += dh_T
+    dC = None
+    if C is not None:
+        dC = torch.zeros_like(C)
+        if dc_T is not None:
+            dC[steps] += dc_T
     dxs, drecs = [None] * steps, [None] * steps
     d_state = (dH[steps],) if C is None else (dH[steps], dC[steps])
     for t in reversed(range(steps)):

@@ -19,9 +19,13 @@
 // by the threads together, before the loop (1.2-1.4x faster forward, ~1.1x backward than calling
 // MKL's sgemm every step, which re-packs U each time); float64 calls at::mm.
 //
-// Layout: H (T+1, B, U) holds h_0 .. h_T; LSTM's C likewise. For the backward pass (save = true)
-// the gates are stored after their activation in Keras' block order (LSTM i f c o; GRU z r h);
-// without it (inference) they live only in per-thread scratch, which saves their memory traffic.
+// Layout: the outputs Y (B, T, U) hold h_1 .. h_T batch-major, as the caller and the next layer
+// take them (h_0 is the caller's); the per-step products read h_{t-1} rows T·U apart, and dU reads
+// them in place. LSTM's C (T+1, B, U) is internal; only c_T leaves. Backward takes the gradients
+// of Y and of the final states directly, so no (T+1, B, U) gradient is ever assembled.
+// For the backward pass (save = true) the gates are stored after their activation in Keras' block
+// order (LSTM i f c o; GRU z r h); without it (inference) they live only in per-thread scratch,
+// which saves their memory traffic.
 // Padded steps (t >= length) copy the state and save zero gates; their dZ rows are zero and dh
 // passes through unchanged.
 // Activation derivatives are taken from the activation's output y (tanh: 1 - y^2, sigmoid:
@@ -202,12 +206,23 @@ struct Problem {
   bool running(int64_t b, int64_t t) const { return lengths == nullptr || t < lengths[b]; }
 };
 
+// The hidden states h_0 .. h_T: h_0 is the caller's (B, U), h_1 .. h_T are the layer's outputs Y,
+// batch-major (B, T, U) so that the next layer and the caller take them without a copy.
+template <typename T>
+struct States {
+  T* h0;  // never written
+  T* Y;
+  int64_t T_, U;
+  T* row(int64_t t, int64_t b) const { return t == 0 ? h0 + b * U : Y + (b * T_ + t - 1) * U; }
+  int64_t stride(int64_t t) const { return t == 0 ? U : T_ * U; }  // from one sequence's h_t to the next's
+};
+
 // ---------------------------------------------------------------------------------------------
 // Forward
 // ---------------------------------------------------------------------------------------------
 template <typename T>
 void forward_rows(const Problem& p, int64_t t, const Block& block, const T* Z, const at::Tensor& xp,
-                  const T* brec, T* H, T* C, T* Gs, T* X) {
+                  const T* brec, const States<T>& H, T* C, T* Gs, T* X) {
   // Z: this block's (rows, G·n) of h_{t-1} @ U. X: LSTM act(c_t) or GRU's recurrent h block.
   // Gs and X are nullptr when nothing is saved: the step then uses scratch for both.
   const int64_t B = p.B, U = p.U, G = p.G, u0 = block.u0, n = block.n();
@@ -217,8 +232,8 @@ void forward_rows(const Problem& p, int64_t t, const Block& block, const T* Z, c
   for (int64_t b = block.b0; b < block.b1; ++b) {
     const T* x = xp_data + b * sB + t * sT;            // (G·U) projected input of step t
     const T* z = Z + (b - block.b0) * G * n;
-    T* h_prev = H + (t * B + b) * U + u0;
-    T* h = H + ((t + 1) * B + b) * U + u0;
+    T* h_prev = H.row(t, b) + u0;
+    T* h = H.row(t + 1, b) + u0;
     T* gates = Gs == nullptr ? nullptr : Gs + (t * B + b) * G * U;
     T* extra = X == nullptr ? scratch.data() + 4 * n : X + (t * B + b) * U + u0;
     if (!p.running(b, t)) {                            // padding: keep the state, save zero gates
@@ -285,8 +300,9 @@ std::vector<at::Tensor> forward_impl(const Problem& p, const at::Tensor& xp, con
                                      const at::Tensor& brec_, const at::Tensor& h0, const at::Tensor& c0, bool save) {
   const int64_t B = p.B, T_ = p.T, U = p.U, G = p.G;
   auto options = xp.options();
-  at::Tensor H = at::empty({T_ + 1, B, U}, options);
-  H[0].copy_(h0);
+  at::Tensor Y = at::empty({B, T_, U}, options);
+  at::Tensor h0c = h0.contiguous();
+  const States<T> H{h0c.data_ptr<T>(), Y.data_ptr<T>(), T_, U};
   at::Tensor C, X;
   if (p.kind == LSTM) {
     C = at::empty({T_ + 1, B, U}, options);
@@ -323,7 +339,6 @@ std::vector<at::Tensor> forward_impl(const Problem& p, const at::Tensor& xp, con
     }
   }
   const T* brec = brec_.defined() ? brec_.data_ptr<T>() : nullptr;
-  T* Hd = H.data_ptr<T>();
   T* Cd = C.defined() ? C.data_ptr<T>() : nullptr;
   T* Xd = X.defined() ? X.data_ptr<T>() : nullptr;
   T* Gd = gated ? Gs.data_ptr<T>() : nullptr;
@@ -338,11 +353,11 @@ std::vector<at::Tensor> forward_impl(const Problem& p, const at::Tensor& xp, con
           const Block& block = blocks[k];
           // (rows, U) @ (U, G·n)
           if constexpr (own_gemm)
-            packed::gemm(block.rows(), Hd + (t * B + block.b0) * U, U, panels[split.by_rows ? 0 : k],
+            packed::gemm(block.rows(), H.row(t, block.b0), H.stride(t), panels[split.by_rows ? 0 : k],
                          Z[k].data_ptr<T>(), Z[k].size(1));
           else
-            at::mm_out(Z[k], H[t].narrow(0, block.b0, block.rows()), packed[k]);
-          forward_rows<T>(p, t, block, Z[k].data_ptr<T>(), xp, brec, Hd, Cd, Gd, Xd);
+            at::mm_out(Z[k], (t == 0 ? h0c : Y.select(1, t - 1)).narrow(0, block.b0, block.rows()), packed[k]);
+          forward_rows<T>(p, t, block, Z[k].data_ptr<T>(), xp, brec, H, Cd, Gd, Xd);
         }
       });
       if (!split.by_rows) {
@@ -350,8 +365,12 @@ std::vector<at::Tensor> forward_impl(const Problem& p, const at::Tensor& xp, con
       }
     }
   });
-  std::vector<at::Tensor> out{H};
-  if (p.kind == LSTM) out.push_back(C);
+  // Padded steps carry the state, so the last step's is every sequence's final state.
+  std::vector<at::Tensor> out{Y, T_ == 0 ? h0c.clone() : Y.select(1, T_ - 1).clone()};
+  if (p.kind == LSTM) {
+    out.push_back(C);
+    out.push_back(C[T_].clone());
+  }
   if (gated) {
     out.push_back(Gs);
     out.push_back(X);
@@ -363,35 +382,42 @@ std::vector<at::Tensor> forward_impl(const Problem& p, const at::Tensor& xp, con
 // Backward
 // ---------------------------------------------------------------------------------------------
 template <typename T>
-void backward_rows(const Problem& p, int64_t t, const Block& block, const T* dH, const T* dC, const T* H,
-                   const T* C, const T* Gs, const T* X, const T* tmp, T* direct, T* carry_c, T* DX, T* DR) {
-  // tmp: this block's (rows, n) of dZ_{t+1} @ U^T; direct: the part of dh_t that skips the product.
+void backward_rows(const Problem& p, int64_t t, const Block& block, const T* dY, const T* dh_last,
+                   const States<T>& H, const T* C, const T* Gs, const T* X, const T* tmp, T* direct, T* carry_c,
+                   T* DX, T* DR) {
+  // dh_t = dY[:, t] (the outputs' gradient; none if unused) + at the last step dh_last (the final
+  // state's) + tmp, this block's (rows, n) of dZ_{t+1} @ U^T, + direct, the part that skips it.
   const int64_t B = p.B, U = p.U, G = p.G, u0 = block.u0, n = block.n();
   std::vector<T> dh(n);
   for (int64_t b = block.b0; b < block.b1; ++b) {
     const int64_t local = b - block.b0;  // row in this block's buffers
-    const T* dH_row = dH + ((t + 1) * B + b) * U + u0;
     T* dir = direct + local * n;
     const T* tm = tmp + local * n;
 #pragma omp simd
-    for (int64_t j = 0; j < n; ++j) dh[j] = dH_row[j] + dir[j] + tm[j];
+    for (int64_t j = 0; j < n; ++j) dh[j] = dir[j] + tm[j];
+    if (dY != nullptr) {
+      const T* dY_row = dY + (b * p.T + t) * U + u0;
+#pragma omp simd
+      for (int64_t j = 0; j < n; ++j) dh[j] += dY_row[j];
+    }
+    if (dh_last != nullptr && t == p.T - 1) {
+      const T* last = dh_last + b * U + u0;
+#pragma omp simd
+      for (int64_t j = 0; j < n; ++j) dh[j] += last[j];
+    }
     T* dx = DX + (b * p.T + t) * G * U;  // batch-major: (B, T, G·U), as the projection's gradient
     T* dr = DR + (b * p.T + t) * G * U;
-    if (!p.running(b, t)) {  // padding: dh (and dc) pass through untouched
+    if (!p.running(b, t)) {  // padding: dh (and dc, in carry_c) pass through untouched
       std::memcpy(dir, dh.data(), n * sizeof(T));
       for (int64_t g = 0; g < G; ++g) {
         std::fill_n(dx + g * U + u0, n, T(0));
         if (DR != DX) std::fill_n(dr + g * U + u0, n, T(0));
       }
-      if (p.kind == LSTM) {
-        const T* dC_row = dC + ((t + 1) * B + b) * U + u0;
-        for (int64_t j = 0; j < n; ++j) carry_c[local * n + j] += dC_row[j];
-      }
       continue;
     }
-    const T* gates = Gs + (t * B + b) * G * U;
+    const T* gates = Gs == nullptr ? nullptr : Gs + (t * B + b) * G * U;  // SimpleRNN saves none
     if (p.kind == SIMPLE) {
-      const T* h = H + ((t + 1) * B + b) * U + u0;
+      const T* h = H.row(t + 1, b) + u0;
       std::memcpy(dx + u0, dh.data(), n * sizeof(T));
       scale_by_derivative(p.activation, h, dx + u0, n);
       std::fill_n(dir, n, T(0));
@@ -399,15 +425,14 @@ void backward_rows(const Problem& p, int64_t t, const Block& block, const T* dH,
       const T *i = gates + u0, *f = gates + U + u0, *g = gates + 2 * U + u0, *o = gates + 3 * U + u0;
       const T* ac = X + (t * B + b) * U + u0;
       const T* c_prev = C + (t * B + b) * U + u0;
-      const T* dC_row = dC + ((t + 1) * B + b) * U + u0;
-      T* cc = carry_c + local * n;
+      T* cc = carry_c + local * n;  // dc_t: the final state's gradient at first, then dc_{t+1} * f
       T *di = dx + u0, *df = dx + U + u0, *dg = dx + 2 * U + u0, *d_o = dx + 3 * U + u0;
 #pragma omp simd
       for (int64_t j = 0; j < n; ++j) di[j] = dh[j] * o[j];  // d act(c_t), scaled below
       scale_by_derivative(p.activation, ac, di, n);
 #pragma omp simd
       for (int64_t j = 0; j < n; ++j) {
-        const T dc = cc[j] + dC_row[j] + di[j];
+        const T dc = cc[j] + di[j];
         d_o[j] = dh[j] * ac[j];
         di[j] = dc * g[j];
         dg[j] = dc * i[j];
@@ -422,7 +447,7 @@ void backward_rows(const Problem& p, int64_t t, const Block& block, const T* dH,
     } else {  // GRU
       const T *z = gates + u0, *r = gates + U + u0, *hh = gates + 2 * U + u0;
       const T* rh = X + (t * B + b) * U + u0;
-      const T* h_prev = H + (t * B + b) * U + u0;
+      const T* h_prev = H.row(t, b) + u0;
       T *dz = dx + u0, *drr = dx + U + u0, *da = dx + 2 * U + u0;
 #pragma omp simd
       for (int64_t j = 0; j < n; ++j) {
@@ -444,11 +469,13 @@ void backward_rows(const Problem& p, int64_t t, const Block& block, const T* dH,
 }
 
 template <typename T>
-std::vector<at::Tensor> backward_impl(const Problem& p, const at::Tensor& U_, bool has_brec, const at::Tensor& H,
-                                      const at::Tensor& C, const at::Tensor& Gs, const at::Tensor& X,
-                                      const at::Tensor& dH, const at::Tensor& dC) {
+std::vector<at::Tensor> backward_impl(const Problem& p, const at::Tensor& U_, bool has_brec, const at::Tensor& Y,
+                                      const at::Tensor& h0, const at::Tensor& C, const at::Tensor& Gs,
+                                      const at::Tensor& X, const at::Tensor& dY, const at::Tensor& dh_last,
+                                      const at::Tensor& dc_last) {
   const int64_t B = p.B, T_ = p.T, U = p.U, G = p.G;
-  auto options = H.options();
+  auto options = Y.options();
+  const States<T> H{h0.data_ptr<T>(), Y.data_ptr<T>(), T_, U};
   at::Tensor DX = at::empty({B, T_, G * U}, options);      // d(projected input), in place per step
   at::Tensor DR = p.kind == GRU ? at::empty({B, T_, G * U}, options) : DX;  // d(h_{t-1} U + b_rec)
   at::Tensor U_det = U_.detach();
@@ -468,20 +495,22 @@ std::vector<at::Tensor> backward_impl(const Problem& p, const at::Tensor& U_, bo
     }
     tmp[k] = at::zeros({block.rows(), block.n()}, options);
     direct[k] = at::zeros({block.rows(), block.n()}, options);
-    carry_c[k] = at::zeros({block.rows(), block.n()}, options);
+    carry_c[k] = dc_last.defined() ? dc_last.narrow(0, block.b0, block.rows()).narrow(1, block.u0, block.n()).clone(at::MemoryFormat::Contiguous)
+                                   : at::zeros({block.rows(), block.n()}, options);
   }
-  const T* dCd = dC.defined() ? dC.data_ptr<T>() : nullptr;
+  const T* dYd = dY.defined() ? dY.data_ptr<T>() : nullptr;
+  const T* dh_lastd = dh_last.defined() ? dh_last.data_ptr<T>() : nullptr;
   const T* Cd = C.defined() ? C.data_ptr<T>() : nullptr;
   const T* Xd = X.defined() ? X.data_ptr<T>() : nullptr;
-  const T* Gd = Gs.data_ptr<T>();
+  const T* Gd = Gs.defined() ? Gs.data_ptr<T>() : nullptr;
   in_parallel(threads, [&](int64_t me, int64_t team, Failure& failure) {
     for (auto& set : panels) set.fill(me, team);
 #pragma omp barrier
     for (int64_t t = T_ - 1; t >= 0; --t) {
       guarded(failure, [&] {
         for (int64_t k = me; k < threads; k += team)
-          backward_rows<T>(p, t, blocks[k], dH.data_ptr<T>(), dCd, H.data_ptr<T>(), Cd, Gd, Xd, tmp[k].data_ptr<T>(),
-                           direct[k].data_ptr<T>(), carry_c[k].data_ptr<T>(), DX.data_ptr<T>(), DR.data_ptr<T>());
+          backward_rows<T>(p, t, blocks[k], dYd, dh_lastd, H, Cd, Gd, Xd, tmp[k].data_ptr<T>(), direct[k].data_ptr<T>(),
+                           carry_c[k].data_ptr<T>(), DX.data_ptr<T>(), DR.data_ptr<T>());
       });
       if (!split.by_rows) {  // by units, every block's product reads all of dZ_t
 #pragma omp barrier
@@ -499,25 +528,26 @@ std::vector<at::Tensor> backward_impl(const Problem& p, const at::Tensor& U_, bo
       });
     }
   });
-  at::Tensor dh0 = dH[0].clone();
-  at::Tensor dc0 = p.kind == LSTM ? dC[0].clone() : at::Tensor();
+  at::Tensor dh0 = at::empty({B, U}, options);
+  at::Tensor dc0 = p.kind == LSTM ? at::empty({B, U}, options) : at::Tensor();
   for (int64_t k = 0; k < threads; ++k) {
     const Block& block = blocks[k];
-    dh0.narrow(0, block.b0, block.rows()).narrow(1, block.u0, block.n()).add_(tmp[k] + direct[k]);
-    if (dc0.defined()) dc0.narrow(0, block.b0, block.rows()).narrow(1, block.u0, block.n()).add_(carry_c[k]);
+    at::Tensor dh0_block = dh0.narrow(0, block.b0, block.rows()).narrow(1, block.u0, block.n());
+    at::add_out(dh0_block, tmp[k], direct[k]);
+    if (dc0.defined()) dc0.narrow(0, block.b0, block.rows()).narrow(1, block.u0, block.n()).copy_(carry_c[k]);
   }
   // The weight gradient of the recurrence: one (U, T·B) @ (T·B, G·U) product for all steps.
   at::Tensor dU;
-  if constexpr (own_gemm) {  // H_prev read in place: row (b, t) of DR pairs with h_{t-1} of sequence b
+  if constexpr (own_gemm) {  // h_{t-1} read in place: row (b, t) of DR pairs with h_t of sequence b
     std::vector<const float*> h_prev(B * T_);
     for (int64_t b = 0; b < B; ++b)
-      for (int64_t t = 0; t < T_; ++t) h_prev[b * T_ + t] = H.data_ptr<float>() + (t * B + b) * U;
+      for (int64_t t = 0; t < T_; ++t) h_prev[b * T_ + t] = H.row(t, b);
     dU = at::empty({U, G * U}, options);
     packed::gemm_tn_parallel(at::get_num_threads(), U, B * T_, h_prev.data(), DR.data_ptr<float>(), G * U, G * U,
                              dU.data_ptr<float>(), G * U);
-  } else {
-    at::Tensor H_prev = H.narrow(0, 0, T_).transpose(0, 1).contiguous();  // (B, T, U), rows as in DR
-    dU = at::mm(H_prev.view({B * T_, U}).t(), DR.view({B * T_, G * U}));
+  } else {  // (B, T, U): h_0 .. h_{T-1} of each sequence, rows as in DR
+    at::Tensor H_prev = at::cat({h0.unsqueeze(1), Y.narrow(1, 0, std::max<int64_t>(0, T_ - 1))}, 1).narrow(1, 0, T_);
+    dU = at::mm(H_prev.reshape({B * T_, U}).t(), DR.view({B * T_, G * U}));
   }
   at::Tensor dbrec = has_brec ? DR.sum({0, 1}) : at::Tensor();
   return {DX, dU, dbrec, dh0, dc0};
@@ -556,17 +586,18 @@ std::vector<at::Tensor> forward(int64_t kind, int64_t recurrent_activation, int6
 }
 
 std::vector<at::Tensor> backward(int64_t kind, int64_t recurrent_activation, int64_t activation, at::Tensor xp,
-                                 at::Tensor U, bool has_brec, at::Tensor H, c10::optional<at::Tensor> C,
-                                 at::Tensor Gs, c10::optional<at::Tensor> X, at::Tensor dH,
-                                 c10::optional<at::Tensor> dC, c10::optional<at::Tensor> lengths) {
+                                 at::Tensor U, bool has_brec, at::Tensor Y, at::Tensor h0, c10::optional<at::Tensor> C,
+                                 c10::optional<at::Tensor> Gs, c10::optional<at::Tensor> X,
+                                 c10::optional<at::Tensor> dY, c10::optional<at::Tensor> dh_last,
+                                 c10::optional<at::Tensor> dc_last, c10::optional<at::Tensor> lengths) {
   at::Tensor len = lengths.has_value() ? lengths->contiguous() : at::Tensor();
   Problem p = make_problem(kind, recurrent_activation, activation, xp, U, len);
+  auto given = [](const c10::optional<at::Tensor>& t) { return t.has_value() ? t->contiguous() : at::Tensor(); };
   at::NoGradGuard no_grad;
   std::vector<at::Tensor> out;
-  AT_DISPATCH_FLOATING_TYPES(H.scalar_type(), "rnnzoo_backward", [&] {
-    out = backward_impl<scalar_t>(p, U, has_brec, H, C.has_value() ? *C : at::Tensor(), Gs.contiguous(),
-                                  X.has_value() ? *X : at::Tensor(), dH.contiguous(),
-                                  dC.has_value() ? dC->contiguous() : at::Tensor());
+  AT_DISPATCH_FLOATING_TYPES(Y.scalar_type(), "rnnzoo_backward", [&] {
+    out = backward_impl<scalar_t>(p, U, has_brec, Y, h0.contiguous(), given(C), given(Gs), given(X), given(dY),
+                                  given(dh_last), given(dc_last));
   });
   return out;
 }
