@@ -42,9 +42,11 @@ def test_packed_matmul_rejects_other_dtypes_and_shapes(native):
 @pytest.mark.parametrize("M", [1, 9, 40])
 @pytest.mark.parametrize("N", [1, 33, 200])
 def test_transposed_product_equals_float64(native, K, M, N):
-    """matmul_tn(S, B) = S^T @ B: the weight gradients, depth = batch x time, accumulated over blocks."""
+    """matmul_tn(S, B) = (S^T @ B, B.sum(0)): weight and bias gradients, depth batch x time, in blocks."""
     generator = torch.Generator().manual_seed(K * 100 + M * 10 + N)
     S, B = torch.randn(K, M, generator=generator), torch.randn(K, N, generator=generator)
-    got = native.matmul_tn(S, B)
-    assert got.shape == (M, N)
-    torch.testing.assert_close(got.double(), S.double().t() @ B.double(), rtol=0, atol=1e-6 * (K + 1) ** 0.5 * 8)
+    got, column_sums = native.matmul_tn(S, B)
+    assert got.shape == (M, N) and column_sums.shape == (N,)
+    tolerance = dict(rtol=0, atol=1e-6 * (K + 1) ** 0.5 * 8)
+    torch.testing.assert_close(got.double(), S.double().t() @ B.double(), **tolerance)
+    torch.testing.assert_close(column_sums.double(), B.double().sum(0), **tolerance)

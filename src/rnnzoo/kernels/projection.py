@@ -11,8 +11,8 @@ The same products autograd would run, on the fastest engine at hand, in this ord
   "onednn"  oneDNN's matmul (`mkldnn::_linear_pointwise`, bias folded in), float32 on the CPU;
   "blas"    `torch.addmm` / `mm` otherwise (MKL does not pick its fastest code on AMD CPUs).
 dW = Xᵀ dY, whose depth is B·T, runs on the native `matmul_tn` (X read in place, dY packed in
-blocks; 1.1–1.2x MKL on these shapes) or on `mm` (oneDNN wanted both operands transposed there
-and was no faster).
+blocks; 1.1–1.2x MKL on these shapes), which also returns db = Σ_rows dY from the packed blocks,
+or on `mm` (oneDNN wanted both operands transposed there and was no faster).
 """
 
 import torch
@@ -79,10 +79,13 @@ class Projection(torch.autograd.Function):
         dx = dkernel = dbias = None
         if ctx.needs_input_grad[0]:
             dx = matmul_t(grad, kernel).view(x.shape)
-        if ctx.needs_input_grad[1]:
-            rows = x.reshape(-1, x.shape[-1])
-            dkernel = native_module().matmul_tn(rows, grad) if engine(grad) == "native" else rows.t() @ grad
-        if ctx.has_bias and ctx.needs_input_grad[2]:
+        rows = x.reshape(-1, x.shape[-1])
+        if ctx.needs_input_grad[1] and engine(grad) == "native":  # dW and, on the way, db
+            dkernel, column_sums = native_module().matmul_tn(rows, grad)
+            dbias = column_sums if ctx.has_bias and ctx.needs_input_grad[2] else None
+        elif ctx.needs_input_grad[1]:
+            dkernel = rows.t() @ grad
+        if ctx.has_bias and ctx.needs_input_grad[2] and dbias is None:
             dbias = grad.sum(0)
         return dx, dkernel, dbias
 

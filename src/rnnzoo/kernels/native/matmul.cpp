@@ -50,9 +50,10 @@ at::Tensor matmul(const at::Tensor& A_, const at::Tensor& B, const c10::optional
   return C;
 }
 
-// S^T @ B for S (K, M) and B (K, N), both float32: the projection's weight gradient X^T dY, whose
-// depth K is batch x time. S is read in place (row by row), B packed in blocks (gemm_tn).
-at::Tensor matmul_tn(const at::Tensor& S_, const at::Tensor& B_) {
+// (S^T @ B, B's column sums) for S (K, M) and B (K, N), both float32: the projection's weight and
+// bias gradients X^T dY and sum_rows dY, whose depth K is batch x time. S is read in place (row by
+// row), B packed in blocks (gemm_tn), its column sums taken from the packed blocks.
+std::vector<at::Tensor> matmul_tn(const at::Tensor& S_, const at::Tensor& B_) {
   TORCH_CHECK(S_.scalar_type() == at::kFloat && B_.scalar_type() == at::kFloat, "matmul_tn takes float32, got ",
               S_.scalar_type(), " and ", B_.scalar_type());
   TORCH_CHECK(S_.dim() == 2 && B_.dim() == 2 && S_.size(0) == B_.size(0), "matmul_tn: shapes ", S_.sizes(), " and ",
@@ -62,7 +63,8 @@ at::Tensor matmul_tn(const at::Tensor& S_, const at::Tensor& B_) {
   const int64_t K = S.size(0), M = S.size(1), N = B.size(1);
   std::vector<const float*> rows(K);
   for (int64_t k = 0; k < K; ++k) rows[k] = S.data_ptr<float>() + k * M;
-  at::Tensor C = at::empty({M, N}, S.options());
-  packed::gemm_tn_parallel(at::get_num_threads(), M, K, rows.data(), B.data_ptr<float>(), N, N, C.data_ptr<float>(), N);
-  return C;
+  at::Tensor C = at::empty({M, N}, S.options()), sums = at::empty({N}, S.options());
+  packed::gemm_tn_parallel(at::get_num_threads(), M, K, rows.data(), B.data_ptr<float>(), N, N, C.data_ptr<float>(), N,
+                           sums.data_ptr<float>());
+  return {C, sums};
 }

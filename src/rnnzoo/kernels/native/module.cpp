@@ -18,7 +18,7 @@ at::Tensor dropout_mask_apply(at::Tensor x, int64_t key0, int64_t key1, int64_t 
 
 // matmul.cpp
 at::Tensor matmul(const at::Tensor& A, const at::Tensor& B, const c10::optional<at::Tensor>& bias);
-at::Tensor matmul_tn(const at::Tensor& S, const at::Tensor& B);
+std::vector<at::Tensor> matmul_tn(const at::Tensor& S, const at::Tensor& B);
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.doc() = "rnnzoo native kernels (CPU): fused recurrences, packed matmul and counter-based dropout";
@@ -26,6 +26,6 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("backward", &backward, "hand BPTT: returns dxp, dU, dbrec, dh0, dc0");
   m.def("matmul", &matmul, "A @ B + bias in float32 on packed panels (B as stored or a transposed contiguous matrix)",
         pybind11::arg("A"), pybind11::arg("B"), pybind11::arg("bias") = pybind11::none());
-  m.def("matmul_tn", &matmul_tn, "S^T @ B in float32 (S and B with the same number of rows)");
+  m.def("matmul_tn", &matmul_tn, "(S^T @ B, B.sum(0)) in float32 (S and B with the same number of rows)");
   m.def("dropout", &dropout_mask_apply, "x * keep(index; keys) * scale, the mask of kernels/dropout.py");
 }

@@ -184,13 +184,32 @@ inline void gemm(int64_t M, const float* A, int64_t lda, const Panels& B, float*
   }
 }
 
+// sums[j] (+)= the sum over k of B[k, j], for the packed block's columns (first: start from zero).
+inline void add_column_sums(const Panels& block, float* sums, bool first) {
+  for (int64_t p = 0; p < block.count(); ++p) {
+    const float* panel = block.panel(p);
+    vec total0 = vec{}, total1 = vec{};
+    for (int64_t k = 0; k < block.depth(); ++k) {
+      total0 += *reinterpret_cast<const vec*>(panel + k * NR);
+      total1 += *reinterpret_cast<const vec*>(panel + k * NR + VW);
+    }
+    alignas(64) float total[NR];
+    *reinterpret_cast<vec*>(total) = total0;
+    *reinterpret_cast<vec*>(total + VW) = total1;
+    const int64_t cols = std::min(NR, block.columns() - p * NR);
+    for (int64_t j = 0; j < cols; ++j) sums[p * NR + j] = (first ? 0.0f : sums[p * NR + j]) + total[j];
+  }
+}
+
 // C[:, n0:n1] (C is M x N, row stride ldc) = S^T @ B[:, n0:n1] for S (K x M) with row k at s_rows[k]
 // and B (K x N) with row stride ldb: the weight gradients, whose depth K is batch x time. B is
 // packed in blocks of KC rows (this thread's columns only: KC x (n1 - n0) floats, ~768 KiB: fewer
 // passes over C beat keeping the block and C together in a 1 MiB L2, measured 96-768 KiB), each
 // block's product added to C; S is read in place, MR consecutive floats of a row at a time.
+// sums (or nullptr) receives B's column sums over all K rows, columns n0..n1 — a bias gradient,
+// taken from the packed blocks while they sit in L2 instead of another pass over B.
 inline void gemm_tn(int64_t M, int64_t K, const float* const* s_rows, const float* B, int64_t ldb, int64_t n0,
-                    int64_t n1, float* C, int64_t ldc) {
+                    int64_t n1, float* C, int64_t ldc, float* sums = nullptr) {
   const int64_t width = n1 - n0, count = (width + NR - 1) / NR;
   const int64_t KC = std::clamp<int64_t>((768 << 10) / (std::max<int64_t>(1, count) * NR * 4), 16, 512);
   std::vector<int64_t> column(width);
@@ -199,18 +218,21 @@ inline void gemm_tn(int64_t M, int64_t K, const float* const* s_rows, const floa
     const int64_t depth = std::min(KC, K - k0);
     Panels block(depth, B + k0 * ldb, ldb, column);  // (column is copied: the block owns its description)
     block.fill(0, 1);
+    if (sums != nullptr) add_column_sums(block, sums + n0, k0 == 0);
     for (int64_t i = 0; i < M; i += MR)
       for (int64_t p = 0; p < count; ++p)
         edge_tile(std::min(MR, M - i), std::min(NR, width - p * NR), depth, ColumnsOf{s_rows + k0, i},
                   block.panel(p), nullptr, k0 > 0, C + i * ldc + n0 + p * NR, ldc);
   }
-  if (K == 0)
+  if (K == 0) {
     for (int64_t i = 0; i < M; ++i) std::fill(C + i * ldc + n0, C + i * ldc + n1, 0.0f);
+    if (sums != nullptr) std::fill(sums + n0, sums + n1, 0.0f);
+  }
 }
 
 // gemm_tn over all N columns, the threads of one OpenMP team each taking a share of the panels.
 inline void gemm_tn_parallel(int64_t threads, int64_t M, int64_t K, const float* const* s_rows, const float* B,
-                             int64_t ldb, int64_t N, float* C, int64_t ldc) {
+                             int64_t ldb, int64_t N, float* C, int64_t ldc, float* sums = nullptr) {
   const int64_t panels = (N + NR - 1) / NR;
   threads = std::clamp<int64_t>(threads, 1, panels);
 #pragma omp parallel num_threads(threads)
@@ -218,7 +240,7 @@ inline void gemm_tn_parallel(int64_t threads, int64_t M, int64_t K, const float*
     const int64_t me = omp_get_thread_num(), team = omp_get_num_threads();
     const int64_t share = (panels + team - 1) / team;
     const int64_t n0 = std::min(N, me * share * NR), n1 = std::min(N, (me + 1) * share * NR);
-    if (n0 < n1) gemm_tn(M, K, s_rows, B, ldb, n0, n1, C, ldc);
+    if (n0 < n1) gemm_tn(M, K, s_rows, B, ldb, n0, n1, C, ldc, sums);
   }
 }
 

@@ -537,19 +537,20 @@ std::vector<at::Tensor> backward_impl(const Problem& p, const at::Tensor& U_, bo
     if (dc0.defined()) dc0.narrow(0, block.b0, block.rows()).narrow(1, block.u0, block.n()).copy_(carry_c[k]);
   }
   // The weight gradient of the recurrence: one (U, T·B) @ (T·B, G·U) product for all steps.
-  at::Tensor dU;
+  at::Tensor dU, dbrec;
   if constexpr (own_gemm) {  // h_{t-1} read in place: row (b, t) of DR pairs with h_t of sequence b
     std::vector<const float*> h_prev(B * T_);
     for (int64_t b = 0; b < B; ++b)
       for (int64_t t = 0; t < T_; ++t) h_prev[b * T_ + t] = H.row(t, b);
     dU = at::empty({U, G * U}, options);
+    if (has_brec) dbrec = at::empty({G * U}, options);  // GRU's recurrent bias: DR's column sums, on the way
     packed::gemm_tn_parallel(at::get_num_threads(), U, B * T_, h_prev.data(), DR.data_ptr<float>(), G * U, G * U,
-                             dU.data_ptr<float>(), G * U);
+                             dU.data_ptr<float>(), G * U, has_brec ? dbrec.data_ptr<float>() : nullptr);
   } else {  // (B, T, U): h_0 .. h_{T-1} of each sequence, rows as in DR
     at::Tensor H_prev = at::cat({h0.unsqueeze(1), Y.narrow(1, 0, std::max<int64_t>(0, T_ - 1))}, 1).narrow(1, 0, T_);
     dU = at::mm(H_prev.reshape({B * T_, U}).t(), DR.view({B * T_, G * U}));
+    if (has_brec) dbrec = DR.sum({0, 1});
   }
-  at::Tensor dbrec = has_brec ? DR.sum({0, 1}) : at::Tensor();
   return {DX, dU, dbrec, dh0, dc0};
 }
 
