@@ -21,7 +21,7 @@
 //
 // Layout: the outputs Y (B, T, U) hold h_1 .. h_T batch-major, as the caller and the next layer
 // take them (h_0 is the caller's); the per-step products read h_{t-1} rows T·U apart, and dU reads
-// them in place. LSTM's C (T+1, B, U) is internal; only c_T leaves. Backward takes the gradients
+// them in place. LSTM's C (T+1, B, U; 2 rows at inference) is internal; only c_T leaves. Backward takes the gradients
 // of Y and of the final states directly, so no (T+1, B, U) gradient is ever assembled.
 // For the backward pass (save = true) the gates are stored after their activation in Keras' block
 // order (LSTM i f c o; GRU z r h); without it (inference) they live only in per-thread scratch,
@@ -222,9 +222,10 @@ struct States {
 // ---------------------------------------------------------------------------------------------
 template <typename T>
 void forward_rows(const Problem& p, int64_t t, const Block& block, const T* Z, const at::Tensor& xp,
-                  const T* brec, const States<T>& H, T* C, T* Gs, T* X) {
+                  const T* brec, const States<T>& H, T* C, int64_t c_slots, T* Gs, T* X) {
   // Z: this block's (rows, G·n) of h_{t-1} @ U. X: LSTM act(c_t) or GRU's recurrent h block.
-  // Gs and X are nullptr when nothing is saved: the step then uses scratch for both.
+  // Gs and X are nullptr when nothing is saved: the step then uses scratch for both. C holds c_t in
+  // slot t % c_slots: all T + 1 states for the backward pass, else just the current and next.
   const int64_t B = p.B, U = p.U, G = p.G, u0 = block.u0, n = block.n();
   const T* xp_data = xp.data_ptr<T>();
   const int64_t sB = xp.stride(0), sT = xp.stride(1);
@@ -238,7 +239,8 @@ void forward_rows(const Problem& p, int64_t t, const Block& block, const T* Z, c
     T* extra = X == nullptr ? scratch.data() + 4 * n : X + (t * B + b) * U + u0;
     if (!p.running(b, t)) {                            // padding: keep the state, save zero gates
       std::memcpy(h, h_prev, n * sizeof(T));
-      if (p.kind == LSTM) std::memcpy(C + ((t + 1) * B + b) * U + u0, C + (t * B + b) * U + u0, n * sizeof(T));
+      if (p.kind == LSTM)
+        std::memcpy(C + (((t + 1) % c_slots) * B + b) * U + u0, C + ((t % c_slots) * B + b) * U + u0, n * sizeof(T));
       if (gates != nullptr) for (int64_t g = 0; g < G; ++g) std::fill_n(gates + g * U + u0, n, T(0));
       if (X != nullptr) std::fill_n(X + (t * B + b) * U + u0, n, T(0));
       continue;
@@ -262,8 +264,8 @@ void forward_rows(const Problem& p, int64_t t, const Block& block, const T* Z, c
       activate(p.recurrent_activation, f, n);
       activate(p.activation, cc, n);
       activate(p.recurrent_activation, o, n);
-      const T* c_prev = C + (t * B + b) * U + u0;
-      T* c = C + ((t + 1) * B + b) * U + u0;
+      const T* c_prev = C + ((t % c_slots) * B + b) * U + u0;
+      T* c = C + (((t + 1) % c_slots) * B + b) * U + u0;
       T* ac = extra;
 #pragma omp simd
       for (int64_t j = 0; j < n; ++j) {
@@ -305,7 +307,7 @@ std::vector<at::Tensor> forward_impl(const Problem& p, const at::Tensor& xp, con
   const States<T> H{h0c.data_ptr<T>(), Y.data_ptr<T>(), T_, U};
   at::Tensor C, X;
   if (p.kind == LSTM) {
-    C = at::empty({T_ + 1, B, U}, options);
+    C = at::empty({save ? T_ + 1 : 2, B, U}, options);  // inference keeps only c_t and c_{t+1}
     C[0].copy_(c0);
   }
   const bool gated = p.kind != SIMPLE && save;  // SimpleRNN's only "gate" is h itself
@@ -357,7 +359,7 @@ std::vector<at::Tensor> forward_impl(const Problem& p, const at::Tensor& xp, con
                          Z[k].data_ptr<T>(), Z[k].size(1));
           else
             at::mm_out(Z[k], (t == 0 ? h0c : Y.select(1, t - 1)).narrow(0, block.b0, block.rows()), packed[k]);
-          forward_rows<T>(p, t, block, Z[k].data_ptr<T>(), xp, brec, H, Cd, Gd, Xd);
+          forward_rows<T>(p, t, block, Z[k].data_ptr<T>(), xp, brec, H, Cd, C.defined() ? C.size(0) : 1, Gd, Xd);
         }
       });
       if (!split.by_rows) {
@@ -369,7 +371,7 @@ std::vector<at::Tensor> forward_impl(const Problem& p, const at::Tensor& xp, con
   std::vector<at::Tensor> out{Y, T_ == 0 ? h0c.clone() : Y.select(1, T_ - 1).clone()};
   if (p.kind == LSTM) {
     out.push_back(C);
-    out.push_back(C[T_].clone());
+    out.push_back(C[T_ % C.size(0)].clone());
   }
   if (gated) {
     out.push_back(Gs);
