@@ -24,7 +24,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.doc() = "rnnzoo native kernels (CPU): fused recurrences, packed matmul and counter-based dropout";
   m.def("forward", &forward, "forward over time: returns Y (B, T, U), h_T, [C, c_T], [gates, extra] (gates and extra if save)");
   m.def("backward", &backward, "hand BPTT: returns dxp, dU, dbrec, dh0, dc0");
-  m.def("matmul", &matmul, "A @ B + bias in float32 on packed panels (B as stored or a transposed contiguous matrix)",
+  m.def("matmul", &matmul, "A @ B + bias in float32 (B as stored, or a transposed contiguous matrix)",
         pybind11::arg("A"), pybind11::arg("B"), pybind11::arg("bias") = pybind11::none());
   m.def("matmul_tn", &matmul_tn, "(S^T @ B, B.sum(0)) in float32 (S and B with the same number of rows)");
   m.def("dropout", &dropout_mask_apply, "x * keep(index; keys) * scale, the mask of kernels/dropout.py");

@@ -1,4 +1,6 @@
-// A float32 GEMM for the recurrent kernels' per-step products, C = A @ B, with B packed once.
+// rnnzoo's float32 GEMM, for every product of the fused path: the recurrence's per-step products
+// (C = A @ B with B packed once per call), the input projection and its input gradient (matmul.cpp),
+// and the weight gradients S^T @ B, whose depth is batch x time (gemm_tn).
 //
 // Every step of a recurrence multiplies a few dozen rows (h_{t-1}, or dZ_t going back) by the
 // same recurrent kernel, T times over. A library sgemm packs that kernel again on every call and,
@@ -75,7 +77,8 @@ class Panels {
           for (int64_t k = 0; k < K_; ++k) panel[k * NR + j] = source[k];
         }
       } else if (column[cols - 1] - column[0] == cols - 1) {  // one contiguous run per k
-        for (int64_t k = 0; k < K_; ++k) std::memcpy(panel + k * NR, base_ + k * k_stride_ + column[0], cols * sizeof(float));
+        for (int64_t k = 0; k < K_; ++k)
+          std::memcpy(panel + k * NR, base_ + k * k_stride_ + column[0], cols * sizeof(float));
       } else {
         for (int64_t k = 0; k < K_; ++k)
           for (int64_t j = 0; j < cols; ++j) panel[k * NR + j] = base_[k * k_stride_ + column[j]];
@@ -234,6 +237,7 @@ inline void gemm_tn(int64_t M, int64_t K, const float* const* s_rows, const floa
 inline void gemm_tn_parallel(int64_t threads, int64_t M, int64_t K, const float* const* s_rows, const float* B,
                              int64_t ldb, int64_t N, float* C, int64_t ldc, float* sums = nullptr) {
   const int64_t panels = (N + NR - 1) / NR;
+  if (panels == 0) return;  // no columns: nothing to compute
   threads = std::clamp<int64_t>(threads, 1, panels);
 #pragma omp parallel num_threads(threads)
   {

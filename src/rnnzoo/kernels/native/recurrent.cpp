@@ -490,14 +490,19 @@ std::vector<at::Tensor> backward_impl(const Problem& p, const at::Tensor& U_, bo
   for (int64_t k = 0; k < threads; ++k) {
     const Block& block = blocks[k];
     rows[k] = U_det.narrow(0, block.u0, block.n());  // (n, G·U): dh_{t-1}[:, u0:u1] = dZ_t @ rows^T
-    if (own_gemm && !(split.by_rows && k > 0)) {
-      std::vector<int64_t> column;  // column j of U^T is row u0 + j of U
-      for (int64_t j = block.u0; j < block.u1; ++j) column.push_back(j * G * U);
-      panels.emplace_back(G * U, U_det.data_ptr<float>(), 1, std::move(column));
+    if constexpr (own_gemm) {
+      if (!(split.by_rows && k > 0)) {
+        std::vector<int64_t> column;  // column j of U^T is row u0 + j of U
+        for (int64_t j = block.u0; j < block.u1; ++j) column.push_back(j * G * U);
+        panels.emplace_back(G * U, U_det.data_ptr<float>(), 1, std::move(column));
+      }
     }
     tmp[k] = at::zeros({block.rows(), block.n()}, options);
     direct[k] = at::zeros({block.rows(), block.n()}, options);
-    carry_c[k] = dc_last.defined() ? dc_last.narrow(0, block.b0, block.rows()).narrow(1, block.u0, block.n()).clone(at::MemoryFormat::Contiguous)
+    // dc starts as the final state's gradient (a copy: carry_c is updated in place)
+    carry_c[k] = dc_last.defined() ? dc_last.narrow(0, block.b0, block.rows())
+                                         .narrow(1, block.u0, block.n())
+                                         .clone(at::MemoryFormat::Contiguous)
                                    : at::zeros({block.rows(), block.n()}, options);
   }
   const T* dYd = dY.defined() ? dY.data_ptr<T>() : nullptr;
