@@ -4,11 +4,11 @@ The extension is compiled with torch.utils.cpp_extension on first use, into
 
     $RNNZOO_CACHE_DIR/build/<key>   (else $XDG_CACHE_HOME/rnnzoo/build/<key>, else ~/.cache/rnnzoo/build/<key>)
 
-where <key> hashes the sources and headers, the torch version, the Python version and this CPU's instruction
-flags (the code is built with -march=native), so a later process loads the cached library in well
-under a second. One message is printed while it builds (about a minute on two cores). If it
-cannot be built (no C++ compiler, no ninja, a compile error), `native()` returns None after one
-warning, and the fused runner uses its pure-PyTorch engine instead (`portable.py`).
+where <key> hashes the sources and headers, the torch version, the Python version and this CPU's
+instruction flags (the code is built with -march=native), so a later process loads the cached
+library in well under a second. One message is printed while it builds (about a minute on two
+cores). If it cannot be built (no C++ compiler, no ninja, a compile error), `native()` returns
+None after one warning, and the fused runner uses its pure-PyTorch engine instead (`portable.py`).
 
 Set RNNZOO_NATIVE=0 to skip the native kernels altogether.
 """

@@ -17,8 +17,9 @@ applies, `backend="fused"` raises with the reason):
   0. any fused route needs the cell to be exactly SimpleRNNCell, LSTMCell or GRUCell (a subclass
      may change the step) and no recurrent dropout while training (its masks act inside every
      product);
-  1. "library": PyTorch's own fused op (cuDNN on CUDA; on the CPU, where ours are faster, none), for the cells
-     and devices listed in `library.py` — standard activations, no per-sequence lengths;
+  1. "library": PyTorch's own fused op (cuDNN on CUDA; none on the CPU, where ours are faster),
+     for the cells and devices listed in `library.py` — standard activations, no per-sequence
+     lengths;
   2. "kernels": rnnzoo's kernels, this module: the input on the CPU, float32 or float64, GRU with
      reset_after=True (with reset_after=False the product (r * h) U_h is inside the step).
      Native engine, on top: activation and recurrent_activation among linear/None, tanh,

@@ -14,8 +14,9 @@ Torch's equations are Keras' for these cells (GRU: n = tanh(x W_n + b_n + r * (h
 h' = (1 - z) n + z h, which is Keras' reset_after=True). Which cells take this route on which
 device is `ROUTES`, chosen by measurement (benchmarks/): on CUDA all three cells; on the CPU none,
 since rnnzoo's kernels beat torch's CPU RNN and GRU and, since they run every product on their own
-packed GEMM, oneDNN's LSTM too (training step of one LSTM layer, batch 64, T 28: 0.95-0.99x the
-time for F/U = 28/256, 64/64, 256/256, 256/1024; inference 0.88-0.95x).
+packed GEMM, oneDNN's LSTM too in training (one LSTM layer, batch 64, T 28: 0.95-0.99x this
+route's time for F/U = 28/256, 64/64, 256/256, 256/1024). At inference they beat this route too
+(0.88-0.95x) but not torch's own nn.LSTM, which needs no transposed weights (1.1-1.25x faster).
 """
 
 import warnings

@@ -44,7 +44,7 @@ def native_module():
 
 
 def engine(x: torch.Tensor) -> str:
-    """"native", "onednn" or "blas": what runs the products for x."""
+    """Which engine runs the products for x: "native", "onednn" or "blas"."""
     if x.device.type == "cpu" and x.dtype == torch.float32:
         if native_module() is not None:
             return "native"
