@@ -176,17 +176,18 @@ struct Split {
   bool by_rows;  // true: blocks never share data inside the loop, so no barrier per step
 };
 
-// By rows when every thread gets at least 16 rows and the recurrent kernel fits a core's L2
-// cache (1 MiB: each thread streams all of it every step); else by units, in multiples of 8 (one
-// AVX register), at least 32 per thread. Measured on 2 cores (interleaved A/B, training step):
-// rows 5-8 % faster at batch 512 or T 196 (SimpleRNN/GRU, U 256), even at batch 64, and 3-15 %
-// slower at U 1024, where the kernel (4-12 MiB) no longer fits.
+// By rows when every thread gets at least 6 rows and the recurrent kernel fits a core's L2 cache
+// (1 MiB: each thread streams all of it every step); else by units, in multiples of 8 (one AVX
+// register), at least 32 per thread. Measured on 2 cores (interleaved A/B, training step): rows
+// 5-8 % faster at batch 512 or T 196 (SimpleRNN/GRU, U 256), even at batch 64, and 3-15 % slower
+// at U 1024, where the kernel (4-12 MiB) no longer fits; with the packed GEMM, rows also win at 6
+// and 8 rows a thread (batch 12, 16: LSTM/GRU 3-8 %) and lose at 4 (batch 8: 12-17 %).
 Split split_work(int64_t batch, int64_t units, int64_t kernel_bytes) {
   const int64_t available = std::max<int64_t>(1, at::get_num_threads());
   Split split{{}, false};
   const char* forced = std::getenv("RNNZOO_SPLIT");  // "rows" or "units": for measurements and tests
   const bool rows = forced ? std::string(forced) == "rows"
-                           : (batch / available >= 16 && kernel_bytes <= (int64_t{1} << 20)) || units < 64;
+                           : (batch / available >= 6 && kernel_bytes <= (int64_t{1} << 20)) || units < 64;
   if (rows) {
     const int64_t threads = std::max<int64_t>(1, std::min(available, batch));
     const int64_t chunk = (batch + threads - 1) / threads;
