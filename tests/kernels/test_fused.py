@@ -221,3 +221,20 @@ def test_both_work_splits_equal_the_reference(kind, split, dtype, monkeypatch):
     lengths = torch.randint(1, T + 1, (37,))
     state = [torch.randn(37, 70, dtype=dtype) for _ in range(fast.cell.state_size)]
     assert_same(reference, fast, x, lengths, state)
+
+
+@pytest.mark.parametrize("kind", LAYERS)
+@pytest.mark.parametrize("used", [0, 1, 2])  # outputs, h_T, c_T (LSTM; the others have two)
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_a_loss_on_one_output_alone_gives_the_reference_gradients(kind, used, dtype):
+    """The fused node gets no gradient at all for the outputs a loss leaves out (not zeros)."""
+    reference, fast = pair(kind, dtype=dtype, return_sequences=True, return_state=True)
+    x = data(dtype)[0]
+    grads = []
+    for layer in (reference, fast):
+        x_ = x.detach().requires_grad_()
+        results = layer(x_, LENGTHS)
+        results[min(used, len(results) - 1)].pow(2).sum().backward()
+        grads.append([x_.grad, *(p.grad for p in layer.parameters())])
+    for got, want in zip(grads[1], grads[0]):
+        torch.testing.assert_close(got, want, **TOLERANCE[dtype])
