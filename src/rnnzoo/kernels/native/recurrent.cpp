@@ -490,13 +490,14 @@ std::vector<at::Tensor> backward_impl(const Problem& p, const at::Tensor& U_, bo
   std::vector<packed::Panels> panels;  // U^T, packed as in forward_impl
   for (int64_t k = 0; k < threads; ++k) {
     const Block& block = blocks[k];
-    rows[k] = U_det.narrow(0, block.u0, block.n());  // (n, G·U): dh_{t-1}[:, u0:u1] = dZ_t @ rows^T
     if constexpr (own_gemm) {
       if (!(split.by_rows && k > 0)) {
         std::vector<int64_t> column;  // column j of U^T is row u0 + j of U
         for (int64_t j = block.u0; j < block.u1; ++j) column.push_back(j * G * U);
         panels.emplace_back(G * U, U_det.data_ptr<float>(), 1, std::move(column));
       }
+    } else {
+      rows[k] = U_det.narrow(0, block.u0, block.n());  // (n, G·U): dh_{t-1}[:, u0:u1] = dZ_t @ rows^T
     }
     tmp[k] = at::zeros({block.rows(), block.n()}, options);
     direct[k] = at::zeros({block.rows(), block.n()}, options);
