@@ -127,6 +127,22 @@ void scale_by_derivative(int64_t activation, const T* y, T* d, int64_t n) {  // 
   }
 }
 
+// Asks the caches (L2) for n values from p, `write` if they are about to be written. A step's rows
+// are T·U or T·G·U apart, each in pages of its own, where the hardware prefetchers start over:
+// the pointwise code requests the rows a few sequences ahead of the one it is working on.
+// Measured (interleaved A/B, batch 64, T 28, U 256): backward 1-4 % faster, inference 1-3 %.
+template <typename T>
+inline void prefetch(const T* p, int64_t n, bool write) {
+  const char* bytes = reinterpret_cast<const char*>(p);
+  for (int64_t i = 0; i < n * static_cast<int64_t>(sizeof(T)); i += 64) {
+    if (write)
+      __builtin_prefetch(bytes + i, 1, 2);
+    else
+      __builtin_prefetch(bytes + i, 0, 2);
+  }
+}
+constexpr int64_t ROWS_AHEAD = 2;
+
 // The first exception raised on any thread of a parallel region; later work is skipped, but every
 // thread keeps meeting the barriers so none waits forever. Rethrown once the region has ended.
 struct Failure {
@@ -232,6 +248,14 @@ void forward_rows(const Problem& p, int64_t t, const Block& block, const T* Z, c
   const int64_t sB = xp.stride(0), sT = xp.stride(1);
   std::vector<T> scratch(5 * n);
   for (int64_t b = block.b0; b < block.b1; ++b) {
+    if (const int64_t a = b + ROWS_AHEAD; a < block.b1) {  // what row a will read and write
+      for (int64_t g = 0; g < G; ++g) prefetch(xp_data + a * sB + t * sT + g * U + u0, n, false);
+      prefetch(H.row(t + 1, a) + u0, n, true);
+      if (p.kind == GRU) prefetch(H.row(t, a) + u0, n, false);
+      if (Gs != nullptr)
+        for (int64_t g = 0; g < G; ++g) prefetch(Gs + (t * B + a) * G * U + g * U + u0, n, true);
+      if (X != nullptr) prefetch(X + (t * B + a) * U + u0, n, true);
+    }
     const T* x = xp_data + b * sB + t * sT;            // (G·U) projected input of step t
     const T* z = Z + (b - block.b0) * G * n;
     T* h_prev = H.row(t, b) + u0;
@@ -393,6 +417,18 @@ void backward_rows(const Problem& p, int64_t t, const Block& block, const T* dY,
   const int64_t B = p.B, U = p.U, G = p.G, u0 = block.u0, n = block.n();
   std::vector<T> dh(n);
   for (int64_t b = block.b0; b < block.b1; ++b) {
+    if (const int64_t a = b + ROWS_AHEAD; a < block.b1) {  // what row a will read and write
+      if (dY != nullptr) prefetch(dY + (a * p.T + t) * U + u0, n, false);
+      if (p.kind == SIMPLE) prefetch(H.row(t + 1, a) + u0, n, false);
+      if (p.kind == GRU) prefetch(H.row(t, a) + u0, n, false);
+      if (X != nullptr) prefetch(X + (t * B + a) * U + u0, n, false);
+      if (C != nullptr) prefetch(C + (t * B + a) * U + u0, n, false);
+      for (int64_t g = 0; g < G; ++g) {
+        if (Gs != nullptr) prefetch(Gs + (t * B + a) * G * U + g * U + u0, n, false);
+        prefetch(DX + (a * p.T + t) * G * U + g * U + u0, n, true);
+        if (DR != DX) prefetch(DR + (a * p.T + t) * G * U + g * U + u0, n, true);
+      }
+    }
     const int64_t local = b - block.b0;  // row in this block's buffers
     T* dir = direct + local * n;
     const T* tm = tmp + local * n;
