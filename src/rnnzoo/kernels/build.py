@@ -7,7 +7,9 @@ The extension is compiled with torch.utils.cpp_extension on first use, into
 where <key> hashes the sources and headers, the torch version, the Python version and this CPU's
 instruction flags (the code is built with -march=native), so a later process loads the cached
 library in well under a second. One message is printed while it builds (about a minute on two
-cores). If it cannot be built (no C++ compiler, no ninja, a compile error), `native()` returns
+cores). Each load marks its folder as used; after a build, all but the KEEP most recently used
+folders are removed (one per source version otherwise piles up, ~2 MB each; the ones kept serve
+other torch or Python versions on the same machine). If it cannot be built (no C++ compiler, no ninja, a compile error), `native()` returns
 None after one warning, and the fused runner uses its pure-PyTorch engine instead (`portable.py`).
 
 Set RNNZOO_NATIVE=0 to skip the native kernels altogether.
@@ -16,6 +18,8 @@ Set RNNZOO_NATIVE=0 to skip the native kernels altogether.
 import hashlib
 import os
 import platform
+import re
+import shutil
 import sys
 import warnings
 from pathlib import Path
@@ -26,6 +30,8 @@ NATIVE = Path(__file__).parent / "native"
 SOURCES = sorted(NATIVE.glob("*.cpp"))
 HEADERS = sorted(NATIVE.glob("*.h"))  # not compiled on their own, but part of the build key
 CFLAGS = ["-O3", "-march=native", "-fopenmp", "-fno-math-errno"]
+KEEP = 3  # build folders kept after a build, the most recently used first
+FOLDER = re.compile(r"recurrent-[0-9a-f]{16}")  # what build_dir() names; nothing else is ever removed
 
 _state: dict = {}  # "module": the loaded extension or None once tried
 
@@ -62,6 +68,19 @@ def native():
     return _state["module"]
 
 
+def prune(builds: Path, keep: int = KEEP) -> list[Path]:
+    """Removes all but the `keep` most recently used build folders under `builds`; returns the removed.
+
+    Only folders named as build_dir() names them are considered. A process still running an older
+    build keeps its loaded library (the file stays mapped until it exits).
+    """
+    folders = [entry for entry in builds.iterdir() if entry.is_dir() and FOLDER.fullmatch(entry.name)]
+    folders.sort(key=lambda folder: folder.stat().st_mtime, reverse=True)
+    for folder in folders[keep:]:
+        shutil.rmtree(folder, ignore_errors=True)
+    return folders[keep:]
+
+
 def _load():
     if os.environ.get("RNNZOO_NATIVE", "1") == "0":
         return None
@@ -74,10 +93,14 @@ def _load():
         if not built:
             print(f"rnnzoo: compiling the native kernels (once, about a minute) into {folder} ...",
                   file=sys.stderr, flush=True)
-        return cpp_extension.load(
+        module = cpp_extension.load(
             name="rnnzoo_recurrent", sources=[str(source) for source in SOURCES], build_directory=str(folder),
             extra_cflags=CFLAGS, extra_ldflags=["-fopenmp"], verbose=False,
         )
+        os.utime(folder)  # used now
+        if not built:
+            prune(folder.parent)
+        return module
     except Exception as error:  # no compiler, no ninja, a failed build: fall back, once, loudly
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         warnings.warn(
