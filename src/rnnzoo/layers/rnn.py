@@ -110,8 +110,7 @@ class RNN(Layer):
         if route == "library":
             outputs, state = fused.run_library(self.cell, x, input_masks, state, self.return_sequences, self.training)
         elif route == "kernels":
-            projected = fused.project_inputs(self.cell, x, input_masks)  # the same GEMM, faster engine
-            outputs, state = fused.run(self.cell, projected, state, lengths, self.return_sequences)
+            outputs, state = fused.run_kernels(self.cell, x, input_masks, state, lengths, self.return_sequences)
         else:
             projected = self.cell.project_inputs(x, input_masks)  # (B, T, gates·U): one GEMM for all steps
             outputs, state = self._run_reference(projected, state, lengths, recurrent_masks)
