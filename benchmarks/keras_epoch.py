@@ -9,10 +9,13 @@ data), the MNIST arrays from rnnzoo's data cache (`rnnzoo data fetch` writes the
 each model for `--epochs` epochs with the notebook's settings: batch 64, Adam(1e-3),
 sparse cross-entropy from logits, inputs scaled to [0, 1]. (Keras 3's Adam has no `decay`; it does
 not change the time.) It prints and writes the seconds per epoch, the number `rnnzoo reproduce`
-is compared against in the README, and the test accuracy after the last epoch.
+is compared against in the README, and the test accuracy after the last epoch. Like rnnzoo's
+training commands, it keeps freed memory in the heap (glibc's malloc thresholds, as in
+src/rnnzoo/process.py) unless given --no-mallopt.
 """
 
 import argparse
+import ctypes
 import json
 import time
 import tomllib
@@ -35,14 +38,19 @@ def main():
     parser.add_argument("--data", type=Path, default=Path.home() / ".cache" / "rnnzoo" / "mnist")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--no-mallopt", action="store_true", help="leave glibc's malloc thresholds as they are")
     args = parser.parse_args()
+    if not args.no_mallopt:  # the settings of rnnzoo.process.tune_malloc
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD
+        libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD
 
     import tensorflow as tf
     from tensorflow import keras
 
     arrays = {name: np.load(args.data / f"{name}.npy") for name in ("x_train", "y_train", "x_test", "y_test")}
     x_train, x_test = (arrays[k].astype(np.float32) / 255.0 for k in ("x_train", "x_test"))
-    results = {"tensorflow": tf.__version__, "keras": keras.__version__, "models": {}}
+    results = {"tensorflow": tf.__version__, "keras": keras.__version__, "mallopt": not args.no_mallopt, "models": {}}
     for preset in MODELS:
         config = tomllib.loads((PRESETS / f"{preset}.toml").read_text())
         tf.random.set_seed(0)

@@ -90,3 +90,16 @@ def test_unwritable_output_is_a_runtime_error_exit_1(offline_mnist, tmp_path, mo
     assert main(["train", "simple_rnn", "--epochs", "1", "--out", str(tmp_path / "ro")]) == 1
     err = capsys.readouterr().err
     assert "Permission denied" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv", [["train", "simple_rnn", "--epochs", "0"], ["resume", "no-such-run"],
+                                  ["reproduce", "--models", "nope"], ["summary", "lstm"]])
+def test_training_commands_keep_freed_memory_in_the_heap(argv, monkeypatch, capsys):
+    """reproduce / train / resume own their process: they apply rnnzoo.process.tune_malloc first
+    (these arguments are refused after that); other commands leave malloc alone."""
+    from rnnzoo import process
+
+    calls = []
+    monkeypatch.setattr(process, "tune_malloc", lambda: calls.append(True) or True)
+    main(argv)
+    assert len(calls) == (0 if argv[0] == "summary" else 1)

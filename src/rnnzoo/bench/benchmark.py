@@ -41,7 +41,7 @@ import torch
 from torch import nn
 
 from ..kernels.projection import native_module, onednn_linear
-from . import process
+from .. import process
 
 RECURRENT = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}  # gates per layer type
 WORKER = Path(__file__).with_name("keras_worker.py")

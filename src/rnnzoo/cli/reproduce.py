@@ -3,6 +3,7 @@
 from datetime import datetime
 from pathlib import Path
 
+from .. import process
 from ..lab import reproduce
 from ..presets import NOTEBOOK_MODELS
 from .common import add_cache_dir, console
@@ -21,6 +22,7 @@ def add_parser(commands) -> None:
 
 
 def run(args) -> int:
+    process.tune_malloc()  # this process is ours: keep freed activations for the next step
     if args.resume and not args.out:
         raise FileNotFoundError("--resume needs --out: the folder of the reproduction to continue")
     out = Path(args.out or f"results/reproduce-{datetime.now():%Y%m%d-%H%M%S}{'-quick' if args.quick else ''}")

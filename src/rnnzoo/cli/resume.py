@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+from .. import process
 from ..config import parse
 from ..lab import reproduce, train
 from .common import add_cache_dir, console
@@ -16,6 +17,7 @@ def add_parser(commands) -> None:
 
 
 def run(args) -> int:
+    process.tune_malloc()  # this process is ours: keep freed activations for the next step
     folder = Path(args.run_dir)
     out_console = console()
     if (folder / "reproduce.json").is_file():

@@ -3,6 +3,7 @@
 from datetime import datetime
 from pathlib import Path
 
+from .. import process
 from ..lab import train
 from .common import add_cache_dir, console, experiment_from
 
@@ -23,6 +24,7 @@ def add_parser(commands) -> None:
 
 
 def run(args) -> int:
+    process.tune_malloc()  # this process is ours: keep freed activations for the next step
     experiment = experiment_from(args.config)
     overrides = {k: v for k, v in (("epochs", args.epochs), ("seed", args.seed)) if v is not None}
     if overrides:
