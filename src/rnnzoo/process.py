@@ -3,9 +3,10 @@
 glibc's malloc serves blocks above M_MMAP_THRESHOLD (128 KiB, adapting up to 32 MiB) with fresh
 mmap()s and hands freed memory back to the OS past M_TRIM_THRESHOLD; a training step that
 allocates and frees multi-MB activations then pays a page fault per 4 KiB page, every step.
-`tune_malloc()` raises both thresholds so freed blocks are reused (measured on the notebook's
-models, one training step: SimpleRNN and GRU 15-25 % faster, LSTM unchanged). It is a process-wide
-setting, so rnnzoo applies it only in processes of its own: the training commands (`reproduce`,
+`tune_malloc()` raises both thresholds so freed blocks are reused. With this torch and rnnzoo's
+kernels it changes the typical step little (the notebook's models, medians over four alternating
+processes with and without it: SimpleRNN 13.3 / 15.1 ms, GRU 25.5 / 26.0, LSTM 52.9 / 53.0), but
+without it some processes ran 15-25 % slower throughout. It is a process-wide setting, so rnnzoo applies it only in processes of its own: the training commands (`reproduce`,
 `train`, `resume`) and the benchmark, to every contender alike (the Keras worker does the same).
 In a notebook or a program of your own, call `rnnzoo.process.tune_malloc()` to have it too.
 """

@@ -9,8 +9,9 @@ instruction flags (the code is built with -march=native), so a later process loa
 library in well under a second. One message is printed while it builds (about a minute on two
 cores). Each load marks its folder as used; after a build, all but the KEEP most recently used
 folders are removed (one per source version otherwise piles up, ~2 MB each; the ones kept serve
-other torch or Python versions on the same machine). If it cannot be built (no C++ compiler, no ninja, a compile error), `native()` returns
-None after one warning, and the fused runner uses its pure-PyTorch engine instead (`portable.py`).
+other torch or Python versions on the same machine). If it cannot be built (no C++ compiler, no
+ninja, a compile error), `native()` returns None after one warning, and the fused runner uses its
+pure-PyTorch engine instead (`portable.py`).
 
 Set RNNZOO_NATIVE=0 to skip the native kernels altogether.
 """

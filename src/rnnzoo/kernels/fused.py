@@ -179,8 +179,8 @@ def run_kernels(cell, x: torch.Tensor, masks, state: tuple, lengths, return_sequ
     Training: one projection of all T steps, (B, T, G·U), and the recurrence as one autograd node.
     Inference: the same, a chunk of time at a time, the state carried from chunk to chunk, so the
     projected inputs take at most CHUNK_BYTES instead of B·T·G·U floats (205 MB for an LSTM of
-    256 units at batch 64, T 784, which glibc maps fresh and the kernel zero-fills on every call)
-    and the chunk is still in cache when the recurrence reads it.
+    256 units at batch 64, T 784, which glibc maps fresh, and the OS zero-fills, on every call) and
+    the chunk is still in cache when the recurrence reads it.
     """
     bias = cell.input_bias()
     if backward_to_come(x, cell.kernel, bias, cell.recurrent_kernel, cell.bias, *state):
@@ -194,7 +194,9 @@ def run_kernels(cell, x: torch.Tensor, masks, state: tuple, lengths, return_sequ
         local_lengths = None if lengths is None else (lengths - t0).clamp(0, t1 - t0)
         out, state = run(cell, project_inputs(cell, x[:, t0:t1], masks), state, local_lengths, return_sequences)
         outputs.append(out)
-    return (torch.cat(outputs, dim=1) if return_sequences else None), state
+    if not return_sequences:
+        return None, state
+    return (outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=1)), state
 
 
 def run(cell, projected: torch.Tensor, state: tuple, lengths: torch.Tensor | None, return_sequences: bool):
