@@ -2,13 +2,20 @@
 
 glibc's malloc serves blocks above M_MMAP_THRESHOLD (128 KiB, adapting up to 32 MiB) with fresh
 mmap()s and hands freed memory back to the OS past M_TRIM_THRESHOLD; a training step that
-allocates and frees multi-MB activations then pays a page fault per 4 KiB page, every step.
-`tune_malloc()` raises both thresholds so freed blocks are reused. With this torch and rnnzoo's
-kernels it changes the typical step little (the notebook's models, medians over four alternating
-processes with and without it: SimpleRNN 13.3 / 15.1 ms, GRU 25.5 / 26.0, LSTM 52.9 / 53.0), but
-without it some processes ran 15-25 % slower throughout. It is a process-wide setting, so rnnzoo applies it only in processes of its own: the training commands (`reproduce`,
-`train`, `resume`) and the benchmark, to every contender alike (the Keras worker does the same).
-In a notebook or a program of your own, call `rnnzoo.process.tune_malloc()` to have it too.
+allocates and frees multi-MB activations then pays a page fault, and the OS a zero-fill, per
+4 KiB page, every step. `tune_malloc()` keeps all of it in the heap for reuse: no mmap() at all
+(M_MMAP_MAX = 0; the threshold alone cannot go above 32 MiB, and a long sequence's activations
+are bigger) and a trim threshold of 1 GiB. Measured, the same case with and without the
+M_MMAP_MAX part, alternating processes: one-layer LSTM (256 units, batch 64, T 784) training step
+727 -> 480 ms for rnnzoo and 845 -> 506 ms for torch.nn; GRU batch 512: 150-166 -> 115 ms and
+156-171 -> 141-145 ms; the notebook's models (all blocks under 32 MiB) change little (medians of
+four alternating processes with and without the thresholds: SimpleRNN 13.3 / 15.1 ms, GRU 25.5 /
+26.0, LSTM 52.9 / 53.0; without them some processes ran 15-25 % slower throughout).
+It is a process-wide setting, so rnnzoo applies it only in processes of its own: the training
+commands (`reproduce`, `train`, `resume`) and the benchmark, to every contender alike (the Keras
+worker and benchmarks/keras_epoch.py do the same). In a notebook or a program of your own, call
+`rnnzoo.process.tune_malloc()` to have it too. Freed memory then stays with the process (up to
+the trim threshold) instead of going back to the OS.
 """
 
 import ctypes
@@ -16,13 +23,15 @@ import ctypes.util
 
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
+M_MMAP_MAX = -4
 
 
-def tune_malloc(mmap_threshold: int = 32 << 20, trim_threshold: int = 1 << 30) -> bool:
-    """Keep freed multi-MB blocks in the heap (glibc only). Returns whether it was applied."""
+def tune_malloc(mmap_threshold: int = 32 << 20, trim_threshold: int = 1 << 30, mmap_max: int = 0) -> bool:
+    """Keep freed blocks, however big, in the heap (glibc only). Returns whether it was applied."""
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         mallopt = libc.mallopt
     except (OSError, AttributeError):  # not glibc (macOS, musl, Windows): nothing to do
         return False
-    return bool(mallopt(M_MMAP_THRESHOLD, mmap_threshold)) and bool(mallopt(M_TRIM_THRESHOLD, trim_threshold))
+    settings = ((M_MMAP_THRESHOLD, mmap_threshold), (M_TRIM_THRESHOLD, trim_threshold), (M_MMAP_MAX, mmap_max))
+    return all(bool(mallopt(option, value)) for option, value in settings)

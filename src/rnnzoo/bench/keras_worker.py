@@ -28,6 +28,7 @@ def tune_malloc():  # the same settings rnnzoo.process applies to the torch cont
     libc = ctypes.CDLL("libc.so.6")
     libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD
     libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD
+    libc.mallopt(-4, 0)  # M_MMAP_MAX
 
 
 def rss_mb():
