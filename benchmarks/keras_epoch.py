@@ -15,7 +15,7 @@ src/rnnzoo/process.py) unless given --no-mallopt.
 """
 
 import argparse
-import ctypes
+import importlib.util
 import json
 import time
 import tomllib
@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-PRESETS = Path(__file__).resolve().parents[1] / "src" / "rnnzoo" / "presets"
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "rnnzoo"
+PRESETS = PACKAGE / "presets"
 MODELS = ("simple_rnn", "lstm", "gru")
 
 
@@ -40,11 +41,11 @@ def main():
     parser.add_argument("--json", type=Path)
     parser.add_argument("--no-mallopt", action="store_true", help="leave glibc's malloc thresholds as they are")
     args = parser.parse_args()
-    if not args.no_mallopt:  # the settings of rnnzoo.process.tune_malloc
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD
-        libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD
-        libc.mallopt(-4, 0)  # M_MMAP_MAX
+    if not args.no_mallopt:  # rnnzoo.process.tune_malloc, loaded by path (it needs only ctypes)
+        spec = importlib.util.spec_from_file_location("rnnzoo_process", PACKAGE / "process.py")
+        process = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(process)
+        process.tune_malloc()
 
     import tensorflow as tf
     from tensorflow import keras

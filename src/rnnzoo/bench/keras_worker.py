@@ -1,8 +1,9 @@
 """Keras-on-TensorFlow contender for `rnnzoo bench`, run as a separate process.
 
-Standalone on purpose: it imports neither torch nor rnnzoo, so it runs under any Python that has
-TensorFlow (the project's own with the `bench` extra, or another virtualenv given by
---keras-python). It reads one JSON command per line on stdin and answers one JSON line on stdout:
+Standalone on purpose: it imports neither torch nor the rnnzoo package (only rnnzoo/process.py,
+by path, which needs nothing but ctypes), so it runs under any Python that has TensorFlow (the
+project's own with the `bench` extra, or another virtualenv given by --keras-python). It reads
+one JSON command per line on stdin and answers one JSON line on stdout:
 
     {"cmd": "setup", "layers": [...], "batch": 64, "steps": 28, "features": 28, "classes": 10, "mallopt": true}
     {"cmd": "train", "n": 5}     -> {"times": [seconds per training step, ...]}
@@ -14,21 +15,22 @@ with keras.layers.<type>(**options): the notebook's exact models. Training is `t
 with Adam(1e-3) and SparseCategoricalCrossentropy(from_logits=True), as the notebook compiles it.
 """
 
-import ctypes
+import importlib.util
 import json
 import os
 import resource
 import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
-def tune_malloc():  # the same settings rnnzoo.process applies to the torch contenders
-    libc = ctypes.CDLL("libc.so.6")
-    libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD
-    libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD
-    libc.mallopt(-4, 0)  # M_MMAP_MAX
+def tune_malloc():  # rnnzoo.process.tune_malloc itself: the settings the torch contenders get
+    spec = importlib.util.spec_from_file_location("rnnzoo_process", Path(__file__).parents[1] / "process.py")
+    process = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(process)
+    process.tune_malloc()
 
 
 def rss_mb():

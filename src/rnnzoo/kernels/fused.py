@@ -179,11 +179,11 @@ def run_kernels(cell, x: torch.Tensor, masks, state: tuple, lengths, return_sequ
     Training: one projection of all T steps, (B, T, G·U), and the recurrence as one autograd node.
     Inference: the same, a chunk of time at a time, the state carried from chunk to chunk, so the
     projected inputs take at most CHUNK_BYTES instead of B·T·G·U floats (205 MB for an LSTM of
-    256 units at batch 64, T 784, which glibc maps fresh, and the OS zero-fills, on every call) and
-    the chunk is still in cache when the recurrence reads it.
+    256 units at batch 64, T 784, which glibc maps fresh, and the OS zero-fills, on every call
+    unless rnnzoo.process.tune_malloc was applied) and the chunk is still in cache when the
+    recurrence reads it.
     """
-    bias = cell.input_bias()
-    if backward_to_come(x, cell.kernel, bias, cell.recurrent_kernel, cell.bias, *state):
+    if backward_to_come(x, cell.kernel, cell.bias, cell.recurrent_kernel, *state):  # input_bias is cell.bias
         return run(cell, project_inputs(cell, x, masks), state, lengths, return_sequences)
     batch, steps, _ = x.shape
     step_bytes = batch * cell.kernel.shape[1] * x.element_size()
