@@ -241,6 +241,19 @@ def test_a_loss_on_one_output_alone_gives_the_reference_gradients(kind, used, dt
 
 
 @pytest.mark.parametrize("kind", LAYERS)
+@pytest.mark.parametrize("split", ["rows", "units"])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_a_zero_initial_state_that_needs_its_gradient_gets_it(kind, split, dtype, monkeypatch):
+    """From a zero state the kernels skip the first step's product h_0 U and h_0's rows of dU; the
+    product that makes dh_0 still runs when h_0 asks for its gradient."""
+    monkeypatch.setenv("RNNZOO_SPLIT", split)
+    reference, fast = pair(kind, units=70, dtype=dtype, return_sequences=True, return_state=True)
+    x = data(dtype)[0]
+    zeros = [torch.zeros(B, 70, dtype=dtype) for _ in range(fast.cell.state_size)]
+    assert_same(reference, fast, x, LENGTHS, zeros)
+
+
+@pytest.mark.parametrize("kind", LAYERS)
 @pytest.mark.parametrize("activation", ["tanh", "elu"])  # elu: the pure-PyTorch engine
 @pytest.mark.parametrize("padded", [False, True])
 @pytest.mark.parametrize("return_sequences", [False, True])

@@ -88,10 +88,10 @@ class NativeEngine:
         gates, extra = out[-2:] if save and kind != SIMPLE else (None, None)
         return Y, h_T, c_T, (Y, h0, C, gates, extra) if save else ()
 
-    def backward(self, kind, ra, act, xp, U, has_brec, saved, dY, dh_T, dc_T, lengths):
+    def backward(self, kind, ra, act, xp, U, has_brec, saved, dY, dh_T, dc_T, lengths, need_dh0):
         Y, h0, C, gates, extra = saved
         dxp, dU, dbrec, dh0, dc0 = self.module.backward(
-            kind, ra, act, xp, U, has_brec, Y, h0, C, gates, extra, dY, dh_T, dc_T, lengths)
+            kind, ra, act, xp, U, has_brec, Y, h0, C, gates, extra, dY, dh_T, dc_T, lengths, need_dh0)
         return dxp, dU, dbrec if has_brec else None, dh0, dc0 if kind == LSTM else None
 
 
@@ -101,8 +101,8 @@ class PortableEngine:
         return portable.forward(kind, ra, act, xp, U, brec, h0, c0, lengths)
 
     @staticmethod
-    def backward(kind, ra, act, xp, U, has_brec, saved, dY, dh_T, dc_T, lengths):
-        return portable.backward(kind, ra, act, xp, U, has_brec, saved, dY, dh_T, dc_T, lengths)
+    def backward(kind, ra, act, xp, U, has_brec, saved, dY, dh_T, dc_T, lengths, need_dh0):
+        return portable.backward(kind, ra, act, xp, U, has_brec, saved, dY, dh_T, dc_T, lengths, need_dh0)
 
 
 def engine_for(cell, kind: int):
@@ -134,8 +134,9 @@ class FusedRecurrence(torch.autograd.Function):
     @staticmethod
     def backward(ctx, dY, dh_T, dc_T=None):
         xp, U, lengths, *saved = ctx.saved_tensors
+        need_dh0 = ctx.needs_input_grad[9]  # h0's: the step-0 product dZ_1 U^T only makes dh_0
         dxp, dU, dbrec, dh0, dc0 = ctx.engine.backward(
-            ctx.kind, ctx.ra, ctx.act, xp, U, ctx.has_brec, saved, dY, dh_T, dc_T, lengths)
+            ctx.kind, ctx.ra, ctx.act, xp, U, ctx.has_brec, saved, dY, dh_T, dc_T, lengths, need_dh0)
         return None, None, None, None, None, None, dxp, dU, dbrec, dh0, dc0
 
 

@@ -10,7 +10,8 @@ elementwise activation works; the matrix products are done by hand.
 
 Contract (shared with native/recurrent.cpp; B batch, T steps, U units, G gates):
     forward(kind, ra, act, xp, U, brec, h0, c0, lengths) -> Y (B, T, U), h_T, c_T or None, saved
-    backward(kind, ra, act, xp, U, has_brec, saved, dY, dh_T, dc_T, lengths) -> dxp, dU, dbrec, dh0, dc0
+    backward(kind, ra, act, xp, U, has_brec, saved, dY, dh_T, dc_T, lengths, need_dh0)
+        -> dxp, dU, dbrec, dh0 (None unless need_dh0), dc0
 with Y = h_1..h_T and dxp batch-major like xp, `saved` the engine's own tensors for its backward,
 and any of dY, dh_T, dc_T None when the loss does not use that output.
 """
@@ -68,7 +69,7 @@ def forward(kind, ra, act, xp, U, brec, h0, c0, lengths):
     return Y, state[0].clone(), (state[1].clone() if c0 is not None else None), saved
 
 
-def backward(kind, ra, act, xp, U, has_brec, saved, dY, dh_T, dc_T, lengths):
+def backward(kind, ra, act, xp, U, has_brec, saved, dY, dh_T, dc_T, lengths, need_dh0):
     H, C, recs = saved
     step = STEPS[kind]
     steps = xp.shape[1]
@@ -99,7 +100,10 @@ def backward(kind, ra, act, xp, U, has_brec, saved, dY, dh_T, dc_T, lengths):
             dx, drec = dx * running, drec * running
             d_prev = [torch.where(running, d, carried) for d, carried in zip(d_prev, d_state)]
         dxs[t], drecs[t] = dx, drec
-        d_prev[0] = d_prev[0] + drec @ U.t() + dH[t]
+        if t == 0 and not need_dh0:  # the last product would only make dh_0
+            d_prev[0] = None
+        else:
+            d_prev[0] = d_prev[0] + drec @ U.t() + dH[t]
         if C is not None:
             d_prev[1] = d_prev[1] + dC[t]
         d_state = tuple(d_prev)

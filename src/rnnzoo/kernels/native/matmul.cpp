@@ -61,10 +61,13 @@ std::vector<at::Tensor> matmul_tn(const at::Tensor& S_, const at::Tensor& B_) {
   TORCH_CHECK(S_.device().is_cpu() && B_.device().is_cpu(), "matmul_tn runs on the CPU");
   const at::Tensor S = S_.contiguous(), B = B_.contiguous();
   const int64_t K = S.size(0), M = S.size(1), N = B.size(1);
-  std::vector<const float*> rows(K);
-  for (int64_t k = 0; k < K; ++k) rows[k] = S.data_ptr<float>() + k * M;
+  std::vector<const float*> s_rows(K), b_rows(K);
+  for (int64_t k = 0; k < K; ++k) {
+    s_rows[k] = S.data_ptr<float>() + k * M;
+    b_rows[k] = B.data_ptr<float>() + k * N;
+  }
   at::Tensor C = at::empty({M, N}, S.options()), sums = at::empty({N}, S.options());
-  packed::gemm_tn_parallel(at::get_num_threads(), M, K, rows.data(), B.data_ptr<float>(), N, N, C.data_ptr<float>(), N,
+  packed::gemm_tn_parallel(at::get_num_threads(), M, K, s_rows.data(), b_rows.data(), N, C.data_ptr<float>(), N,
                            sums.data_ptr<float>());
   return {C, sums};
 }

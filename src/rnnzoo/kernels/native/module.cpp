@@ -12,7 +12,8 @@ std::vector<at::Tensor> backward(int64_t kind, int64_t recurrent_activation, int
                                  at::Tensor U, bool has_brec, at::Tensor Y, at::Tensor h0, c10::optional<at::Tensor> C,
                                  c10::optional<at::Tensor> Gs, c10::optional<at::Tensor> X,
                                  c10::optional<at::Tensor> dY, c10::optional<at::Tensor> dh_last,
-                                 c10::optional<at::Tensor> dc_last, c10::optional<at::Tensor> lengths);
+                                 c10::optional<at::Tensor> dc_last, c10::optional<at::Tensor> lengths,
+                                 bool need_dh0);
 // dropout.cpp
 at::Tensor dropout_mask_apply(at::Tensor x, int64_t key0, int64_t key1, int64_t threshold, double scale);
 
@@ -23,7 +24,7 @@ std::vector<at::Tensor> matmul_tn(const at::Tensor& S, const at::Tensor& B);
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.doc() = "rnnzoo native kernels (CPU): fused recurrences, packed matmul and counter-based dropout";
   m.def("forward", &forward, "forward over time: returns Y (B, T, U), h_T, [C, c_T], [gates, extra] (gates and extra if save)");
-  m.def("backward", &backward, "hand BPTT: returns dxp, dU, dbrec, dh0, dc0");
+  m.def("backward", &backward, "hand BPTT: returns dxp, dU, dbrec, dh0 (if need_dh0), dc0");
   m.def("matmul", &matmul, "A @ B + bias in float32 (B as stored, or a transposed contiguous matrix)",
         pybind11::arg("A"), pybind11::arg("B"), pybind11::arg("bias") = pybind11::none());
   m.def("matmul_tn", &matmul_tn, "(S^T @ B, B.sum(0)) in float32 (S and B with the same number of rows)");

@@ -44,11 +44,12 @@ typedef float vec_u __attribute__((vector_size(VW * sizeof(float)), aligned(alig
 
 // B (K x N) as ceil(N / NR) panels of K x NR floats, 64-byte aligned, where
 //
-//     B[k, j] = base[k * k_stride + column[j]]
+//     B[k, j] = base[k * k_stride + column[j]]      or, given row pointers,  rows[k][column[j]]
 //
 // so the columns may be gathered from anywhere (the same units of several gates; a transposed
-// matrix when k_stride is 1) without an intermediate copy. The constructor only allocates;
-// `fill` copies the panels, in shares so that the threads that will use them can pack together.
+// matrix when k_stride is 1; rows picked out of a larger matrix) without an intermediate copy.
+// The constructor only allocates; `fill` copies the panels, in shares so that the threads that
+// will use them can pack together.
 class Panels {
  public:
   Panels() = default;
@@ -56,13 +57,13 @@ class Panels {
   Panels(int64_t K, const float* base, int64_t k_stride, std::vector<int64_t> column, const float* bias = nullptr)
       : K_(K), N_(static_cast<int64_t>(column.size())), count_((N_ + NR - 1) / NR), base_(base),
         k_stride_(k_stride), column_(std::move(column)) {
-    const size_t bytes = static_cast<size_t>(std::max<int64_t>(1, count_ * K * NR)) * sizeof(float);
-    data_.reset(static_cast<float*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64)));
-    if (!data_) throw std::bad_alloc();
-    if (bias != nullptr) {
-      bias_.assign(count_ * NR, 0.0f);  // zero-padded like the last panel
-      std::copy(bias, bias + N_, bias_.begin());
-    }
+    allocate(bias);
+  }
+  // B's rows at rows[0 .. K) (not copied: they must outlive fill()).
+  Panels(int64_t K, const float* const* rows, std::vector<int64_t> column)
+      : K_(K), N_(static_cast<int64_t>(column.size())), count_((N_ + NR - 1) / NR), rows_(rows),
+        column_(std::move(column)) {
+    allocate(nullptr);
   }
 
   // Packs panels first, first + step, ... (thread `first` of a team of `step`).
@@ -71,17 +72,16 @@ class Panels {
       float* panel = data_.get() + p * K_ * NR;
       const int64_t j0 = p * NR, cols = std::min(NR, N_ - j0);
       const int64_t* column = column_.data() + j0;
-      if (k_stride_ == 1) {  // B = a transposed matrix: read each source row once, write columns
+      if (rows_ == nullptr && k_stride_ == 1) {  // B transposed: read each source row once, write columns
         for (int64_t j = 0; j < cols; ++j) {
           const float* source = base_ + column[j];
           for (int64_t k = 0; k < K_; ++k) panel[k * NR + j] = source[k];
         }
       } else if (column[cols - 1] - column[0] == cols - 1) {  // one contiguous run per k
-        for (int64_t k = 0; k < K_; ++k)
-          std::memcpy(panel + k * NR, base_ + k * k_stride_ + column[0], cols * sizeof(float));
+        for (int64_t k = 0; k < K_; ++k) std::memcpy(panel + k * NR, row(k) + column[0], cols * sizeof(float));
       } else {
         for (int64_t k = 0; k < K_; ++k)
-          for (int64_t j = 0; j < cols; ++j) panel[k * NR + j] = base_[k * k_stride_ + column[j]];
+          for (int64_t j = 0; j < cols; ++j) panel[k * NR + j] = row(k)[column[j]];
       }
       for (int64_t k = 0; k < K_; ++k) std::fill(panel + k * NR + cols, panel + (k + 1) * NR, 0.0f);
     }
@@ -94,12 +94,24 @@ class Panels {
   const float* bias(int64_t p) const { return bias_.empty() ? nullptr : bias_.data() + p * NR; }
 
  private:
+  void allocate(const float* bias) {
+    const size_t bytes = static_cast<size_t>(std::max<int64_t>(1, count_ * K_ * NR)) * sizeof(float);
+    data_.reset(static_cast<float*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64)));
+    if (!data_) throw std::bad_alloc();
+    if (bias != nullptr) {
+      bias_.assign(count_ * NR, 0.0f);  // zero-padded like the last panel
+      std::copy(bias, bias + N_, bias_.begin());
+    }
+  }
+  const float* row(int64_t k) const { return rows_ != nullptr ? rows_[k] : base_ + k * k_stride_; }
+
   struct Free {
     void operator()(float* p) const { std::free(p); }
   };
   int64_t K_ = 0, N_ = 0, count_ = 0;
   const float* base_ = nullptr;
   int64_t k_stride_ = 0;
+  const float* const* rows_ = nullptr;
   std::vector<int64_t> column_;
   std::vector<float> bias_;
   std::unique_ptr<float, Free> data_;
@@ -205,13 +217,13 @@ inline void add_column_sums(const Panels& block, float* sums, bool first) {
 }
 
 // C[:, n0:n1] (C is M x N, row stride ldc) = S^T @ B[:, n0:n1] for S (K x M) with row k at s_rows[k]
-// and B (K x N) with row stride ldb: the weight gradients, whose depth K is batch x time. B is
+// and B (K x N) with row k at b_rows[k]: the weight gradients, whose depth K is batch x time. B is
 // packed in blocks of KC rows (this thread's columns only: KC x (n1 - n0) floats, ~768 KiB: fewer
 // passes over C beat keeping the block and C together in a 1 MiB L2, measured 96-768 KiB), each
 // block's product added to C; S is read in place, MR consecutive floats of a row at a time.
 // sums (or nullptr) receives B's column sums over all K rows, columns n0..n1 — a bias gradient,
 // taken from the packed blocks while they sit in L2 instead of another pass over B.
-inline void gemm_tn(int64_t M, int64_t K, const float* const* s_rows, const float* B, int64_t ldb, int64_t n0,
+inline void gemm_tn(int64_t M, int64_t K, const float* const* s_rows, const float* const* b_rows, int64_t n0,
                     int64_t n1, float* C, int64_t ldc, float* sums = nullptr) {
   const int64_t width = n1 - n0, count = (width + NR - 1) / NR;
   const int64_t KC = std::clamp<int64_t>((768 << 10) / (std::max<int64_t>(1, count) * NR * 4), 16, 512);
@@ -219,7 +231,7 @@ inline void gemm_tn(int64_t M, int64_t K, const float* const* s_rows, const floa
   for (int64_t j = 0; j < width; ++j) column[j] = n0 + j;
   for (int64_t k0 = 0; k0 < K; k0 += KC) {
     const int64_t depth = std::min(KC, K - k0);
-    Panels block(depth, B + k0 * ldb, ldb, column);  // (column is copied: the block owns its description)
+    Panels block(depth, b_rows + k0, column);  // (column is copied: the block owns its description)
     block.fill(0, 1);
     if (sums != nullptr) add_column_sums(block, sums + n0, k0 == 0);
     for (int64_t i = 0; i < M; i += MR)
@@ -234,8 +246,8 @@ inline void gemm_tn(int64_t M, int64_t K, const float* const* s_rows, const floa
 }
 
 // gemm_tn over all N columns, the threads of one OpenMP team each taking a share of the panels.
-inline void gemm_tn_parallel(int64_t threads, int64_t M, int64_t K, const float* const* s_rows, const float* B,
-                             int64_t ldb, int64_t N, float* C, int64_t ldc, float* sums = nullptr) {
+inline void gemm_tn_parallel(int64_t threads, int64_t M, int64_t K, const float* const* s_rows,
+                             const float* const* b_rows, int64_t N, float* C, int64_t ldc, float* sums = nullptr) {
   const int64_t panels = (N + NR - 1) / NR;
   if (panels == 0) return;  // no columns: nothing to compute
   threads = std::clamp<int64_t>(threads, 1, panels);
@@ -244,7 +256,7 @@ inline void gemm_tn_parallel(int64_t threads, int64_t M, int64_t K, const float*
     const int64_t me = omp_get_thread_num(), team = omp_get_num_threads();
     const int64_t share = (panels + team - 1) / team;
     const int64_t n0 = std::min(N, me * share * NR), n1 = std::min(N, (me + 1) * share * NR);
-    if (n0 < n1) gemm_tn(M, K, s_rows, B, ldb, n0, n1, C, ldc, sums);
+    if (n0 < n1) gemm_tn(M, K, s_rows, b_rows, n0, n1, C, ldc, sums);
   }
 }
 
