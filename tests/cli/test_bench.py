@@ -21,3 +21,15 @@ def test_bench_smallest_run(tmp_path, monkeypatch, capsys):
     assert report["fused_calls"]["native"] + report["fused_calls"]["portable"] > 0  # rnnzoo ran fused
     assert (tmp_path / "bench.png").read_bytes()[:4] == b"\x89PNG"
     assert "GEMM floor" in printed and "rnnzoo x" in printed
+
+
+def test_both_torch_contenders_train_with_the_same_fused_adam():
+    import torch
+
+    from rnnzoo.bench.benchmark import TorchContender, TorchNN, build_rnnzoo, seed_cases
+
+    case = seed_cases()[0]
+    for model in (build_rnnzoo(case), TorchNN(case)):
+        optimizer = TorchContender("x", model, case).optimizer
+        assert isinstance(optimizer, torch.optim.Adam) and optimizer.defaults["fused"] is True
+        assert optimizer.defaults["lr"] == 1e-3
