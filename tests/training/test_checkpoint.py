@@ -159,6 +159,25 @@ def test_nan_loss_stops_before_the_update(toy_data):
         assert torch.equal(v, before[k]) and torch.isfinite(v).all()
 
 
+def test_a_non_finite_gradient_under_a_finite_loss_stops_before_the_update(toy_data):
+    x, y = toy_data(n=64)
+    model, optimizer = fresh()
+    calls = []
+    model.out.weight.register_hook(lambda g: (calls.append(1), g if len(calls) < 3 else g * float("nan"))[1])
+    with pytest.raises(NumericalError, match=r"a gradient is not finite at epoch 1, step 3"):
+        fit(model, x, y, optimizer=optimizer, batch_size=16, epochs=1, shuffle=False, verbose=0)
+    assert all(torch.isfinite(v).all() for v in model.state_dict().values())
+
+
+def test_huge_finite_gradients_whose_sum_overflows_do_not_stop(toy_data):
+    """The check sums each gradient first; an Inf sum of finite values is confirmed, not reported."""
+    x, y = toy_data(n=16)  # one step (the next would start from weights Adam made NaN: g * g is Inf)
+    model, optimizer = fresh()
+    model.out.weight.register_hook(lambda g: torch.full_like(g, 3e38))  # finite; the sum is Inf
+    history = fit(model, x, y, optimizer=optimizer, batch_size=16, epochs=1, verbose=0)
+    assert len(history) == 1 and history.epochs[0].steps == 1
+
+
 def test_non_finite_inputs_are_refused_up_front(toy_data):
     x, y = toy_data(n=64)
     x[7, 1, 2] = float("inf")
