@@ -19,12 +19,12 @@ round, so machine noise hits all alike; medians over every step of every round):
 
 A training step is forward, cross-entropy, backward and an Adam update (for both torch contenders
 torch.optim.Adam(fused=True), torch's fastest Adam on the CPU: its default for-loop one costs
-0.4-2 ms more per step here, alike for both; Keras' own Adam in train_on_batch). Inference is one forward pass of the batch
-without gradients. Peak memory is each contender's peak RSS growth over its RSS after building
-the model, measured in a fresh process (Linux: the peak is reset through /proc/self/clear_refs
-before inference, and again before training). Process settings are the
-same for every contender: the malloc thresholds of process.py (unless mallopt=False) and the
-threads each library uses by default (all cores).
+0.4-2 ms more per step here, alike for both; Keras' own Adam in train_on_batch). Inference is one
+forward pass of the batch without gradients. Peak memory is each contender's peak RSS growth over
+its RSS after building the model, measured in a fresh process (Linux: the peak is reset through
+/proc/self/clear_refs before inference, and again before training). Process settings are the same
+for every contender: the malloc thresholds of process.py (unless mallopt=False) and the threads
+each library uses by default (all cores).
 """
 
 import json
