@@ -85,13 +85,13 @@ def test_runs_under_no_grad_and_inference_mode(mode):
 
 
 class SaveSpy:
-    """The native module, recording the `save` flag of every forward call."""
+    """The native module, recording the `save` flag (the 10th argument) of every forward call."""
 
     def __init__(self, module):
         self.module, self.saves = module, []
 
     def forward(self, *args):
-        self.saves.append(args[-1])
+        self.saves.append(args[9])
         return self.module.forward(*args)
 
     def __getattr__(self, name):
@@ -115,6 +115,32 @@ def test_inference_keeps_no_gates_and_gives_the_same_outputs(kind, native, monke
                              layer.cell.recurrent_kernel.detach(), None, torch.zeros(2, 16),
                              torch.zeros(2, 16) if kind is rnnzoo.LSTM else None, None, False)
     assert len(outputs) == (4 if kind is rnnzoo.LSTM else 2)  # Y, h_T [, C, c_T]: no gates, no extra
+
+
+@pytest.mark.parametrize("kind", [rnnzoo.SimpleRNN, rnnzoo.LSTM, rnnzoo.GRU])
+@pytest.mark.parametrize("split", ["rows", "units"])
+def test_forward_writes_into_a_window_of_a_longer_output(kind, split, native, monkeypatch):
+    """Inference in chunks of time hands each chunk its window of the layer's output (sequences
+    T_total·U apart): the kernels write h_1..h_T there, read h_{t-1} back from it, touch nothing else."""
+    monkeypatch.setenv("RNNZOO_SPLIT", split)
+    torch.manual_seed(0)
+    cell = kind(64, input_dim=5).cell
+    code, B, T, units = fused.cell_kind(cell), 6, 4, 64
+    xp = torch.randn(B, T, units * cell.gates)
+    h0 = torch.randn(B, units)
+    c0 = torch.randn(B, units) if kind is rnnzoo.LSTM else None
+    brec = torch.randn(units * cell.gates) if kind is rnnzoo.GRU else None
+    args = (code, 2, 1, xp, cell.recurrent_kernel.detach(), brec, h0, c0, None, False)
+    want = native.forward(*args)
+    whole = torch.full((B, 3 * T, units), 7.0)
+    got = native.forward(*args, whole[:, T : 2 * T])
+    assert got[0].data_ptr() == whole[:, T:].data_ptr()  # the window itself, no copy
+    assert torch.equal(whole[:, T : 2 * T], want[0])
+    for a, b in zip(got[1:], want[1:]):
+        assert torch.equal(a, b)
+    assert (whole[:, :T] == 7).all() and (whole[:, 2 * T :] == 7).all()
+    with pytest.raises(RuntimeError, match=r"out must be \(B, T, U\)"):
+        native.forward(*args, whole[:, :T].transpose(1, 2))
 
 
 def test_cpu_runs_every_cell_on_rnnzoos_kernels(native):

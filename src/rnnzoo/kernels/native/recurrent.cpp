@@ -25,9 +25,10 @@
 // MKL's sgemm every step, which re-packs U each time); float64 calls at::mm.
 //
 // Layout: the outputs Y (B, T, U) hold h_1 .. h_T batch-major, as the caller and the next layer
-// take them (h_0 is the caller's); the per-step products read h_{t-1} rows T·U apart, and dU reads
-// them in place. LSTM's C (T+1, B, U; 2 rows at inference) is internal; only c_T leaves. Backward takes the gradients
-// of Y and of the final states directly, so no (T+1, B, U) gradient is ever assembled.
+// take them (h_0 is the caller's; Y may be the caller's buffer, a window of a longer sequence); the
+// per-step products read h_{t-1} rows T·U apart, and dU reads them in place. LSTM's C (T+1, B, U;
+// 2 rows at inference) is internal; only c_T leaves. Backward takes the gradients of Y and of the
+// final states directly, so no (T+1, B, U) gradient is ever assembled.
 // For the backward pass (save = true) the gates are stored after their activation in Keras' block
 // order (LSTM i f c o; GRU z r h); without it (inference) they live only in per-thread scratch,
 // which saves their memory traffic.
@@ -237,14 +238,16 @@ struct Problem {
 };
 
 // The hidden states h_0 .. h_T: h_0 is the caller's (B, U), h_1 .. h_T are the layer's outputs Y,
-// batch-major (B, T, U) so that the next layer and the caller take them without a copy.
+// batch-major (B, T, U) so that the next layer and the caller take them without a copy. Y's
+// sequences are batch_stride apart: T·U, or more when Y is a window of a longer output (inference
+// in chunks of time writes each chunk's outputs where they belong).
 template <typename T>
 struct States {
   T* h0;  // never written
   T* Y;
-  int64_t T_, U;
-  T* row(int64_t t, int64_t b) const { return t == 0 ? h0 + b * U : Y + (b * T_ + t - 1) * U; }
-  int64_t stride(int64_t t) const { return t == 0 ? U : T_ * U; }  // from one sequence's h_t to the next's
+  int64_t batch_stride, U;
+  T* row(int64_t t, int64_t b) const { return t == 0 ? h0 + b * U : Y + b * batch_stride + (t - 1) * U; }
+  int64_t stride(int64_t t) const { return t == 0 ? U : batch_stride; }  // from one sequence's h_t to the next's
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -337,12 +340,13 @@ void forward_rows(const Problem& p, int64_t t, const Block& block, const T* Z, c
 
 template <typename T>
 std::vector<at::Tensor> forward_impl(const Problem& p, const at::Tensor& xp, const at::Tensor& U_,
-                                     const at::Tensor& brec_, const at::Tensor& h0, const at::Tensor& c0, bool save) {
+                                     const at::Tensor& brec_, const at::Tensor& h0, const at::Tensor& c0, bool save,
+                                     const at::Tensor& Y_given) {
   const int64_t B = p.B, T_ = p.T, U = p.U, G = p.G;
   auto options = xp.options();
-  at::Tensor Y = at::empty({B, T_, U}, options);
+  at::Tensor Y = Y_given.defined() ? Y_given : at::empty({B, T_, U}, options);
   at::Tensor h0c = h0.contiguous();
-  const States<T> H{h0c.data_ptr<T>(), Y.data_ptr<T>(), T_, U};
+  const States<T> H{h0c.data_ptr<T>(), Y.data_ptr<T>(), Y.stride(0), U};
   at::Tensor C, X;
   if (p.kind == LSTM) {
     C = at::empty({save ? T_ + 1 : 2, B, U}, options);  // inference keeps only c_t and c_{t+1}
@@ -530,7 +534,7 @@ std::vector<at::Tensor> backward_impl(const Problem& p, const at::Tensor& U_, bo
                                       const at::Tensor& dc_last, bool need_dh0) {
   const int64_t B = p.B, T_ = p.T, U = p.U, G = p.G;
   auto options = Y.options();
-  const States<T> H{h0.data_ptr<T>(), Y.data_ptr<T>(), T_, U};
+  const States<T> H{h0.data_ptr<T>(), Y.data_ptr<T>(), Y.stride(0), U};
   at::Tensor DX = at::empty({B, T_, G * U}, options);      // d(projected input), in place per step
   at::Tensor DR = p.kind == GRU ? at::empty({B, T_, G * U}, options) : DX;  // d(h_{t-1} U + b_rec)
   at::Tensor U_det = U_.detach();
@@ -644,17 +648,23 @@ Problem make_problem(int64_t kind, int64_t recurrent_activation, int64_t activat
 
 std::vector<at::Tensor> forward(int64_t kind, int64_t recurrent_activation, int64_t activation, at::Tensor xp,
                                 at::Tensor U, c10::optional<at::Tensor> brec, at::Tensor h0,
-                                c10::optional<at::Tensor> c0, c10::optional<at::Tensor> lengths, bool save) {
+                                c10::optional<at::Tensor> c0, c10::optional<at::Tensor> lengths, bool save,
+                                c10::optional<at::Tensor> out) {
   at::Tensor len = lengths.has_value() ? lengths->contiguous() : at::Tensor();
   Problem p = make_problem(kind, recurrent_activation, activation, xp, U, len);
+  at::Tensor Y = out.has_value() ? *out : at::Tensor();
+  TORCH_CHECK(!Y.defined() || (Y.dim() == 3 && Y.size(0) == p.B && Y.size(1) == p.T && Y.size(2) == p.U &&
+                               Y.stride(2) == 1 && Y.stride(1) == p.U && Y.scalar_type() == xp.scalar_type()),
+              "out must be (B, T, U) = (", p.B, ", ", p.T, ", ", p.U, ") of ", xp.scalar_type(),
+              " with contiguous time steps, got ", Y.sizes(), " with strides ", Y.strides());
   at::Tensor b = brec.has_value() ? brec->detach().contiguous() : at::Tensor();
   at::Tensor c = c0.has_value() ? c0->detach() : at::Tensor();
   at::NoGradGuard no_grad;
-  std::vector<at::Tensor> out;
+  std::vector<at::Tensor> result;
   AT_DISPATCH_FLOATING_TYPES(xp.scalar_type(), "rnnzoo_forward", [&] {
-    out = forward_impl<scalar_t>(p, xp.detach(), U.detach(), b, h0.detach(), c, save);
+    result = forward_impl<scalar_t>(p, xp.detach(), U.detach(), b, h0.detach(), c, save, Y);
   });
-  return out;
+  return result;
 }
 
 std::vector<at::Tensor> backward(int64_t kind, int64_t recurrent_activation, int64_t activation, at::Tensor xp,
