@@ -216,8 +216,10 @@ def run(cell, projected: torch.Tensor, state: tuple, lengths: torch.Tensor | Non
     brec = cell.bias[1] if kind == GRU and cell.bias is not None else None
     c0 = state[1] if kind == LSTM else None
     tensors = (projected.contiguous(), cell.recurrent_kernel.contiguous(), brec, state[0], c0)
-    training = backward_to_come(*tensors)
-    if training:
+    # `backward`, not the layer's training mode: an eval-mode layer whose weights need gradients
+    # still gets an autograd node.
+    backward = backward_to_come(*tensors)
+    if backward:
         outputs, *final = FusedRecurrence.apply(engine, kind, ra, act, lengths, *tensors)
     else:  # inference: no autograd node, and the kernels keep no gates for a backward pass
         outputs, h_T, c_T, _ = engine.forward(kind, ra, act, *tensors, lengths, save=False, out=out)
@@ -227,7 +229,7 @@ def run(cell, projected: torch.Tensor, state: tuple, lengths: torch.Tensor | Non
         return None, final
     if lengths is not None:  # padded steps output zeros
         padded = torch.arange(outputs.shape[1], device=outputs.device) >= lengths[:, None]  # (B, T)
-        if training:
+        if backward:
             outputs = torch.where(padded[:, :, None], 0.0, outputs)
         else:  # in place: the outputs may be the caller's buffer
             outputs.masked_fill_(padded[:, :, None], 0.0)
