@@ -23,6 +23,21 @@ def test_bench_smallest_run(tmp_path, monkeypatch, capsys):
     assert "GEMM floor" in printed and "rnnzoo x" in printed
 
 
+def test_table_shows_how_far_each_contender_could_be_led_at_the_floor():
+    from rnnzoo.bench.benchmark import Result, format_result
+
+    # 2 GFLOP at 100 GFLOP/s: a floor of 20 ms (training) and 5 ms (inference)
+    result = Result("case", 64, 28, train_gflop=2.0, infer_gflop=0.5, sgemm_gflops=100.0,
+                    sgemm_rates={"blas": 100.0}, train_ms={"rnnzoo": 25.0, "keras": 40.0},
+                    infer_ms={"rnnzoo": 8.0, "keras": 6.0})
+    rows = {line.split()[0]: line.split()[1:] for line in format_result(result).splitlines()[2:]}
+    # keras: 1.60x rnnzoo's time, the floor is 50 % of it, and no implementation can lead it by more than 2x
+    assert rows["keras"][:4] == ["40.0", "1.60x", "50%", "2.00x"]
+    assert rows["keras"][4:8] == ["6.00", "0.75x", "83%", "1.20x"]
+    assert rows["rnnzoo"][:4] == ["25.0", "1.00x", "80%", "1.25x"]
+    assert rows["GEMM"][1:] == ["20.0", "5.00"]
+
+
 def test_both_torch_contenders_train_with_the_same_fused_adam():
     import torch
 

@@ -387,21 +387,31 @@ def bench_case(case: Case, rounds: int, per_round: int, keras: str | None, mallo
     return result
 
 
+# The columns of a case's table, after the contender's name.
+LEGEND = ("rnnzoo x: the contender's time over rnnzoo's (how many times faster rnnzoo is); % floor: the GEMM "
+          "floor's time over the contender's; max x: the contender's time over the floor's, the most that any "
+          "implementation doing the step's products could lead it by")
+
+
 def format_result(result: Result) -> str:
     floor_train, floor_infer = result.floor_ms()
     base_train, base_infer = result.train_ms["rnnzoo"], result.infer_ms["rnnzoo"]
     rates = ", ".join(f"{name} {rate:.0f}" for name, rate in result.sgemm_rates.items())
+    columns = f"{'rnnzoo x':>9} {'% floor':>8} {'max x':>7}"
     lines = [f"{result.case}  (batch {result.batch}, T {result.steps}; matmul {result.train_gflop:.2f} GFLOP per "
              f"training step, {result.infer_gflop:.2f} per inference; GFLOP/s: {rates})",
-             f"  {'':10} {'train ms':>9} {'rnnzoo x':>9} {'% floor':>8} {'infer ms':>9} {'rnnzoo x':>9} "
-             f"{'% floor':>8} {'peak MB train/infer':>20}"]
+             f"  {'':10} {'train ms':>9} {columns} {'infer ms':>9} {columns} {'peak MB train/infer':>20}"]
+
+    def ratios(ms: float, base: float, floor: float) -> str:
+        return f"{ms / base:8.2f}x {100 * floor / ms:7.0f}% {ms / floor:6.2f}x"
+
     for name in result.train_ms:
         train, infer = result.train_ms[name], result.infer_ms[name]
         memory = result.memory_mb.get(name, {})
         mem = "/".join("-" if memory.get(k) is None else f"{memory[k]:.0f}" for k in ("train_mb", "infer_mb"))
-        lines.append(f"  {name:10} {train:9.1f} {train / base_train:8.2f}x {100 * floor_train / train:7.0f}% "
-                     f"{infer:9.2f} {infer / base_infer:8.2f}x {100 * floor_infer / infer:7.0f}% {mem:>20}")
-    lines.append(f"  {'GEMM floor':10} {floor_train:9.1f} {'':9} {'':8} {floor_infer:9.2f}")
+        lines.append(f"  {name:10} {train:9.1f} {ratios(train, base_train, floor_train)} "
+                     f"{infer:9.2f} {ratios(infer, base_infer, floor_infer)} {mem:>20}")
+    lines.append(f"  {'GEMM floor':10} {floor_train:9.1f} {'':26} {floor_infer:9.2f}")
     return "\n".join(lines)
 
 
@@ -411,7 +421,7 @@ def run_benchmark(json_path=None, png_path=None, sweep: str = "full", rounds: in
     """Run the benchmark, print a table per case, and write JSON (and a PNG) if paths are given.
 
     sweep: "full" (three cells x six sizes), "lstm" (the LSTM row only) or "none".
-    "rnnzoo x" is each contender's time over rnnzoo's: how many times faster rnnzoo is.
+    The tables' columns are explained by LEGEND, printed first.
     """
     if mallopt:
         process.tune_malloc()
@@ -423,6 +433,7 @@ def run_benchmark(json_path=None, png_path=None, sweep: str = "full", rounds: in
     native = build.native() is not None  # build (or load) the kernels before any timing
     print_fn(f"rnnzoo fused kernels: {'native C++' if native else 'pure-PyTorch fallback'}; torch "
              f"{torch.__version__}, {torch.get_num_threads()} threads; mallopt {'on' if mallopt else 'off'}")
+    print_fn(LEGEND)
     cases = seed_cases()
     if sweep != "none":
         cases += sweep_cases(("LSTM",) if sweep == "lstm" else ("SimpleRNN", "LSTM", "GRU"))
