@@ -23,14 +23,86 @@ class Spy:
 
 
 @pytest.mark.parametrize("kind", [rnnzoo.SimpleRNN, rnnzoo.LSTM, rnnzoo.GRU])
-def test_fused_native_kernel_really_ran(kind, native, monkeypatch):
+@pytest.mark.parametrize("in_loop", [True, False])
+def test_fused_native_kernel_really_ran(kind, in_loop, native, monkeypatch):
     spy = Spy(native)
     monkeypatch.setitem(build._state, "module", spy)
+    monkeypatch.setattr(fused, "projections_in_loop", in_loop)
     layer = kind(8, input_dim=3, activation="relu")  # backend="auto"
     monkeypatch.setattr(layer.cell, "step", lambda *a: pytest.fail("the reference loop ran"))
     layer(torch.randn(4, 5, 3, requires_grad=True)).sum().backward()
-    # the projection x @ kernel + b, the recurrence, its backward, then dX and dW of the projection
-    assert spy.calls == ["matmul", "forward", "backward", "matmul", "matmul_tn"]
+    if in_loop:  # the recurrence with x_t @ kernel + b inside, its backward, then dX and dW of the projection
+        assert spy.calls == ["forward", "backward", "matmul", "matmul_tn"]
+    else:  # the hoisted projection first
+        assert spy.calls == ["matmul", "forward", "backward", "matmul", "matmul_tn"]
+
+
+class InputsSpy:
+    """The native module, recording whether each forward got projected inputs (xp) or the inputs x."""
+
+    def __init__(self, module):
+        self.module, self.given = module, []
+
+    def forward(self, *args):
+        self.given.append("x" if args[3] is None and args[11] is not None else "xp")
+        return self.module.forward(*args)
+
+    def __getattr__(self, name):
+        return getattr(self.module, name)
+
+
+@pytest.mark.parametrize("kind", [rnnzoo.SimpleRNN, rnnzoo.LSTM, rnnzoo.GRU])
+@pytest.mark.parametrize("split", ["rows", "units"])
+@pytest.mark.parametrize("padded", [False, True])
+@pytest.mark.parametrize("use_bias", [True, False])
+@pytest.mark.parametrize("start", ["given", "zero"])  # from zero the first step's product is skipped
+def test_projection_made_in_the_loop_equals_the_hoisted_one(kind, split, padded, use_bias, start, native,
+                                                           monkeypatch):
+    """float32 on the native engine: each step's x_t W + b computed inside the loop gives the same
+    outputs, final states and gradients (inputs, initial states, every parameter) as the hoisted
+    projection, in training (with input dropout) and at inference; the same products in the same
+    order, so to the last bit."""
+    monkeypatch.setenv("RNNZOO_SPLIT", split)
+    torch.manual_seed(0)
+    layer = kind(64, input_dim=5, return_sequences=True, return_state=True, use_bias=use_bias, dropout=0.3)
+    with torch.no_grad():
+        for p in layer.parameters():
+            p.add_(0.1 * torch.randn_like(p))  # biases not zero
+    x = torch.randn(6, 7, 5)
+    lengths = torch.tensor([7, 3, 1, 7, 5, 2]) if padded else None
+    state = [(torch.randn if start == "given" else torch.zeros)(6, 64) for _ in range(2 if kind is rnnzoo.LSTM else 1)]
+    spy = InputsSpy(native)
+    monkeypatch.setitem(build._state, "module", spy)
+
+    def run(in_loop):
+        monkeypatch.setattr(fused, "projections_in_loop", in_loop)
+        inputs, initial = x.clone().requires_grad_(), [s.clone().requires_grad_() for s in state]
+        layer.train()
+        torch.manual_seed(5)  # the same dropout masks
+        outputs = layer(inputs, lengths=lengths, initial_state=initial)
+        loss = sum((o * torch.randn(o.shape, generator=torch.Generator().manual_seed(7))).sum() for o in outputs)
+        grads = torch.autograd.grad(loss, [inputs, *initial, *layer.parameters()])
+        layer.eval()
+        with torch.no_grad():
+            inference = layer(x, lengths=lengths, initial_state=state)
+        return [o.detach() for o in outputs], grads, inference
+
+    got, want = run(True), run(False)
+    assert spy.given == ["x", "x", "xp", "xp"]
+    for a, b in zip([*got[0], *got[1], *got[2]], [*want[0], *want[1], *want[2]]):
+        assert torch.equal(a, b)
+
+
+def test_the_kernels_take_either_projected_inputs_or_inputs(native):
+    U, h0 = torch.randn(4, 4), torch.zeros(2, 4)
+    x, W = torch.randn(2, 3, 5), torch.randn(5, 4)
+    with pytest.raises(RuntimeError, match="not both"):
+        native.forward(0, 2, 1, torch.randn(2, 3, 4), U, None, h0, None, None, False, None, x, W, None)
+    with pytest.raises(RuntimeError, match="float32 only"):
+        native.forward(0, 2, 1, None, U.double(), None, h0.double(), None, None, False, None, x.double(), W.double(),
+                       None)
+    with pytest.raises(RuntimeError, match=r"kernel \(F, G\*U\)"):
+        native.forward(0, 2, 1, None, U, None, h0, None, None, False, None, x, W[:3], None)
 
 
 def test_reference_backend_never_calls_the_kernels(native, monkeypatch):

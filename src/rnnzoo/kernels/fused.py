@@ -8,6 +8,13 @@
               then dU = H_{0..T-1}^T dZ as ONE product; dW, db and dX follow from autograd of the
               hoisted projection, again one product each.
 
+On the native engine in float32 the projection is not hoisted but made inside the loop: each step,
+each thread computes its rows' x_t W + b into a scratch that stays in cache, right before h_{t-1} U
+(`inputs_in_loop`); the node is then the projection's too, and its backward turns dZ into dW, db
+and dX with the same products as the hoisted projection's. The hoisted GEMM writes B·T·G·U floats
+to memory for the loop to read back (205 MB for an LSTM of 256 units at batch 64, T 784), and
+with few features (28 pixels a row, 1 pixel by pixel) it does only F multiply-adds per float.
+
 Two engines implement that contract: the native C++ kernels (`native/recurrent.cpp`, built once by
 `build.py`) and a pure-PyTorch one (`portable.py`) for activations the C++ code doesn't know, or
 when no compiler is available.
@@ -81,8 +88,10 @@ class NativeEngine:
     def __init__(self, module):
         self.module = module
 
-    def forward(self, kind, ra, act, xp, U, brec, h0, c0, lengths, save=True, out=None):
-        result = self.module.forward(kind, ra, act, xp, U, brec, h0, c0, lengths, save, out)
+    def forward(self, kind, ra, act, xp, U, brec, h0, c0, lengths, save=True, out=None, inputs=None):
+        """inputs: None, or (x, kernel, input bias) whose product the loop makes (xp is then None)."""
+        x, kernel, bias = inputs if inputs is not None else (None, None, None)
+        result = self.module.forward(kind, ra, act, xp, U, brec, h0, c0, lengths, save, out, x, kernel, bias)
         Y, h_T = result[0], result[1]
         C, c_T = (result[2], result[3]) if kind == LSTM else (None, None)
         gates, extra = result[-2:] if save and kind != SIMPLE else (None, None)
@@ -91,13 +100,14 @@ class NativeEngine:
     def backward(self, kind, ra, act, xp, U, has_brec, saved, dY, dh_T, dc_T, lengths, need_dh0):
         Y, h0, C, gates, extra = saved
         dxp, dU, dbrec, dh0, dc0 = self.module.backward(
-            kind, ra, act, xp, U, has_brec, Y, h0, C, gates, extra, dY, dh_T, dc_T, lengths, need_dh0)
+            kind, ra, act, U, has_brec, Y, h0, C, gates, extra, dY, dh_T, dc_T, lengths, need_dh0)
         return dxp, dU, dbrec if has_brec else None, dh0, dc0 if kind == LSTM else None
 
 
 class PortableEngine:
     @staticmethod
-    def forward(kind, ra, act, xp, U, brec, h0, c0, lengths, save=True, out=None):
+    def forward(kind, ra, act, xp, U, brec, h0, c0, lengths, save=True, out=None, inputs=None):
+        assert inputs is None, "the portable engine takes projected inputs (inputs_in_loop is native only)"
         Y, h_T, c_T, saved = portable.forward(kind, ra, act, xp, U, brec, h0, c0, lengths)
         return (Y if out is None else out.copy_(Y)), h_T, c_T, saved
 
@@ -118,26 +128,34 @@ def engine_for(cell, kind: int):
 class FusedRecurrence(torch.autograd.Function):
     """The whole recurrence as one autograd node: outputs Y (B, T, U) = h_1..h_T, final h_T [, c_T].
 
+    It starts from the projected inputs xp, or (xp None) from the inputs x, kernel and input bias
+    whose products the native loop makes: then it is the projection's node too.
     Gradients arrive per output (None for an output the loss doesn't use: grads are not
     materialised), and the engines add them in where they belong, so no zero-filled gradient of
     the whole state sequence is ever built.
     """
 
     @staticmethod
-    def forward(ctx, engine, kind, ra, act, lengths, xp, U, brec, h0, c0):
-        Y, h_T, c_T, saved = engine.forward(kind, ra, act, xp, U, brec, h0, c0, lengths)
+    def forward(ctx, engine, kind, ra, act, lengths, xp, x, kernel, bias, U, brec, h0, c0):
+        inputs = None if x is None else (x, kernel, bias)
+        Y, h_T, c_T, saved = engine.forward(kind, ra, act, xp, U, brec, h0, c0, lengths, inputs=inputs)
         ctx.engine, ctx.kind, ctx.ra, ctx.act, ctx.has_brec = engine, kind, ra, act, brec is not None
+        ctx.has_bias = bias is not None
         ctx.set_materialize_grads(False)
-        ctx.save_for_backward(xp, U, lengths, *saved)
+        ctx.save_for_backward(xp, x, kernel, U, lengths, *saved)
         return (Y, h_T, c_T) if kind == LSTM else (Y, h_T)
 
     @staticmethod
     def backward(ctx, dY, dh_T, dc_T=None):
-        xp, U, lengths, *saved = ctx.saved_tensors
+        xp, x, kernel, U, lengths, *saved = ctx.saved_tensors
         need_dh0 = ctx.needs_input_grad[-2]  # h0 (inputs end h0, c0): the step-0 product dZ_1 U^T only makes dh_0
         dxp, dU, dbrec, dh0, dc0 = ctx.engine.backward(
             ctx.kind, ctx.ra, ctx.act, xp, U, ctx.has_brec, saved, dY, dh_T, dc_T, lengths, need_dh0)
-        return None, None, None, None, None, dxp, dU, dbrec, dh0, dc0
+        dx = dkernel = dbias = None
+        if x is not None:  # the projection's gradients, from its output's, dxp
+            dx, dkernel, dbias = projection.gradients(x, kernel, ctx.has_bias, dxp, ctx.needs_input_grad[6:9])
+            dxp = None
+        return None, None, None, None, None, dxp, dx, dkernel, dbias, dU, dbrec, dh0, dc0
 
 
 def masked(x: torch.Tensor, masks: torch.Tensor | None) -> torch.Tensor:
@@ -155,6 +173,19 @@ def run_library(cell, x: torch.Tensor, masks, state: tuple, return_sequences: bo
     """The "library" route: the whole layer in one PyTorch fused op (library.py)."""
     calls["library"] += 1
     return library.run(cell_kind(cell), cell, masked(x, masks), state, return_sequences, training)
+
+
+# False: hoist the projection on every engine (the tests' and A/B measurements' switch).
+# Measured against hoisting (interleaved rounds, 2 cores, one layer of 256 units): inference 2-20 %
+# faster (LSTM T 784 20 %, T 196 10-15 %, the notebook's models 0.5-5 %), training 0-4 %, for 28 to
+# 1024 features; at 1024 units (split by units: W and U both stream from L3 every step) training
+# 1-1.5 % slower, inference 1-2.5 % faster.
+projections_in_loop = True
+
+
+def inputs_in_loop(cell, x: torch.Tensor) -> bool:
+    """True when the native loop makes this layer's projected inputs itself (float32, native engine)."""
+    return projections_in_loop and x.dtype == torch.float32 and engine_for(cell, cell_kind(cell))[1] == "native"
 
 
 def project_inputs(cell, x: torch.Tensor, masks: torch.Tensor | None) -> torch.Tensor:
@@ -175,17 +206,22 @@ def backward_to_come(*tensors) -> bool:
 
 
 def run_kernels(cell, x: torch.Tensor, masks, state: tuple, lengths, return_sequences: bool):
-    """The "kernels" route: the hoisted projection, then the recurrence (`run`).
+    """The "kernels" route: the projection and the recurrence (`run`).
 
-    Training: one projection of all T steps, (B, T, G·U), and the recurrence as one autograd node.
-    Inference: the same, a chunk of time at a time, the state carried from chunk to chunk, so the
-    projected inputs take at most CHUNK_BYTES instead of B·T·G·U floats (205 MB for an LSTM of
-    256 units at batch 64, T 784, which glibc maps fresh, and the OS zero-fills, on every call
-    unless rnnzoo.process.tune_malloc was applied) and the chunk is still in cache when the
-    recurrence reads it. Each chunk writes its outputs into its window of the layer's (B, T, U)
-    output: concatenating them afterwards cost 5 % (LSTM) to 10 % (SimpleRNN) of the inference
-    at T 784, 256 units (interleaved A/B).
+    Native float32: the loop makes the projection itself, a step at a time (`inputs_in_loop`),
+    so no projected inputs are ever stored. Otherwise the projection is hoisted. Training: one
+    projection of all T steps, (B, T, G·U), and the recurrence as one autograd node. Inference:
+    the same, a chunk of time at a time, the state carried from chunk to chunk, so the projected
+    inputs take at most CHUNK_BYTES instead of B·T·G·U floats (205 MB for an LSTM of 256 units at
+    batch 64, T 784, which glibc maps fresh, and the OS zero-fills, on every call unless
+    rnnzoo.process.tune_malloc was applied) and the chunk is still in cache when the recurrence
+    reads it. Each chunk writes its outputs into its window of the layer's (B, T, U) output:
+    concatenating them afterwards cost 5 % (LSTM) to 10 % (SimpleRNN) of the inference at T 784,
+    256 units (interleaved A/B).
     """
+    if inputs_in_loop(cell, x):  # no projected inputs in memory, so no chunks either
+        inputs = (masked(x, masks).contiguous(), cell.kernel, cell.input_bias())
+        return run(cell, None, state, lengths, return_sequences, inputs=inputs)
     if backward_to_come(x, cell.kernel, cell.bias, cell.recurrent_kernel, *state):  # input_bias is cell.bias
         return run(cell, project_inputs(cell, x, masks), state, lengths, return_sequences)
     batch, steps, _ = x.shape
@@ -204,25 +240,30 @@ def run_kernels(cell, x: torch.Tensor, masks, state: tuple, lengths, return_sequ
     return (outputs if several else out), state
 
 
-def run(cell, projected: torch.Tensor, state: tuple, lengths: torch.Tensor | None, return_sequences: bool,
-        out: torch.Tensor | None = None):
+def run(cell, projected: torch.Tensor | None, state: tuple, lengths: torch.Tensor | None, return_sequences: bool,
+        out: torch.Tensor | None = None, inputs: tuple | None = None):
     """The recurrence over projected inputs (B, T, G·U) -> (outputs (B, T, U) or None, final state).
 
     out: at inference only, a (B, T, U) buffer to write the outputs into (a window of a longer one).
+    inputs: instead of `projected` (None), (x, kernel, input bias) for the native loop to project.
     """
     kind = cell_kind(cell)
     engine, name, ra, act = engine_for(cell, kind)
     calls[name] += 1
     brec = cell.bias[1] if kind == GRU and cell.bias is not None else None
     c0 = state[1] if kind == LSTM else None
-    tensors = (projected.contiguous(), cell.recurrent_kernel.contiguous(), brec, state[0], c0)
+    x, kernel, bias = inputs if inputs is not None else (None, None, None)
+    xp = None if projected is None else projected.contiguous()
+    U = cell.recurrent_kernel.contiguous()
     # `backward`, not the layer's training mode: an eval-mode layer whose weights need gradients
     # still gets an autograd node.
-    backward = backward_to_come(*tensors)
+    backward = backward_to_come(xp, x, kernel, bias, U, brec, state[0], c0)
     if backward:
-        outputs, *final = FusedRecurrence.apply(engine, kind, ra, act, lengths, *tensors)
+        outputs, *final = FusedRecurrence.apply(engine, kind, ra, act, lengths, xp, x, kernel, bias, U, brec,
+                                                state[0], c0)
     else:  # inference: no autograd node, and the kernels keep no gates for a backward pass
-        outputs, h_T, c_T, _ = engine.forward(kind, ra, act, *tensors, lengths, save=False, out=out)
+        outputs, h_T, c_T, _ = engine.forward(kind, ra, act, xp, U, brec, state[0], c0, lengths, save=False, out=out,
+                                              inputs=inputs)
         final = [h_T, c_T] if kind == LSTM else [h_T]
     final = tuple(final)  # padded steps keep the state: the last step's is final
     if not return_sequences:

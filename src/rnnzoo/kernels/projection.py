@@ -75,19 +75,24 @@ class Projection(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         x, kernel = ctx.saved_tensors
-        grad = grad.reshape(-1, grad.shape[-1]).contiguous()
-        dx = dkernel = dbias = None
-        if ctx.needs_input_grad[0]:
-            dx = matmul_t(grad, kernel).view(x.shape)
-        rows = x.reshape(-1, x.shape[-1])
-        if ctx.needs_input_grad[1] and engine(grad) == "native":  # dW and, on the way, db
-            dkernel, column_sums = native_module().matmul_tn(rows, grad)
-            dbias = column_sums if ctx.has_bias and ctx.needs_input_grad[2] else None
-        elif ctx.needs_input_grad[1]:
-            dkernel = rows.t() @ grad
-        if ctx.has_bias and ctx.needs_input_grad[2] and dbias is None:
-            dbias = grad.sum(0)
-        return dx, dkernel, dbias
+        return gradients(x, kernel, ctx.has_bias, grad, ctx.needs_input_grad)
+
+
+def gradients(x, kernel, has_bias: bool, grad, needs) -> tuple:
+    """(dx, dkernel, dbias) of y = x @ kernel + bias given dy = grad, each None unless `needs` says so."""
+    grad = grad.reshape(-1, grad.shape[-1]).contiguous()
+    dx = dkernel = dbias = None
+    if needs[0]:
+        dx = matmul_t(grad, kernel).view(x.shape)
+    rows = x.reshape(-1, x.shape[-1])
+    if needs[1] and engine(grad) == "native":  # dW and, on the way, db
+        dkernel, column_sums = native_module().matmul_tn(rows, grad)
+        dbias = column_sums if has_bias and needs[2] else None
+    elif needs[1]:
+        dkernel = rows.t() @ grad
+    if has_bias and needs[2] and dbias is None:
+        dbias = grad.sum(0)
+    return dx, dkernel, dbias
 
 
 def project(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:

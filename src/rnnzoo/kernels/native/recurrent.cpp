@@ -1,9 +1,10 @@
 // Fused CPU kernels for SimpleRNN, LSTM and GRU (reset_after): forward over time and hand BPTT.
 //
-// The Python side (rnnzoo/kernels/fused.py) hoists `x @ kernel + bias` over all steps into one
-// GEMM and passes it in as `xp` (B, T, G·U). Per step only `h @ U` remains. Both directions of the
-// loop run inside ONE OpenMP parallel region, each thread owning a block of rows (sequences) ×
-// units (see `split_work`):
+// The projected inputs x_t W + b come either hoisted over all steps by the Python side
+// (rnnzoo/kernels/fused.py), as `xp` (B, T, G·U), or, in float32, as x, W and b, each thread then
+// computing its rows' x_t W + b every step right before h_{t-1} U (see LayerInputs). Both
+// directions of the loop run inside ONE OpenMP parallel region, each thread owning a block of
+// rows (sequences) × units (see `split_work`):
 //   by rows   thread k runs sequences [b0, b1) through every unit. Sequences never meet inside
 //             the loop, so the threads run all T steps without waiting for each other; each
 //             multiplies its rows of h_{t-1} by the whole U.
@@ -253,26 +254,35 @@ struct States {
 // ---------------------------------------------------------------------------------------------
 // Forward
 // ---------------------------------------------------------------------------------------------
+
+// Where a block's projected inputs x_t W + b come from: gate g of row b at step t is
+// row(b, t)[g * gate_stride + j] for the block's units j. Either the hoisted xp (B, T, G·U), or a
+// thread's scratch (rows, G·n) that the loop fills every step from the inputs themselves.
 template <typename T>
-void forward_rows(const Problem& p, int64_t t, const Block& block, const T* Z, const at::Tensor& xp,
+struct Projected {
+  const T* data;
+  int64_t first_row, batch_stride, step_stride, gate_stride;
+  const T* row(int64_t b, int64_t t) const { return data + (b - first_row) * batch_stride + t * step_stride; }
+};
+
+template <typename T>
+void forward_rows(const Problem& p, int64_t t, const Block& block, const T* Z, const Projected<T>& in,
                   const T* brec, const States<T>& H, T* C, int64_t c_slots, T* Gs, T* X) {
   // Z: this block's (rows, G·n) of h_{t-1} @ U. X: LSTM act(c_t) or GRU's recurrent h block.
   // Gs and X are nullptr when nothing is saved: the step then uses scratch for both. C holds c_t in
   // slot t % c_slots: all T + 1 states for the backward pass, else just the current and next.
-  const int64_t B = p.B, U = p.U, G = p.G, u0 = block.u0, n = block.n();
-  const T* xp_data = xp.data_ptr<T>();
-  const int64_t sB = xp.stride(0), sT = xp.stride(1);
+  const int64_t B = p.B, U = p.U, G = p.G, u0 = block.u0, n = block.n(), gs = in.gate_stride;
   std::vector<T> scratch(5 * n);
   for (int64_t b = block.b0; b < block.b1; ++b) {
     if (const int64_t a = b + ROWS_AHEAD; a < block.b1) {  // what row a will read and write
-      for (int64_t g = 0; g < G; ++g) prefetch(xp_data + a * sB + t * sT + g * U + u0, n, false);
+      for (int64_t g = 0; g < G; ++g) prefetch(in.row(a, t) + g * gs, n, false);
       prefetch(H.row(t + 1, a) + u0, n, true);
       if (p.kind == GRU) prefetch(H.row(t, a) + u0, n, false);
       if (Gs != nullptr)
         for (int64_t g = 0; g < G; ++g) prefetch(Gs + (t * B + a) * G * U + g * U + u0, n, true);
       if (X != nullptr) prefetch(X + (t * B + a) * U + u0, n, true);
     }
-    const T* x = xp_data + b * sB + t * sT;            // (G·U) projected input of step t
+    const T* x = in.row(b, t);                          // the block's projected input of step t
     const T* z = Z + (b - block.b0) * G * n;
     T* h_prev = H.row(t, b) + u0;
     T* h = H.row(t + 1, b) + u0;
@@ -288,7 +298,7 @@ void forward_rows(const Problem& p, int64_t t, const Block& block, const T* Z, c
     }
     if (p.kind == SIMPLE) {
 #pragma omp simd
-      for (int64_t j = 0; j < n; ++j) h[j] = x[u0 + j] + z[j];
+      for (int64_t j = 0; j < n; ++j) h[j] = x[j] + z[j];
       activate(p.activation, h, n);
     } else if (p.kind == LSTM) {
       // i, f, c~, o of this thread's units, gate g at a + g * stride: computed in place in the
@@ -298,7 +308,7 @@ void forward_rows(const Problem& p, int64_t t, const Block& block, const T* Z, c
       for (int64_t g = 0; g < 4; ++g) {
         T* ag = a + g * stride;
 #pragma omp simd
-        for (int64_t j = 0; j < n; ++j) ag[j] = x[g * U + u0 + j] + z[g * n + j];
+        for (int64_t j = 0; j < n; ++j) ag[j] = x[g * gs + j] + z[g * n + j];
       }
       T *i = a, *f = a + stride, *cc = a + 2 * stride, *o = a + 3 * stride;
       activate(p.recurrent_activation, i, n);
@@ -325,12 +335,12 @@ void forward_rows(const Problem& p, int64_t t, const Block& block, const T* Z, c
       for (int64_t g = 0; g < 2; ++g) {
         T* ag = a + g * stride;
 #pragma omp simd
-        for (int64_t j = 0; j < n; ++j) ag[j] = x[g * U + u0 + j] + z[g * n + j] + (brec ? brec[g * U + u0 + j] : T(0));
+        for (int64_t j = 0; j < n; ++j) ag[j] = x[g * gs + j] + z[g * n + j] + (brec ? brec[g * U + u0 + j] : T(0));
       }
       activate(p.recurrent_activation, zg, n);
       activate(p.recurrent_activation, r, n);
 #pragma omp simd
-      for (int64_t j = 0; j < n; ++j) hh[j] = x[2 * U + u0 + j] + r[j] * rh[j];
+      for (int64_t j = 0; j < n; ++j) hh[j] = x[2 * gs + j] + r[j] * rh[j];
       activate(p.activation, hh, n);
 #pragma omp simd
       for (int64_t j = 0; j < n; ++j) h[j] = zg[j] * h_prev[j] + (T(1) - zg[j]) * hh[j];
@@ -338,12 +348,23 @@ void forward_rows(const Problem& p, int64_t t, const Block& block, const T* Z, c
   }
 }
 
+// The projected inputs come either hoisted, xp (B, T, G·U), or (float32) as the inputs x (B, T, F)
+// with the kernel W (F, G·U) and input bias b: each thread then computes its rows' x_t W + b every
+// step into a scratch that stays in L1/L2, instead of a hoisted GEMM writing all T steps to memory
+// for the loop to read back, and the backward pass to keep (with few features, F 28 or 1, that GEMM
+// does only F multiply-adds per float it writes). W is packed like U, with b as the starting value.
+struct LayerInputs {
+  at::Tensor xp, x, W, b;  // xp, or x and W (and b, possibly undefined)
+};
+
 template <typename T>
-std::vector<at::Tensor> forward_impl(const Problem& p, const at::Tensor& xp, const at::Tensor& U_,
+std::vector<at::Tensor> forward_impl(const Problem& p, const LayerInputs& inputs, const at::Tensor& U_,
                                      const at::Tensor& brec_, const at::Tensor& h0, const at::Tensor& c0, bool save,
                                      const at::Tensor& Y_given) {
   const int64_t B = p.B, T_ = p.T, U = p.U, G = p.G;
-  auto options = xp.options();
+  const bool in_loop = inputs.x.defined();
+  const int64_t F = in_loop ? inputs.x.size(2) : 0;
+  auto options = U_.options();
   at::Tensor Y = Y_given.defined() ? Y_given : at::empty({B, T_, U}, options);
   at::Tensor h0c = h0.contiguous();
   const States<T> H{h0c.data_ptr<T>(), Y.data_ptr<T>(), Y.stride(0), U};
@@ -363,16 +384,23 @@ std::vector<at::Tensor> forward_impl(const Problem& p, const at::Tensor& xp, con
   // packing, a split by units packs each block's columns of every gate. float64: at::mm, with
   // each block's columns copied side by side.
   constexpr bool own_gemm = std::is_same_v<T, float>;
-  std::vector<packed::Panels> panels;
-  std::vector<at::Tensor> packed(threads), Z(threads);
+  std::vector<packed::Panels> panels, input_panels;
+  std::vector<at::Tensor> packed(threads), Z(threads), XS(threads);
   for (int64_t k = 0; k < threads; ++k) {
     const Block& block = blocks[k];
     Z[k] = at::empty({block.rows(), G * block.n()}, options);
+    if (in_loop) XS[k] = at::empty({block.rows(), G * block.n()}, options);
     if constexpr (own_gemm) {
       if (split.by_rows && k > 0) continue;
       std::vector<int64_t> column;  // this block's units of every gate, side by side
       for (int64_t g = 0; g < G; ++g)
         for (int64_t j = block.u0; j < block.u1; ++j) column.push_back(g * U + j);
+      if (in_loop) {
+        std::vector<float> bias;  // the input bias of the same columns
+        if (inputs.b.defined())
+          for (int64_t c : column) bias.push_back(inputs.b.data_ptr<float>()[c]);
+        input_panels.emplace_back(F, inputs.W.data_ptr<float>(), G * U, column, bias.empty() ? nullptr : bias.data());
+      }
       panels.emplace_back(U, U_det.data_ptr<float>(), G * U, std::move(column));
     } else if (block.n() == U) {
       packed[k] = U_det.contiguous();
@@ -391,11 +419,20 @@ std::vector<at::Tensor> forward_impl(const Problem& p, const at::Tensor& xp, con
   // another parallel region), each thread takes every team-th block.
   in_parallel(threads, [&](int64_t me, int64_t team, Failure& failure) {
     for (auto& set : panels) set.fill(me, team);
+    for (auto& set : input_panels) set.fill(me, team);
 #pragma omp barrier
     for (int64_t t = 0; t < T_; ++t) {
       guarded(failure, [&] {
         for (int64_t k = me; k < threads; k += team) {
           const Block& block = blocks[k];
+          Projected<T> in{nullptr, 0, 0, 0, 0};
+          if (!in_loop) {
+            in = {inputs.xp.data_ptr<T>() + block.u0, 0, inputs.xp.stride(0), inputs.xp.stride(1), U};
+          } else if constexpr (own_gemm) {  // (rows, F) @ (F, G·n) + b, rows T·F apart
+            packed::gemm(block.rows(), inputs.x.data_ptr<float>() + (block.b0 * T_ + t) * F, T_ * F,
+                         input_panels[split.by_rows ? 0 : k], XS[k].data_ptr<float>(), G * block.n());
+            in = {XS[k].data_ptr<T>(), block.b0, G * block.n(), 0, block.n()};
+          }
           // (rows, U) @ (U, G·n)
           if (t == 0 && zero_start)
             Z[k].zero_();
@@ -404,7 +441,7 @@ std::vector<at::Tensor> forward_impl(const Problem& p, const at::Tensor& xp, con
                          Z[k].data_ptr<T>(), Z[k].size(1));
           else
             at::mm_out(Z[k], (t == 0 ? h0c : Y.select(1, t - 1)).narrow(0, block.b0, block.rows()), packed[k]);
-          forward_rows<T>(p, t, block, Z[k].data_ptr<T>(), xp, brec, H, Cd, C.defined() ? C.size(0) : 1, Gd, Xd);
+          forward_rows<T>(p, t, block, Z[k].data_ptr<T>(), in, brec, H, Cd, C.defined() ? C.size(0) : 1, Gd, Xd);
         }
       });
       if (!split.by_rows) {
@@ -629,52 +666,76 @@ std::vector<at::Tensor> backward_impl(const Problem& p, const at::Tensor& U_, bo
   return {DX, dU, dbrec, dh0, dc0};
 }
 
-Problem make_problem(int64_t kind, int64_t recurrent_activation, int64_t activation, const at::Tensor& xp,
-                     const at::Tensor& U, const at::Tensor& lengths) {
+// B sequences of T steps whose projected inputs have `columns` columns, through the recurrent kernel U.
+Problem make_problem(int64_t kind, int64_t recurrent_activation, int64_t activation, int64_t B, int64_t T,
+                     int64_t columns, const at::Tensor& U, const at::Tensor& lengths) {
   TORCH_CHECK(kind >= SIMPLE && kind <= GRU, "unknown cell kind ", kind);
   TORCH_CHECK(activation >= LINEAR && activation <= HARD_SIGMOID, "unknown activation code ", activation);
   TORCH_CHECK(recurrent_activation >= LINEAR && recurrent_activation <= HARD_SIGMOID,
               "unknown recurrent activation code ", recurrent_activation);
   const int64_t G = gates_of(kind);
-  TORCH_CHECK(xp.dim() == 3 && xp.stride(2) == 1, "xp must be (B, T, G*U) with unit inner stride");
   TORCH_CHECK(U.dim() == 2 && U.size(1) == G * U.size(0) && U.is_contiguous(), "recurrent kernel must be (U, G*U)");
-  TORCH_CHECK(xp.size(2) == U.size(1), "xp has ", xp.size(2), " columns, expected ", U.size(1));
+  TORCH_CHECK(columns == U.size(1), "the projected inputs have ", columns, " columns, expected ", U.size(1));
   TORCH_CHECK(!lengths.defined() || (lengths.dtype() == at::kLong && lengths.is_contiguous()), "lengths must be int64");
-  return Problem{kind, recurrent_activation, activation, xp.size(0), xp.size(1), U.size(0), G,
+  return Problem{kind, recurrent_activation, activation, B, T, U.size(0), G,
                  lengths.defined() ? lengths.data_ptr<int64_t>() : nullptr};
 }
 
 }  // namespace
 
-std::vector<at::Tensor> forward(int64_t kind, int64_t recurrent_activation, int64_t activation, at::Tensor xp,
-                                at::Tensor U, c10::optional<at::Tensor> brec, at::Tensor h0,
-                                c10::optional<at::Tensor> c0, c10::optional<at::Tensor> lengths, bool save,
-                                c10::optional<at::Tensor> out) {
+std::vector<at::Tensor> forward(int64_t kind, int64_t recurrent_activation, int64_t activation,
+                                c10::optional<at::Tensor> xp, at::Tensor U, c10::optional<at::Tensor> brec,
+                                at::Tensor h0, c10::optional<at::Tensor> c0, c10::optional<at::Tensor> lengths,
+                                bool save, c10::optional<at::Tensor> out, c10::optional<at::Tensor> x,
+                                c10::optional<at::Tensor> kernel, c10::optional<at::Tensor> input_bias) {
+  TORCH_CHECK(xp.has_value() != x.has_value(), "give the projected inputs xp or the inputs x, not both");
+  LayerInputs inputs;
+  int64_t B, T;
+  if (xp.has_value()) {
+    inputs.xp = xp->detach();
+    TORCH_CHECK(inputs.xp.dim() == 3 && inputs.xp.stride(2) == 1, "xp must be (B, T, G*U) with unit inner stride");
+    B = inputs.xp.size(0), T = inputs.xp.size(1);
+  } else {
+    inputs.x = x->detach().contiguous();
+    TORCH_CHECK(kernel.has_value(), "the inputs x come with their kernel");
+    inputs.W = kernel->detach().contiguous();
+    inputs.b = input_bias.has_value() ? input_bias->detach().contiguous() : at::Tensor();
+    TORCH_CHECK(inputs.x.dim() == 3 && inputs.W.dim() == 2 && inputs.W.size(0) == inputs.x.size(2),
+                "x must be (B, T, F) and kernel (F, G*U), got ", inputs.x.sizes(), " and ", inputs.W.sizes());
+    TORCH_CHECK(!inputs.b.defined() || (inputs.b.dim() == 1 && inputs.b.size(0) == inputs.W.size(1)),
+                "input_bias must be (G*U,)");
+    TORCH_CHECK(inputs.x.scalar_type() == at::kFloat && inputs.W.scalar_type() == at::kFloat &&
+                (!inputs.b.defined() || inputs.b.scalar_type() == at::kFloat) && U.scalar_type() == at::kFloat,
+                "the inputs' products run in the loop for float32 only");
+    B = inputs.x.size(0), T = inputs.x.size(1);
+  }
+  const int64_t columns = xp.has_value() ? inputs.xp.size(2) : inputs.W.size(1);
   at::Tensor len = lengths.has_value() ? lengths->contiguous() : at::Tensor();
-  Problem p = make_problem(kind, recurrent_activation, activation, xp, U, len);
+  Problem p = make_problem(kind, recurrent_activation, activation, B, T, columns, U, len);
   at::Tensor Y = out.has_value() ? *out : at::Tensor();
   TORCH_CHECK(!Y.defined() || (Y.dim() == 3 && Y.size(0) == p.B && Y.size(1) == p.T && Y.size(2) == p.U &&
-                               Y.stride(2) == 1 && Y.stride(1) == p.U && Y.scalar_type() == xp.scalar_type()),
-              "out must be (B, T, U) = (", p.B, ", ", p.T, ", ", p.U, ") of ", xp.scalar_type(),
+                               Y.stride(2) == 1 && Y.stride(1) == p.U && Y.scalar_type() == U.scalar_type()),
+              "out must be (B, T, U) = (", p.B, ", ", p.T, ", ", p.U, ") of ", U.scalar_type(),
               " with contiguous time steps, got ", Y.sizes(), " with strides ", Y.strides());
   at::Tensor b = brec.has_value() ? brec->detach().contiguous() : at::Tensor();
   at::Tensor c = c0.has_value() ? c0->detach() : at::Tensor();
   at::NoGradGuard no_grad;
   std::vector<at::Tensor> result;
-  AT_DISPATCH_FLOATING_TYPES(xp.scalar_type(), "rnnzoo_forward", [&] {
-    result = forward_impl<scalar_t>(p, xp.detach(), U.detach(), b, h0.detach(), c, save, Y);
+  AT_DISPATCH_FLOATING_TYPES(U.scalar_type(), "rnnzoo_forward", [&] {
+    result = forward_impl<scalar_t>(p, inputs, U.detach(), b, h0.detach(), c, save, Y);
   });
   return result;
 }
 
-std::vector<at::Tensor> backward(int64_t kind, int64_t recurrent_activation, int64_t activation, at::Tensor xp,
+std::vector<at::Tensor> backward(int64_t kind, int64_t recurrent_activation, int64_t activation,
                                  at::Tensor U, bool has_brec, at::Tensor Y, at::Tensor h0, c10::optional<at::Tensor> C,
                                  c10::optional<at::Tensor> Gs, c10::optional<at::Tensor> X,
                                  c10::optional<at::Tensor> dY, c10::optional<at::Tensor> dh_last,
                                  c10::optional<at::Tensor> dc_last, c10::optional<at::Tensor> lengths,
                                  bool need_dh0) {
   at::Tensor len = lengths.has_value() ? lengths->contiguous() : at::Tensor();
-  Problem p = make_problem(kind, recurrent_activation, activation, xp, U, len);
+  TORCH_CHECK(Y.dim() == 3, "Y must be (B, T, U)");
+  Problem p = make_problem(kind, recurrent_activation, activation, Y.size(0), Y.size(1), U.size(1), U, len);
   auto given = [](const c10::optional<at::Tensor>& t) { return t.has_value() ? t->contiguous() : at::Tensor(); };
   at::NoGradGuard no_grad;
   std::vector<at::Tensor> out;
