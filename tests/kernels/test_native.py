@@ -189,6 +189,43 @@ def test_inference_keeps_no_gates_and_gives_the_same_outputs(kind, native, monke
     assert len(outputs) == (4 if kind is rnnzoo.LSTM else 2)  # Y, h_T [, C, c_T]: no gates, no extra
 
 
+class OutputsSpy:
+    """The native module, recording the shape of the outputs Y of every forward call."""
+
+    def __init__(self, module):
+        self.module, self.shapes = module, []
+
+    def forward(self, *args):
+        result = self.module.forward(*args)
+        self.shapes.append(tuple(result[0].shape))
+        return result
+
+    def __getattr__(self, name):
+        return getattr(self.module, name)
+
+
+@pytest.mark.parametrize("kind", [rnnzoo.SimpleRNN, rnnzoo.LSTM, rnnzoo.GRU])
+@pytest.mark.parametrize("split", ["rows", "units"])
+@pytest.mark.parametrize("steps", [1, 2, 7])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_inference_of_the_final_state_keeps_two_steps(kind, split, steps, dtype, native, monkeypatch):
+    """A layer that returns only its final state keeps, at inference, a ring of two steps instead of
+    all T outputs, and gives the final state it gives in training (padded sequences end anywhere)."""
+    monkeypatch.setenv("RNNZOO_SPLIT", split)
+    torch.manual_seed(0)
+    layer = kind(64, input_dim=5, return_state=True).to(dtype)
+    x = torch.randn(6, steps, 5, dtype=dtype)
+    lengths = torch.tensor([steps, 1, steps, max(1, steps - 1), 1, steps])
+    spy = OutputsSpy(native)
+    monkeypatch.setitem(build._state, "module", spy)
+    training = layer(x, lengths=lengths)  # the parameters need gradients: all T outputs are kept
+    with torch.no_grad():
+        inference = layer(x, lengths=lengths)
+    assert spy.shapes == [(6, steps, 64), (6, min(steps, 2), 64)]
+    for a, b in zip(training, inference):
+        assert torch.equal(a.detach(), b)
+
+
 @pytest.mark.parametrize("kind", [rnnzoo.SimpleRNN, rnnzoo.LSTM, rnnzoo.GRU])
 @pytest.mark.parametrize("split", ["rows", "units"])
 def test_forward_writes_into_a_window_of_a_longer_output(kind, split, native, monkeypatch):

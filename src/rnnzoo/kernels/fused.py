@@ -88,10 +88,12 @@ class NativeEngine:
     def __init__(self, module):
         self.module = module
 
-    def forward(self, kind, ra, act, xp, U, brec, h0, c0, lengths, save=True, out=None, inputs=None):
-        """inputs: None, or (x, kernel, input bias) whose product the loop makes (xp is then None)."""
+    def forward(self, kind, ra, act, xp, U, brec, h0, c0, lengths, save=True, out=None, inputs=None, sequence=True):
+        """inputs: None, or (x, kernel, input bias) whose product the loop makes (xp is then None).
+        sequence=False (with save=False): only the final state is wanted; Y is then not the outputs."""
         x, kernel, bias = inputs if inputs is not None else (None, None, None)
-        result = self.module.forward(kind, ra, act, xp, U, brec, h0, c0, lengths, save, out, x, kernel, bias)
+        result = self.module.forward(kind, ra, act, xp, U, brec, h0, c0, lengths, save, out, x, kernel, bias,
+                                     sequence)
         Y, h_T = result[0], result[1]
         C, c_T = (result[2], result[3]) if kind == LSTM else (None, None)
         gates, extra = result[-2:] if save and kind != SIMPLE else (None, None)
@@ -106,7 +108,7 @@ class NativeEngine:
 
 class PortableEngine:
     @staticmethod
-    def forward(kind, ra, act, xp, U, brec, h0, c0, lengths, save=True, out=None, inputs=None):
+    def forward(kind, ra, act, xp, U, brec, h0, c0, lengths, save=True, out=None, inputs=None, sequence=True):
         assert inputs is None, "the portable engine takes projected inputs (inputs_in_loop is native only)"
         Y, h_T, c_T, saved = portable.forward(kind, ra, act, xp, U, brec, h0, c0, lengths)
         return (Y if out is None else out.copy_(Y)), h_T, c_T, saved
@@ -263,7 +265,7 @@ def run(cell, projected: torch.Tensor | None, state: tuple, lengths: torch.Tenso
                                                 state[0], c0)
     else:  # inference: no autograd node, and the kernels keep no gates for a backward pass
         outputs, h_T, c_T, _ = engine.forward(kind, ra, act, xp, U, brec, state[0], c0, lengths, save=False, out=out,
-                                              inputs=inputs)
+                                              inputs=inputs, sequence=return_sequences)
         final = [h_T, c_T] if kind == LSTM else [h_T]
     final = tuple(final)  # padded steps keep the state: the last step's is final
     if not return_sequences:

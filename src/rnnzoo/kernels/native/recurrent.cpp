@@ -241,13 +241,18 @@ struct Problem {
 // The hidden states h_0 .. h_T: h_0 is the caller's (B, U), h_1 .. h_T are the layer's outputs Y,
 // batch-major (B, T, U) so that the next layer and the caller take them without a copy. Y's
 // sequences are batch_stride apart: T·U, or more when Y is a window of a longer output (inference
-// in chunks of time writes each chunk's outputs where they belong).
+// in chunks of time writes each chunk's outputs where they belong). At inference of a layer that
+// returns only its final state, Y is a ring of two steps (B, 2, U): h_t lands in slot (t - 1) % 2,
+// so memory does not grow with T and the states stay in cache.
 template <typename T>
 struct States {
   T* h0;  // never written
   T* Y;
   int64_t batch_stride, U;
-  T* row(int64_t t, int64_t b) const { return t == 0 ? h0 + b * U : Y + b * batch_stride + (t - 1) * U; }
+  bool ring;
+  T* row(int64_t t, int64_t b) const {
+    return t == 0 ? h0 + b * U : Y + b * batch_stride + (ring ? (t - 1) & 1 : t - 1) * U;
+  }
   int64_t stride(int64_t t) const { return t == 0 ? U : batch_stride; }  // from one sequence's h_t to the next's
 };
 
@@ -360,14 +365,15 @@ struct LayerInputs {
 template <typename T>
 std::vector<at::Tensor> forward_impl(const Problem& p, const LayerInputs& inputs, const at::Tensor& U_,
                                      const at::Tensor& brec_, const at::Tensor& h0, const at::Tensor& c0, bool save,
-                                     const at::Tensor& Y_given) {
+                                     const at::Tensor& Y_given, bool sequence) {
   const int64_t B = p.B, T_ = p.T, U = p.U, G = p.G;
   const bool in_loop = inputs.x.defined();
   const int64_t F = in_loop ? inputs.x.size(2) : 0;
   auto options = U_.options();
-  at::Tensor Y = Y_given.defined() ? Y_given : at::empty({B, T_, U}, options);
+  const bool ring = !sequence && !save && !Y_given.defined();  // only h_T wanted, no backward pass
+  at::Tensor Y = Y_given.defined() ? Y_given : at::empty({B, ring ? std::min<int64_t>(T_, 2) : T_, U}, options);
   at::Tensor h0c = h0.contiguous();
-  const States<T> H{h0c.data_ptr<T>(), Y.data_ptr<T>(), Y.stride(0), U};
+  const States<T> H{h0c.data_ptr<T>(), Y.data_ptr<T>(), Y.stride(0), U, ring};
   at::Tensor C, X;
   if (p.kind == LSTM) {
     C = at::empty({save ? T_ + 1 : 2, B, U}, options);  // inference keeps only c_t and c_{t+1}
@@ -439,8 +445,10 @@ std::vector<at::Tensor> forward_impl(const Problem& p, const LayerInputs& inputs
           else if constexpr (own_gemm)
             packed::gemm(block.rows(), H.row(t, block.b0), H.stride(t), panels[split.by_rows ? 0 : k],
                          Z[k].data_ptr<T>(), Z[k].size(1));
-          else
-            at::mm_out(Z[k], (t == 0 ? h0c : Y.select(1, t - 1)).narrow(0, block.b0, block.rows()), packed[k]);
+          else {
+            const at::Tensor h_prev = t == 0 ? h0c : Y.select(1, ring ? (t - 1) & 1 : t - 1);
+            at::mm_out(Z[k], h_prev.narrow(0, block.b0, block.rows()), packed[k]);
+          }
           forward_rows<T>(p, t, block, Z[k].data_ptr<T>(), in, brec, H, Cd, C.defined() ? C.size(0) : 1, Gd, Xd);
         }
       });
@@ -450,7 +458,7 @@ std::vector<at::Tensor> forward_impl(const Problem& p, const LayerInputs& inputs
     }
   });
   // Padded steps carry the state, so the last step's is every sequence's final state.
-  std::vector<at::Tensor> out{Y, T_ == 0 ? h0c.clone() : Y.select(1, T_ - 1).clone()};
+  std::vector<at::Tensor> out{Y, T_ == 0 ? h0c.clone() : Y.select(1, ring ? (T_ - 1) & 1 : T_ - 1).clone()};
   if (p.kind == LSTM) {
     out.push_back(C);
     out.push_back(C[T_ % C.size(0)].clone());
@@ -571,7 +579,7 @@ std::vector<at::Tensor> backward_impl(const Problem& p, const at::Tensor& U_, bo
                                       const at::Tensor& dc_last, bool need_dh0) {
   const int64_t B = p.B, T_ = p.T, U = p.U, G = p.G;
   auto options = Y.options();
-  const States<T> H{h0.data_ptr<T>(), Y.data_ptr<T>(), Y.stride(0), U};
+  const States<T> H{h0.data_ptr<T>(), Y.data_ptr<T>(), Y.stride(0), U, false};
   at::Tensor DX = at::empty({B, T_, G * U}, options);      // d(projected input), in place per step
   at::Tensor DR = p.kind == GRU ? at::empty({B, T_, G * U}, options) : DX;  // d(h_{t-1} U + b_rec)
   at::Tensor U_det = U_.detach();
@@ -687,7 +695,8 @@ std::vector<at::Tensor> forward(int64_t kind, int64_t recurrent_activation, int6
                                 c10::optional<at::Tensor> xp, at::Tensor U, c10::optional<at::Tensor> brec,
                                 at::Tensor h0, c10::optional<at::Tensor> c0, c10::optional<at::Tensor> lengths,
                                 bool save, c10::optional<at::Tensor> out, c10::optional<at::Tensor> x,
-                                c10::optional<at::Tensor> kernel, c10::optional<at::Tensor> input_bias) {
+                                c10::optional<at::Tensor> kernel, c10::optional<at::Tensor> input_bias,
+                                bool sequence) {
   TORCH_CHECK(xp.has_value() != x.has_value(), "give the projected inputs xp or the inputs x, not both");
   LayerInputs inputs;
   int64_t B, T;
@@ -722,7 +731,7 @@ std::vector<at::Tensor> forward(int64_t kind, int64_t recurrent_activation, int6
   at::NoGradGuard no_grad;
   std::vector<at::Tensor> result;
   AT_DISPATCH_FLOATING_TYPES(U.scalar_type(), "rnnzoo_forward", [&] {
-    result = forward_impl<scalar_t>(p, inputs, U.detach(), b, h0.detach(), c, save, Y);
+    result = forward_impl<scalar_t>(p, inputs, U.detach(), b, h0.detach(), c, save, Y, sequence);
   });
   return result;
 }
