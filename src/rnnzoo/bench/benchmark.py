@@ -388,9 +388,10 @@ def bench_case(case: Case, rounds: int, per_round: int, keras: str | None, mallo
 
 
 # The columns of a case's table, after the contender's name.
-LEGEND = ("rnnzoo x: the contender's time over rnnzoo's (how many times faster rnnzoo is); % floor: the GEMM "
-          "floor's time over the contender's; max x: the contender's time over the floor's, the most that any "
-          "implementation doing the step's products could lead it by")
+LEGEND = ("rnnzoo x  the contender's time over rnnzoo's: how many times faster rnnzoo is\n"
+          "% floor   the GEMM floor's time over the contender's\n"
+          "max x     the contender's time over the floor's: the most that any implementation doing the\n"
+          "          step's products could lead it by")
 
 
 def format_result(result: Result) -> str:
