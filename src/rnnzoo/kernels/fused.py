@@ -178,10 +178,10 @@ def run_library(cell, x: torch.Tensor, masks, state: tuple, return_sequences: bo
 
 
 # False: hoist the projection on every engine (the tests' and A/B measurements' switch).
-# Measured against hoisting (interleaved rounds, 2 cores, one layer of 256 units): inference 2-20 %
-# faster (LSTM T 784 20 %, T 196 10-15 %, the notebook's models 0.5-5 %), training 0-4 %, for 28 to
-# 1024 features; at 1024 units (split by units: W and U both stream from L3 every step) training
-# 1-1.5 % slower, inference 1-2.5 % faster.
+# Measured against hoisting (interleaved rounds, 2 cores, 256 units): inference 8-20 % faster at
+# T 196-784 or batch 512 (LSTM T 784: 13-20 %), -1 to +5 % on the notebook's models; training 0-4 %
+# faster, for 28 to 1024 features; at 1024 units (split by units: W and U both stream from L3 every
+# step) training 1-1.5 % slower, inference 1-2.5 % faster.
 projections_in_loop = True
 
 
