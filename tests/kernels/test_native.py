@@ -37,15 +37,16 @@ def test_fused_native_kernel_really_ran(kind, in_loop, native, monkeypatch):
         assert spy.calls == ["matmul", "forward", "backward", "matmul", "matmul_tn"]
 
 
-class InputsSpy:
-    """The native module, recording whether each forward got projected inputs (xp) or the inputs x."""
+class ForwardSpy:
+    """The native module, recording what `record(args, result)` makes of every forward call."""
 
-    def __init__(self, module):
-        self.module, self.given = module, []
+    def __init__(self, module, record):
+        self.module, self.record, self.seen = module, record, []
 
     def forward(self, *args):
-        self.given.append("x" if args[3] is None and args[11] is not None else "xp")
-        return self.module.forward(*args)
+        result = self.module.forward(*args)
+        self.seen.append(self.record(args, result))
+        return result
 
     def __getattr__(self, name):
         return getattr(self.module, name)
@@ -71,7 +72,7 @@ def test_projection_made_in_the_loop_equals_the_hoisted_one(kind, split, padded,
     x = torch.randn(6, 7, 5)
     lengths = torch.tensor([7, 3, 1, 7, 5, 2]) if padded else None
     state = [(torch.randn if start == "given" else torch.zeros)(6, 64) for _ in range(2 if kind is rnnzoo.LSTM else 1)]
-    spy = InputsSpy(native)
+    spy = ForwardSpy(native, lambda args, _: "x" if args[3] is None and args[11] is not None else "xp")
     monkeypatch.setitem(build._state, "module", spy)
 
     def run(in_loop):
@@ -88,7 +89,7 @@ def test_projection_made_in_the_loop_equals_the_hoisted_one(kind, split, padded,
         return [o.detach() for o in outputs], grads, inference
 
     got, want = run(True), run(False)
-    assert spy.given == ["x", "x", "xp", "xp"]
+    assert spy.seen == ["x", "x", "xp", "xp"]  # projected inputs (xp) or the inputs x
     for a, b in zip([*got[0], *got[1], *got[2]], [*want[0], *want[1], *want[2]]):
         assert torch.equal(a, b)
 
@@ -156,52 +157,23 @@ def test_runs_under_no_grad_and_inference_mode(mode):
     torch.testing.assert_close(got, want, atol=2e-5, rtol=2e-4)
 
 
-class SaveSpy:
-    """The native module, recording the `save` flag (the 10th argument) of every forward call."""
-
-    def __init__(self, module):
-        self.module, self.saves = module, []
-
-    def forward(self, *args):
-        self.saves.append(args[9])
-        return self.module.forward(*args)
-
-    def __getattr__(self, name):
-        return getattr(self.module, name)
-
-
 @pytest.mark.parametrize("kind", [rnnzoo.SimpleRNN, rnnzoo.LSTM, rnnzoo.GRU])
 def test_inference_keeps_no_gates_and_gives_the_same_outputs(kind, native, monkeypatch):
     torch.manual_seed(0)
     layer = kind(16, input_dim=5, return_sequences=True, return_state=True)
     x, lengths = torch.randn(6, 7, 5), torch.tensor([7, 3, 1, 7, 5, 2])
-    spy = SaveSpy(native)
+    spy = ForwardSpy(native, lambda args, _: args[9])  # the `save` flag
     monkeypatch.setitem(build._state, "module", spy)
     training = layer(x, lengths=lengths)  # the parameters need gradients: gates are saved
     with torch.no_grad():
         inference = layer(x, lengths=lengths)
-    assert spy.saves == [True, False]
+    assert spy.seen == [True, False]
     for a, b in zip(training, inference):
         assert torch.equal(a.detach(), b)
     outputs = native.forward(fused.cell_kind(layer.cell), 2, 1, torch.randn(2, 3, 16 * layer.cell.gates),
                              layer.cell.recurrent_kernel.detach(), None, torch.zeros(2, 16),
                              torch.zeros(2, 16) if kind is rnnzoo.LSTM else None, None, False)
     assert len(outputs) == (4 if kind is rnnzoo.LSTM else 2)  # Y, h_T [, C, c_T]: no gates, no extra
-
-
-class OutputsSpy:
-    """The native module, recording the shape of the outputs Y of every forward call."""
-
-    def __init__(self, module):
-        self.module, self.shapes = module, []
-
-    def forward(self, *args):
-        result = self.module.forward(*args)
-        self.shapes.append(tuple(result[0].shape))
-        return result
-
-    def __getattr__(self, name):
-        return getattr(self.module, name)
 
 
 @pytest.mark.parametrize("kind", [rnnzoo.SimpleRNN, rnnzoo.LSTM, rnnzoo.GRU])
@@ -216,12 +188,12 @@ def test_inference_of_the_final_state_keeps_two_steps(kind, split, steps, dtype,
     layer = kind(64, input_dim=5, return_state=True).to(dtype)
     x = torch.randn(6, steps, 5, dtype=dtype)
     lengths = torch.tensor([steps, 1, steps, max(1, steps - 1), 1, steps])
-    spy = OutputsSpy(native)
+    spy = ForwardSpy(native, lambda _, result: tuple(result[0].shape))  # the outputs Y
     monkeypatch.setitem(build._state, "module", spy)
     training = layer(x, lengths=lengths)  # the parameters need gradients: all T outputs are kept
     with torch.no_grad():
         inference = layer(x, lengths=lengths)
-    assert spy.shapes == [(6, steps, 64), (6, min(steps, 2), 64)]
+    assert spy.seen == [(6, steps, 64), (6, min(steps, 2), 64)]
     for a, b in zip(training, inference):
         assert torch.equal(a.detach(), b)
 
