@@ -16,6 +16,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..paths import cache_dir as default_cache_dir
 from . import sources as _sources
 from .cache import read_cache, sha256_of, write_cache
 from .errors import DataError
@@ -66,15 +67,6 @@ class Dataset:
     def __repr__(self) -> str:  # the default would print four large arrays
         return (f"Dataset(name={self.name!r}, train={len(self.x_train)}, "
                 f"test={len(self.x_test)}, source={self.source!r})")
-
-
-def default_cache_dir() -> Path:
-    """``$RNNZOO_CACHE_DIR``, else ``$XDG_CACHE_HOME/rnnzoo``, else ``~/.cache/rnnzoo``."""
-    if explicit := os.environ.get("RNNZOO_CACHE_DIR"):
-        return Path(explicit).expanduser()
-    if xdg := os.environ.get("XDG_CACHE_HOME"):
-        return Path(xdg) / "rnnzoo"
-    return Path.home() / ".cache" / "rnnzoo"
 
 
 def rows(images: np.ndarray) -> np.ndarray:

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import torch
 
+from .. import paths
+
 NATIVE = Path(__file__).parent / "native"
 SOURCES = sorted(NATIVE.glob("*.cpp"))
 HEADERS = sorted(NATIVE.glob("*.h"))  # not compiled on their own, but part of the build key
@@ -38,9 +40,7 @@ _state: dict = {}  # "module": the loaded extension or None once tried
 
 
 def build_dir() -> Path:
-    from ..data.datasets import default_cache_dir
-
-    return default_cache_dir() / "build" / f"recurrent-{build_key()}"
+    return paths.cache_dir() / "build" / f"recurrent-{build_key()}"
 
 
 def build_key() -> str:
