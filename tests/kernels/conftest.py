@@ -4,6 +4,7 @@ import os
 
 import pytest
 
+from rnnzoo import kernels
 from rnnzoo.kernels import build
 
 
@@ -19,3 +20,10 @@ def native(native_kernels):
             pytest.fail("the native kernels could not be built (see the warning)")
         pytest.skip("the native kernels could not be built here (see the warning)")
     return native_kernels
+
+
+@pytest.fixture
+def kernel_settings():
+    """`kernels.configure` for one test: whatever it sets, the settings before it come back after."""
+    with kernels.configure():
+        yield kernels.configure

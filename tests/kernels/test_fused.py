@@ -10,15 +10,14 @@ import pytest
 import torch
 
 import rnnzoo
-from rnnzoo.kernels import fused, library
-from rnnzoo.kernels.portable import GRU, LSTM, SIMPLE
+from rnnzoo.kernels import Kind, fused, library, route
 
 
 @pytest.fixture(autouse=True, params=["kernels", "library"])
 def fused_route(request, monkeypatch):
     """Every case twice: on rnnzoo's kernels alone, and with PyTorch's fused ops taking every cell
     they can on this device (on the CPU by default none go there: the kernels are faster)."""
-    routes = {"cpu": set()} if request.param == "kernels" else {"cpu": {SIMPLE, LSTM, GRU}}
+    routes = {"cpu": set()} if request.param == "kernels" else {"cpu": {Kind.SIMPLE, Kind.LSTM, Kind.GRU}}
     monkeypatch.setattr(library, "ROUTES", routes)
     return request.param
 
@@ -104,10 +103,21 @@ def test_without_bias(kind):
 
 
 def test_callable_activation_runs_on_the_portable_engine():
-    before = dict(fused.calls)
     reference, fast = pair("GRU", activation=lambda v: torch.nn.functional.softplus(v) - 0.5, return_sequences=True)
     assert_same(reference, fast, data()[0], LENGTHS)
-    assert fused.calls["portable"] > before["portable"]
+    plan = fast.plan(data()[0], LENGTHS)
+    assert (plan.route, plan.engine, plan.projection) == ("kernels", "portable", "hoisted")
+
+
+def test_a_function_named_like_a_builtin_is_not_taken_for_it():
+    """The native kernels implement tanh; a user's function called tanh is something else."""
+
+    def tanh(v):
+        return torch.tanh(v) * 0.5
+
+    reference, fast = pair("SimpleRNN", activation=tanh, return_sequences=True)
+    assert fast.plan(data()[0]).engine == "portable"
+    assert_same(reference, fast, data()[0], LENGTHS)
 
 
 @pytest.mark.parametrize("kind", LAYERS)
@@ -144,9 +154,9 @@ def test_recurrent_dropout_falls_back_to_reference(kind, monkeypatch):
     masks = reference.cell.dropout_masks(B, data()[0])
     for layer in (reference, auto):
         monkeypatch.setattr(layer.cell, "dropout_masks", lambda batch, like: masks)
-    before = dict(fused.calls)
+    plan = auto.plan(data()[0], LENGTHS)
+    assert plan.route is None and "recurrent_dropout" in plan.reason, "auto must not fuse recurrent dropout"
     assert_same(reference, auto, data()[0], LENGTHS)
-    assert fused.calls == before, "auto must not use the fused runner with recurrent dropout"
     fast.train()
     with pytest.raises(ValueError, match="backend='fused' cannot run this layer: recurrent_dropout"):
         fast(data()[0])
@@ -158,20 +168,21 @@ def test_gru_reset_before_falls_back_and_forced_fused_raises():
     reference, fast = pair("GRU", reset_after=False, return_sequences=True)
     auto = rnnzoo.GRU(6, input_dim=F, reset_after=False, return_sequences=True).double()
     auto.load_state_dict(reference.state_dict())
-    before = dict(fused.calls)
+    plan = auto.plan(data()[0])
+    assert plan.route is None and "reset_after=False" in plan.reason
     assert_same(reference, auto, data()[0], LENGTHS)
-    assert fused.calls == before
     with pytest.raises(ValueError, match="reset_after=False"):
         fast(data()[0])
 
 
-def test_subclassed_cell_is_not_fused():
-    class Custom(rnnzoo.SimpleRNN):
-        pass
-
-    layer = Custom(4, input_dim=F)
+def test_subclassed_cell_is_not_fused_unless_it_declares_its_kind():
+    """A subclass may change the step, so it falls back by default; it keeps the kernels by saying so."""
+    layer = rnnzoo.SimpleRNN(4, input_dim=F)
     layer.cell.__class__ = type("MyCell", (type(layer.cell),), {})
-    assert "no fused kernel for MyCell" in fused.route(layer, data()[0])[1]
+    plan = layer.plan(data()[0])
+    assert plan.route is None and "no fused kernel for MyCell" in plan.reason
+    layer.cell.__class__ = type("SameStep", (type(layer.cell),), {"fused_kind": Kind.SIMPLE})
+    assert layer.plan(data()[0]).route is not None
 
 
 @pytest.mark.parametrize("kind", LAYERS)
@@ -200,21 +211,20 @@ def test_default_backend_is_auto():
 def test_library_route_runs_torchs_op_with_keras_weights(fused_route):
     """With the library route on, a tanh LSTM without lengths is one torch op; with lengths, the kernels."""
     reference, fast = pair("LSTM", return_sequences=True)
-    before = dict(fused.calls)
+    assert fast.plan(data()[0]).route == fused_route
     assert_same(reference, fast, data()[0])
-    assert fused.calls["library"] - before["library"] == (1 if fused_route == "library" else 0)
+    assert fast.plan(data()[0], LENGTHS).route == "kernels"
     assert_same(reference, fast, data()[0], LENGTHS)
-    assert fused.calls["native"] + fused.calls["portable"] > before["native"] + before["portable"]
 
 
 @pytest.mark.parametrize("kind", LAYERS)
 @pytest.mark.parametrize("split", ["rows", "units"])
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])  # float32: products by packed_gemm.h
-def test_both_work_splits_equal_the_reference(kind, split, dtype, monkeypatch):
+def test_both_work_splits_equal_the_reference(kind, split, dtype, kernel_settings):
     """The native kernels split a step across threads by rows (no barrier) or by units: both exact.
 
     70 units: by units the blocks are 40 and 30 wide, so packed panels (32 columns) straddle gates."""
-    monkeypatch.setenv("RNNZOO_SPLIT", split)
+    kernel_settings(split=split)
     reference, fast = pair(kind, units=70, dtype=dtype, activation="relu", return_sequences=True, return_state=True)
     torch.manual_seed(3)
     x = torch.randn(37, T, F, dtype=dtype)  # 37 rows: uneven blocks either way
@@ -243,10 +253,10 @@ def test_a_loss_on_one_output_alone_gives_the_reference_gradients(kind, used, dt
 @pytest.mark.parametrize("kind", LAYERS)
 @pytest.mark.parametrize("split", ["rows", "units"])
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
-def test_a_zero_initial_state_that_needs_its_gradient_gets_it(kind, split, dtype, monkeypatch):
+def test_a_zero_initial_state_that_needs_its_gradient_gets_it(kind, split, dtype, kernel_settings):
     """From a zero state the kernels skip the first step's product h_0 U and h_0's rows of dU; the
     product that makes dh_0 still runs when h_0 asks for its gradient."""
-    monkeypatch.setenv("RNNZOO_SPLIT", split)
+    kernel_settings(split=split)
     reference, fast = pair(kind, units=70, dtype=dtype, return_sequences=True, return_state=True)
     x = data(dtype)[0]
     zeros = [torch.zeros(B, 70, dtype=dtype) for _ in range(fast.cell.state_size)]
@@ -261,20 +271,27 @@ def test_inference_runs_in_chunks_of_time_and_equals_the_reference(kind, activat
                                                                     fused_route, monkeypatch):
     """At inference the kernels route projects and runs 3 + 3 + 1 steps here, the state carried
     across; LENGTHS end inside a chunk, on a border and in the last one. Training runs whole."""
-    monkeypatch.setattr(fused, "CHUNK_BYTES", 1)
-    monkeypatch.setattr(fused, "MIN_CHUNK_STEPS", 3)
+    monkeypatch.setattr(route, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(route, "MIN_CHUNK_STEPS", 3)
+    recurrences = []
+    recur = fused.recur
+    monkeypatch.setattr(fused, "recur", lambda *a, **k: recurrences.append(a[2].shape[1]) or recur(*a, **k))
     reference, fast = pair(kind, activation=activation, return_sequences=return_sequences, return_state=True)
     x, state = data(states=2 if kind == "LSTM" else 1)
     lengths = LENGTHS if padded else None
-    engine = "native" if activation == "tanh" and fused.build.native() is not None else "portable"
     # the library route takes standard activations without lengths
     kernels = fused_route == "kernels" or padded or activation != "tanh"
-    before = fused.calls[engine]
-    with torch.no_grad():
+    with torch.no_grad():  # float64: the projection is hoisted, so inference runs in chunks
+        plan = fast.plan(x, lengths, initial_state=state)
         want, got = reference(x, lengths, initial_state=state), fast(x, lengths, initial_state=state)
-    assert fused.calls[engine] - before == (3 if kernels else 0)
+    assert plan.route == ("kernels" if kernels else "library")
+    if kernels:
+        assert (plan.projection, plan.chunk_steps, plan.backward) == ("hoisted", 3, False)
+    assert recurrences == ([3, 3, 1] if kernels else [])  # steps per chunk
     for a, b in zip(got, want):
         torch.testing.assert_close(a, b, **TOLERANCE[torch.float64])
-    before = fused.calls[engine]
-    fast(x.requires_grad_(), lengths, initial_state=state)
-    assert fused.calls[engine] - before == (1 if kernels else 0)
+    recurrences.clear()
+    plan = fast.plan(x.requires_grad_(), lengths, initial_state=state)
+    fast(x, lengths, initial_state=state)
+    assert plan.backward and plan.chunk_steps is None
+    assert recurrences == ([7] if kernels else [])

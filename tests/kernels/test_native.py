@@ -7,7 +7,8 @@ import pytest
 import torch
 
 import rnnzoo
-from rnnzoo.kernels import build, fused
+from rnnzoo import kernels
+from rnnzoo.kernels import build
 
 
 class Spy:
@@ -15,19 +16,19 @@ class Spy:
         self.module, self.calls = module, []
 
     def __getattr__(self, name):
-        def call(*args):
+        def call(*args, **kwargs):
             self.calls.append(name)
-            return getattr(self.module, name)(*args)
+            return getattr(self.module, name)(*args, **kwargs)
 
         return call
 
 
 @pytest.mark.parametrize("kind", [rnnzoo.SimpleRNN, rnnzoo.LSTM, rnnzoo.GRU])
 @pytest.mark.parametrize("in_loop", [True, False])
-def test_fused_native_kernel_really_ran(kind, in_loop, native, monkeypatch):
+def test_fused_native_kernel_really_ran(kind, in_loop, native, kernel_settings, monkeypatch):
     spy = Spy(native)
     monkeypatch.setitem(build._state, "module", spy)
-    monkeypatch.setattr(fused, "projections_in_loop", in_loop)
+    kernel_settings(projection="auto" if in_loop else "hoisted")
     layer = kind(8, input_dim=3, activation="relu")  # backend="auto"
     monkeypatch.setattr(layer.cell, "step", lambda *a: pytest.fail("the reference loop ran"))
     layer(torch.randn(4, 5, 3, requires_grad=True)).sum().backward()
@@ -38,14 +39,14 @@ def test_fused_native_kernel_really_ran(kind, in_loop, native, monkeypatch):
 
 
 class ForwardSpy:
-    """The native module, recording what `record(args, result)` makes of every forward call."""
+    """The native module, recording what `record(arguments, result)` makes of every forward call."""
 
     def __init__(self, module, record):
         self.module, self.record, self.seen = module, record, []
 
-    def forward(self, *args):
-        result = self.module.forward(*args)
-        self.seen.append(self.record(args, result))
+    def forward(self, **arguments):
+        result = self.module.forward(**arguments)
+        self.seen.append(self.record(arguments, result))
         return result
 
     def __getattr__(self, name):
@@ -58,12 +59,12 @@ class ForwardSpy:
 @pytest.mark.parametrize("use_bias", [True, False])
 @pytest.mark.parametrize("start", ["given", "zero"])  # from zero the first step's product is skipped
 def test_projection_made_in_the_loop_equals_the_hoisted_one(kind, split, padded, use_bias, start, native,
-                                                           monkeypatch):
+                                                           kernel_settings, monkeypatch):
     """float32 on the native engine: each step's x_t W + b computed inside the loop gives the same
     outputs, final states and gradients (inputs, initial states, every parameter) as the hoisted
     projection, in training (with input dropout) and at inference; the same products in the same
     order, so to the last bit."""
-    monkeypatch.setenv("RNNZOO_SPLIT", split)
+    kernel_settings(split=split)
     torch.manual_seed(0)
     layer = kind(64, input_dim=5, return_sequences=True, return_state=True, use_bias=use_bias, dropout=0.3)
     with torch.no_grad():
@@ -72,11 +73,11 @@ def test_projection_made_in_the_loop_equals_the_hoisted_one(kind, split, padded,
     x = torch.randn(6, 7, 5)
     lengths = torch.tensor([7, 3, 1, 7, 5, 2]) if padded else None
     state = [(torch.randn if start == "given" else torch.zeros)(6, 64) for _ in range(2 if kind is rnnzoo.LSTM else 1)]
-    spy = ForwardSpy(native, lambda args, _: "x" if args[3] is None and args[11] is not None else "xp")
+    spy = ForwardSpy(native, lambda arguments, _: "x" if arguments["xp"] is None and arguments["x"] is not None else "xp")
     monkeypatch.setitem(build._state, "module", spy)
 
     def run(in_loop):
-        monkeypatch.setattr(fused, "projections_in_loop", in_loop)
+        kernel_settings(projection="auto" if in_loop else "hoisted")
         inputs, initial = x.clone().requires_grad_(), [s.clone().requires_grad_() for s in state]
         layer.train()
         torch.manual_seed(5)  # the same dropout masks
@@ -97,13 +98,24 @@ def test_projection_made_in_the_loop_equals_the_hoisted_one(kind, split, padded,
 def test_the_kernels_take_either_projected_inputs_or_inputs(native):
     U, h0 = torch.randn(4, 4), torch.zeros(2, 4)
     x, W = torch.randn(2, 3, 5), torch.randn(5, 4)
+    simple = dict(kind=0, recurrent_activation=2, activation=1, save=False)
     with pytest.raises(RuntimeError, match="not both"):
-        native.forward(0, 2, 1, torch.randn(2, 3, 4), U, None, h0, None, None, False, None, x, W, None)
+        native.forward(**simple, xp=torch.randn(2, 3, 4), x=x, kernel=W, U=U, h0=h0)
     with pytest.raises(RuntimeError, match="float32 only"):
-        native.forward(0, 2, 1, None, U.double(), None, h0.double(), None, None, False, None, x.double(), W.double(),
-                       None)
+        native.forward(**simple, x=x.double(), kernel=W.double(), U=U.double(), h0=h0.double())
     with pytest.raises(RuntimeError, match=r"kernel \(F, G\*U\)"):
-        native.forward(0, 2, 1, None, U, None, h0, None, None, False, None, x, W[:3], None)
+        native.forward(**simple, x=x, kernel=W[:3], U=U, h0=h0)
+    with pytest.raises(RuntimeError, match="split must be auto, rows or units, got columns"):
+        native.forward(**simple, x=x, kernel=W, U=U, h0=h0, split="columns")
+
+
+def test_the_kernels_take_keyword_arguments_only(native):
+    U, h0, xp = torch.randn(4, 4), torch.zeros(2, 4), torch.randn(2, 3, 4)
+    with pytest.raises(TypeError):
+        native.forward(0, 2, 1, xp, None, None, None, U, None, h0, None, None, False)
+    result = native.forward(kind=0, recurrent_activation=2, activation=1, xp=xp, U=U, h0=h0, save=False)
+    assert result.Y.shape == (2, 3, 4) and torch.equal(result.h, result.Y[:, -1])
+    assert result.c is None and result.C is None and result.gates is None  # SimpleRNN, no backward to come
 
 
 def test_reference_backend_never_calls_the_kernels(native, monkeypatch):
@@ -122,15 +134,17 @@ def test_build_failure_warns_once_and_uses_the_portable_engine(monkeypatch, tmp_
     monkeypatch.setenv("RNNZOO_CACHE_DIR", str(tmp_path))
     monkeypatch.setattr(cpp_extension, "load", no_compiler)
     monkeypatch.setattr(build, "_state", {})
-    before = dict(fused.calls)
+    x = torch.randn(2, 3, 3)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         layer = rnnzoo.GRU(4, input_dim=3, backend="fused")
-        layer(torch.randn(2, 3, 3))
-        layer(torch.randn(2, 3, 3))
+        plans = [layer.plan(x), layer.plan(x)]
+        got = layer(x)
     messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
     assert len(messages) == 1 and "Ninja is required" in messages[0] and "pure-PyTorch" in messages[0]
-    assert fused.calls["portable"] == before["portable"] + 2
+    assert [(p.route, p.engine, p.projection) for p in plans] == [("kernels", "portable", "hoisted")] * 2
+    layer.backend = "reference"
+    torch.testing.assert_close(got, layer(x))
 
 
 def test_build_dir_is_under_the_cache_and_keyed(monkeypatch, tmp_path):
@@ -139,9 +153,16 @@ def test_build_dir_is_under_the_cache_and_keyed(monkeypatch, tmp_path):
     assert folder.parent == tmp_path / "build" and folder.name == f"recurrent-{build.build_key()}"
 
 
-def test_opt_out_with_environment(monkeypatch):
-    monkeypatch.setenv("RNNZOO_NATIVE", "0")
-    assert build._load() is None
+def test_configure_native_false_leaves_the_native_kernels_out(native, kernel_settings, monkeypatch):
+    spy = Spy(native)
+    monkeypatch.setitem(build._state, "module", spy)
+    kernel_settings(native=False)
+    layer = rnnzoo.LSTM(8, input_dim=3, backend="fused")
+    x = torch.randn(4, 5, 3, requires_grad=True)
+    assert build.native() is None and layer.plan(x).engine == "portable"
+    layer(x).sum().backward()
+    rnnzoo.Dropout(0.5).train()(x)
+    assert spy.calls == []  # no recurrence, projection or dropout mask on the native module
 
 
 @pytest.mark.parametrize("mode", [torch.no_grad, torch.inference_mode])
@@ -162,7 +183,7 @@ def test_inference_keeps_no_gates_and_gives_the_same_outputs(kind, native, monke
     torch.manual_seed(0)
     layer = kind(16, input_dim=5, return_sequences=True, return_state=True)
     x, lengths = torch.randn(6, 7, 5), torch.tensor([7, 3, 1, 7, 5, 2])
-    spy = ForwardSpy(native, lambda args, _: args[9])  # the `save` flag
+    spy = ForwardSpy(native, lambda arguments, _: arguments["save"])
     monkeypatch.setitem(build._state, "module", spy)
     training = layer(x, lengths=lengths)  # the parameters need gradients: gates are saved
     with torch.no_grad():
@@ -170,25 +191,27 @@ def test_inference_keeps_no_gates_and_gives_the_same_outputs(kind, native, monke
     assert spy.seen == [True, False]
     for a, b in zip(training, inference):
         assert torch.equal(a.detach(), b)
-    outputs = native.forward(fused.cell_kind(layer.cell), 2, 1, torch.randn(2, 3, 16 * layer.cell.gates),
-                             layer.cell.recurrent_kernel.detach(), None, torch.zeros(2, 16),
-                             torch.zeros(2, 16) if kind is rnnzoo.LSTM else None, None, False)
-    assert len(outputs) == (4 if kind is rnnzoo.LSTM else 2)  # Y, h_T [, C, c_T]: no gates, no extra
+    outputs = native.forward(kind=int(layer.cell.fused_kind), recurrent_activation=2, activation=1,
+                             xp=torch.randn(2, 3, 16 * layer.cell.gates), U=layer.cell.recurrent_kernel.detach(),
+                             h0=torch.zeros(2, 16), c0=torch.zeros(2, 16) if kind is rnnzoo.LSTM else None, save=False)
+    assert outputs.gates is None and outputs.extra is None
+    assert (outputs.c is not None) == (kind is rnnzoo.LSTM)
 
 
 @pytest.mark.parametrize("kind", [rnnzoo.SimpleRNN, rnnzoo.LSTM, rnnzoo.GRU])
 @pytest.mark.parametrize("split", ["rows", "units"])
 @pytest.mark.parametrize("steps", [1, 2, 7])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_inference_of_the_final_state_keeps_two_steps(kind, split, steps, dtype, native, monkeypatch):
+def test_inference_of_the_final_state_keeps_two_steps(kind, split, steps, dtype, native, kernel_settings,
+                                                      monkeypatch):
     """A layer that returns only its final state keeps, at inference, a ring of two steps instead of
     all T outputs, and gives the final state it gives in training (padded sequences end anywhere)."""
-    monkeypatch.setenv("RNNZOO_SPLIT", split)
+    kernel_settings(split=split)
     torch.manual_seed(0)
     layer = kind(64, input_dim=5, return_state=True).to(dtype)
     x = torch.randn(6, steps, 5, dtype=dtype)
     lengths = torch.tensor([steps, 1, steps, max(1, steps - 1), 1, steps])
-    spy = ForwardSpy(native, lambda _, result: tuple(result[0].shape))  # the outputs Y
+    spy = ForwardSpy(native, lambda _, result: tuple(result.Y.shape))
     monkeypatch.setitem(build._state, "module", spy)
     training = layer(x, lengths=lengths)  # the parameters need gradients: all T outputs are kept
     with torch.no_grad():
@@ -200,40 +223,37 @@ def test_inference_of_the_final_state_keeps_two_steps(kind, split, steps, dtype,
 
 @pytest.mark.parametrize("kind", [rnnzoo.SimpleRNN, rnnzoo.LSTM, rnnzoo.GRU])
 @pytest.mark.parametrize("split", ["rows", "units"])
-def test_forward_writes_into_a_window_of_a_longer_output(kind, split, native, monkeypatch):
+def test_forward_writes_into_a_window_of_a_longer_output(kind, split, native):
     """Inference in chunks of time hands each chunk its window of the layer's output (sequences
     T_total·U apart): the kernels write h_1..h_T there, read h_{t-1} back from it, touch nothing else."""
-    monkeypatch.setenv("RNNZOO_SPLIT", split)
     torch.manual_seed(0)
     cell = kind(64, input_dim=5).cell
-    code, B, T, units = fused.cell_kind(cell), 6, 4, 64
-    xp = torch.randn(B, T, units * cell.gates)
-    h0 = torch.randn(B, units)
-    c0 = torch.randn(B, units) if kind is rnnzoo.LSTM else None
-    brec = torch.randn(units * cell.gates) if kind is rnnzoo.GRU else None
-    args = (code, 2, 1, xp, cell.recurrent_kernel.detach(), brec, h0, c0, None, False)
-    want = native.forward(*args)
+    B, T, units = 6, 4, 64
+    arguments = dict(
+        kind=int(cell.fused_kind), recurrent_activation=2, activation=1, xp=torch.randn(B, T, units * cell.gates),
+        U=cell.recurrent_kernel.detach(), brec=torch.randn(units * cell.gates) if kind is rnnzoo.GRU else None,
+        h0=torch.randn(B, units), c0=torch.randn(B, units) if kind is rnnzoo.LSTM else None, save=False, split=split)
+    want = native.forward(**arguments)
     whole = torch.full((B, 3 * T, units), 7.0)
-    got = native.forward(*args, whole[:, T : 2 * T])
-    assert got[0].data_ptr() == whole[:, T:].data_ptr()  # the window itself, no copy
-    assert torch.equal(whole[:, T : 2 * T], want[0])
-    for a, b in zip(got[1:], want[1:]):
-        assert torch.equal(a, b)
+    got = native.forward(**arguments, out=whole[:, T : 2 * T])
+    assert got.Y.data_ptr() == whole[:, T:].data_ptr()  # the window itself, no copy
+    assert torch.equal(whole[:, T : 2 * T], want.Y)
+    for name in ("h", "c"):
+        assert (getattr(got, name) is None and getattr(want, name) is None) or torch.equal(getattr(got, name),
+                                                                                          getattr(want, name))
     assert (whole[:, :T] == 7).all() and (whole[:, 2 * T :] == 7).all()
     with pytest.raises(RuntimeError, match=r"out must be \(B, T, U\)"):
-        native.forward(*args, whole[:, :T].transpose(1, 2))
+        native.forward(**arguments, out=whole[:, :T].transpose(1, 2))
 
 
 def test_cpu_runs_every_cell_on_rnnzoos_kernels(native):
-    """Measured choice (benchmarks/): on the CPU rnnzoo's kernels beat torch's fused ops, oneDNN's
+    """Measured choice (docs/performance.md): on the CPU rnnzoo's kernels beat torch's fused ops, oneDNN's
     LSTM included, so even the standard tanh LSTM that torch could run stays on the kernels."""
-    before = dict(fused.calls)
     x = torch.randn(4, 5, 3)
     for layer in (rnnzoo.LSTM(8, input_dim=3), rnnzoo.GRU(8, input_dim=3), rnnzoo.SimpleRNN(8, input_dim=3),
                   rnnzoo.LSTM(8, input_dim=3, activation="relu")):
-        layer(x)
-    assert fused.calls["library"] == before["library"]
-    assert fused.calls["native"] == before["native"] + 4
+        plan = layer.plan(x)
+        assert (plan.route, plan.engine, plan.projection) == ("kernels", "native", "in_loop")
 
 
 def test_prune_keeps_the_most_recently_used_builds_and_nothing_else(tmp_path):

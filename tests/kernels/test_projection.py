@@ -3,16 +3,16 @@
 import pytest
 import torch
 
-from rnnzoo.kernels import projection
+from rnnzoo.kernels import build, projection
 
 
 @pytest.fixture(params=["native", "onednn", "blas"])
-def engine(request, monkeypatch, native_kernels):
+def engine(request, monkeypatch, native_kernels, kernel_settings):
     """Each engine in turn, the ones before it in projection.engine's order switched off."""
-    if request.param == "native" and projection.native_module() is None:
+    if request.param == "native" and build.native() is None:
         pytest.skip("the native kernels could not be built here")  # the other engines still run
     if request.param != "native":
-        monkeypatch.setattr(projection, "native_enabled", False)
+        kernel_settings(native=False)
     if request.param == "blas":
         monkeypatch.setitem(projection._onednn, "linear", None)
     elif request.param == "onednn" and projection.onednn_linear() is None:

@@ -41,7 +41,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..kernels.projection import native_module, onednn_linear
+from ..kernels import build
+from ..kernels.projection import onednn_linear
 from .. import process
 
 RECURRENT = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}  # gates per layer type
@@ -254,7 +255,7 @@ class Sgemm:
             bt = self.b.t().contiguous()
             self.product = lambda: onednn_linear()(self.a, bt, None, "none", [], "")
         else:
-            self.product = lambda: native_module().matmul(self.a, self.b)
+            self.product = lambda: build.native().matmul(self.a, self.b)
 
     def run(self, n: int) -> list[float]:
         times = []
@@ -343,6 +344,7 @@ class Result:
     train_ms: dict = field(default_factory=dict)  # contender -> median ms
     infer_ms: dict = field(default_factory=dict)
     memory_mb: dict = field(default_factory=dict)  # contender -> {"train_mb", "infer_mb"}
+    plans: dict = field(default_factory=dict)  # "train" / "infer" -> how rnnzoo ran each recurrent layer
 
     def floor_ms(self) -> tuple[float, float]:
         rate = self.sgemm_gflops * 1e9
@@ -356,13 +358,14 @@ def bench_case(case: Case, rounds: int, per_round: int, keras: str | None, mallo
     contenders = [TorchContender("rnnzoo", build_rnnzoo(case), case), TorchContender("torch.nn", TorchNN(case), case)]
     if keras:
         contenders.append(KerasContender(keras, case, mallopt))
-    sgemms = [Sgemm("blas")] + [Sgemm(name) for name, op in (("onednn", onednn_linear()), ("rnnzoo", native_module()))
+    sgemms = [Sgemm("blas")] + [Sgemm(name) for name, op in (("onednn", onednn_linear()), ("rnnzoo", build.native()))
                                 if op is not None]
     for contender in contenders:  # warm-up: first calls build kernels, trace graphs, fault pages in
         contender.infer(2)
         contender.train(2)
     for sgemm in sgemms:
         sgemm.run(3)
+    result.plans = {mode: plans(contenders[0].model, contenders[0].x, mode == "train") for mode in ("train", "infer")}
     train = {c.name: [] for c in contenders}
     infer = {c.name: [] for c in contenders}
     sgemm_times = {s.name: [] for s in sgemms}
@@ -385,6 +388,27 @@ def bench_case(case: Case, rounds: int, per_round: int, keras: str | None, mallo
                 result.memory_mb[contender.name] = _memory_in_child(contender.name, case, mallopt)
         contender.close()
     return result
+
+
+def plans(model: nn.Module, x: torch.Tensor, training: bool) -> list[str]:
+    """How each recurrent layer of `model` runs on x, as its `plan` says: route/engine/projection."""
+    from ..layers import RNN
+
+    described = []
+
+    def record(layer, args):
+        plan = layer.plan(args[0])
+        described.append(f"{plan.route}/{plan.engine}/{plan.projection}" if plan.route else f"reference ({plan.reason})")
+
+    hooks = [m.register_forward_pre_hook(record) for m in model.modules() if isinstance(m, RNN)]
+    model.train(training)
+    try:
+        with torch.set_grad_enabled(training):
+            model(x)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return described
 
 
 # The columns of a case's table, after the contender's name.
@@ -413,6 +437,9 @@ def format_result(result: Result) -> str:
         lines.append(f"  {name:10} {train:9.1f} {ratios(train, base_train, floor_train)} "
                      f"{infer:9.2f} {ratios(infer, base_infer, floor_infer)} {mem:>20}")
     lines.append(f"  {'GEMM floor':10} {floor_train:9.1f} {'':26} {floor_infer:9.2f}")
+    if result.plans:
+        lines.append("  rnnzoo's layers ran as " + "; ".join(f"{mode}: {', '.join(plans)}"
+                                                         for mode, plans in result.plans.items()))
     return "\n".join(lines)
 
 
@@ -429,8 +456,6 @@ def run_benchmark(json_path=None, png_path=None, sweep: str = "full", rounds: in
     keras, why = keras_python(keras_python_path)
     if not keras:
         print_fn(why)
-    from ..kernels import build, fused
-
     native = build.native() is not None  # build (or load) the kernels before any timing
     print_fn(f"rnnzoo fused kernels: {'native C++' if native else 'pure-PyTorch fallback'}; torch "
              f"{torch.__version__}, {torch.get_num_threads()} threads; mallopt {'on' if mallopt else 'off'}")
@@ -449,7 +474,7 @@ def run_benchmark(json_path=None, png_path=None, sweep: str = "full", rounds: in
         print_fn(format_result(result))
     report = {
         "torch": torch.__version__, "threads": torch.get_num_threads(), "mallopt": mallopt,
-        "native": native, "fused_calls": dict(fused.calls), "keras": keras is not None,
+        "native": native, "keras": keras is not None,
         "results": [{**asdict(r), "floor_train_ms": r.floor_ms()[0], "floor_infer_ms": r.floor_ms()[1]} for r in results],
     }
     if json_path:

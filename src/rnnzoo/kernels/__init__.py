@@ -1,8 +1,23 @@
-"""Fast paths behind the recurrent layers (measured by `rnnzoo.bench`).
+"""The fast paths behind the recurrent layers: a leaf package that knows no layer.
 
-    fused.py         the fused runner: one autograd node per layer, hand-written BPTT, and the
-                     eligibility list that `rnn.RNN` checks for backend="auto" / "fused"
-    native/          the C++ kernels (built once by build.py, cached under the user cache)
-    portable.py      the same contract in pure PyTorch, for any activation or when no compiler
+A cell describes itself as a `CellSpec` (its kind, activations and weights); `plan` decides once
+per call which route runs it, or why none does; `run` runs the plan and returns tensors. The
+layers (`layers/rnn.py`) call nothing else, as Keras' layers call `backend.lstm(...)` and
+torch's `nn.LSTM` calls `_VF.lstm`.
+
+    cell.py          the record a cell hands over (CellSpec, Kind, the activation codes)
+    route.py         plan() and run(): the routes, their conditions, the engine and projection
+    fused.py         the "kernels" route: one autograd node per layer, hand-written BPTT
+    library.py       the "library" route: PyTorch's own fused ops (cuDNN)
+    native/          the C++ kernels, built once by build.py and cached under the user cache
+    portable.py      the same contract as native/ in pure PyTorch: any activation, no compiler
+    projection.py    x W + b over all steps on the fastest GEMM at hand, and its gradients
     dropout.py       the Dropout layer's counter-based mask (native, or the same in tensor ops)
+    settings.py      configure(): the one knob (engine, work split, projection), for tests and A/B
 """
+
+from .cell import ACTIVATION_CODES, CellSpec, Kind
+from .route import Plan, plan, run
+from .settings import Settings, configure
+
+__all__ = ["ACTIVATION_CODES", "CellSpec", "Kind", "Plan", "Settings", "configure", "plan", "run"]

@@ -13,7 +13,7 @@ other torch or Python versions on the same machine). If it cannot be built (no C
 ninja, a compile error), `native()` returns None after one warning, and the fused runner uses its
 pure-PyTorch engine instead (`portable.py`).
 
-Set RNNZOO_NATIVE=0 to skip the native kernels altogether.
+`rnnzoo.kernels.configure(native=False)` leaves the native kernels out altogether.
 """
 
 import hashlib
@@ -28,6 +28,7 @@ from pathlib import Path
 import torch
 
 from .. import paths
+from . import settings
 
 NATIVE = Path(__file__).parent / "native"
 SOURCES = sorted(NATIVE.glob("*.cpp"))
@@ -63,7 +64,10 @@ def _cpu_flags() -> str:
 
 
 def native():
-    """The compiled extension module, building it on first call; None if it can't be had."""
+    """The compiled extension module, building it on first call; None if it can't be had or is
+    configured off (`configure(native=False)`)."""
+    if not settings.current().native:
+        return None
     if "module" not in _state:
         _state["module"] = _load()
     return _state["module"]
@@ -83,8 +87,6 @@ def prune(builds: Path, keep: int = KEEP) -> list[Path]:
 
 
 def _load():
-    if os.environ.get("RNNZOO_NATIVE", "1") == "0":
-        return None
     folder = build_dir()
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -12,34 +12,31 @@ copy each call), so gradients reach the Keras-layout parameters and nothing is k
 
 Torch's equations are Keras' for these cells (GRU: n = tanh(x W_n + b_n + r * (h U_n + b_hn)),
 h' = (1 - z) n + z h, which is Keras' reset_after=True). Which cells take this route on which
-device is `ROUTES`, chosen by measurement (benchmarks/): on CUDA all three cells; on the CPU none,
-since rnnzoo's kernels beat torch's CPU RNN and GRU and, since they run every product on their own
-packed GEMM, oneDNN's LSTM too in training (one LSTM layer, batch 64, T 28: 0.95-0.99x this
-route's time for F/U = 28/256, 64/64, 256/256, 256/1024). At inference they beat this route too
-(0.88-0.95x) but not torch's own nn.LSTM, which needs no transposed weights (1.1-1.25x faster).
+device is `ROUTES`, chosen by measurement (docs/performance.md): on CUDA all three cells; on the
+CPU none, where rnnzoo's kernels are the faster.
 """
 
 import warnings
 
 import torch
 
-from .portable import GRU, LSTM, SIMPLE
+from .cell import ACTIVATION_CODES, CellSpec, Kind
 
-ROUTES = {"cpu": set(), "cuda": {SIMPLE, LSTM, GRU}}  # device type -> cell kinds sent to the library
+TANH, SIGMOID, RELU = (ACTIVATION_CODES[name] for name in ("tanh", "sigmoid", "relu"))
+
+ROUTES = {"cpu": set(), "cuda": {Kind.SIMPLE, Kind.LSTM, Kind.GRU}}  # device type -> cell kinds sent to the library
 
 
-def ineligible_reason(kind: int, cell, x: torch.Tensor, lengths) -> str | None:
+def ineligible_reason(cell: CellSpec, x: torch.Tensor, lengths) -> str | None:
     """Why PyTorch's fused op can't (or shouldn't, see ROUTES) run this cell, or None."""
-    if kind not in ROUTES.get(x.device.type, ()):
+    if cell.kind not in ROUTES.get(x.device.type, ()):
         return f"not routed to PyTorch's fused ops on {x.device.type}"
     if lengths is not None:
         return "per-sequence lengths"
-    if kind == SIMPLE and cell.activation not in (torch.tanh, torch.relu):
+    if cell.kind == Kind.SIMPLE and cell.activation_code not in (TANH, RELU):
         return "SimpleRNN activation other than tanh or relu"
-    if kind != SIMPLE and (cell.activation is not torch.tanh or cell.recurrent_activation is not torch.sigmoid):
+    if cell.kind != Kind.SIMPLE and (cell.activation_code != TANH or cell.recurrent_activation_code != SIGMOID):
         return "activation other than tanh, or recurrent activation other than sigmoid"
-    if kind == GRU and not cell.reset_after:
-        return "GRU(reset_after=False)"
     return None
 
 
@@ -49,36 +46,35 @@ def _gru_order(w: torch.Tensor, units: int) -> torch.Tensor:
     return torch.cat([r, z, h], dim=-1)
 
 
-def weights(kind: int, cell) -> list[torch.Tensor]:
+def weights(cell: CellSpec) -> list[torch.Tensor]:
     """[weight_ih, weight_hh, bias_ih, bias_hh] in torch's layout, views of the cell's parameters."""
     kernel, recurrent = cell.kernel, cell.recurrent_kernel
-    bias = cell.bias
-    if kind == GRU:
-        kernel, recurrent = _gru_order(kernel, cell.units), _gru_order(recurrent, cell.units)
-        if bias is not None:
-            bias = _gru_order(bias, cell.units)  # (2, 3U): input and recurrent bias
+    input_bias, recurrent_bias = cell.input_bias, cell.recurrent_bias
+    if cell.kind == Kind.GRU:
+        units = cell.units
+        kernel, recurrent = _gru_order(kernel, units), _gru_order(recurrent, units)
+        if input_bias is not None:
+            input_bias, recurrent_bias = _gru_order(input_bias, units), _gru_order(recurrent_bias, units)
     flat = [kernel.t(), recurrent.t()]
-    if bias is None:
+    if input_bias is None:
         return flat
-    if kind == GRU:
-        return flat + [bias[0], bias[1]]
-    return flat + [bias, torch.zeros_like(bias)]
+    return flat + [input_bias, torch.zeros_like(input_bias) if recurrent_bias is None else recurrent_bias]
 
 
-def run(kind: int, cell, x: torch.Tensor, state: tuple, return_sequences: bool, training: bool):
+def run(cell: CellSpec, x: torch.Tensor, state: tuple, return_sequences: bool, training: bool):
     """The layer over x (B, T, F): (outputs (B, T, U) or None, final state)."""
-    params = weights(kind, cell)
-    has_biases = cell.bias is not None
+    params = weights(cell)
+    has_biases = cell.input_bias is not None
     hx = tuple(s.unsqueeze(0) for s in state)  # (1, B, U): one layer, one direction
     args = (has_biases, 1, 0.0, training, False, True)  # layers, dropout, train, bidirectional, batch_first
     with warnings.catch_warnings():
         # cuDNN copies weights that are not one flat buffer into one, and says so; ours are
         # views of Keras-layout parameters by design, and the copy is small next to the layer.
         warnings.filterwarnings("ignore", message="RNN module weights are not part of single contiguous chunk")
-        if kind == LSTM:
+        if cell.kind == Kind.LSTM:
             outputs, h, c = torch._VF.lstm(x, hx, params, *args)
             return (outputs if return_sequences else None), (h[0], c[0])
-        relu = cell.activation is torch.relu
-        op = torch._VF.gru if kind == GRU else (torch._VF.rnn_relu if relu else torch._VF.rnn_tanh)
+        relu = cell.activation_code == RELU
+        op = torch._VF.gru if cell.kind == Kind.GRU else (torch._VF.rnn_relu if relu else torch._VF.rnn_tanh)
         outputs, h = op(x, hx[0], params, *args)
     return (outputs if return_sequences else None), (h[0],)

@@ -8,17 +8,18 @@ loop instead of T small ones. Backward walks the steps in reverse and differenti
 pointwise part of each step with autograd (recomputed from the saved inputs of that step), so any
 elementwise activation works; the matrix products are done by hand.
 
-Contract (shared with native/recurrent.cpp; B batch, T steps, U units, G gates):
-    forward(kind, ra, act, xp, U, brec, h0, c0, lengths) -> Y (B, T, U), h_T, c_T or None, saved
-    backward(kind, ra, act, xp, U, has_brec, saved, dY, dh_T, dc_T, lengths, need_dh0)
+Contract (shared with native/recurrent.cpp through fused.py; B batch, T steps, U units, G gates):
+    forward(cell, xp, U, brec, h0, c0, lengths) -> Y (B, T, U), final state (h_T,) or (h_T, c_T), saved
+    backward(cell, xp, U, has_brec, saved, dY, dh_T, dc_T, lengths, need_dh0)
         -> dxp, dU, dbrec, dh0 (None unless need_dh0), dc0
-with Y = h_1..h_T and dxp batch-major like xp, `saved` the engine's own tensors for its backward,
-and any of dY, dh_T, dc_T None when the loss does not use that output.
+with `cell` the cell's record (its kind and activations), Y = h_1..h_T and dxp batch-major like xp,
+`saved` the engine's own tensors for its backward, and any of dY, dh_T, dc_T None when the loss
+does not use that output.
 """
 
 import torch
 
-SIMPLE, LSTM, GRU = 0, 1, 2
+from .cell import CellSpec, Kind
 
 
 # -- one step's pointwise part, as the cells compute it (x: x_t W + b, rec: h_{t-1} U [+ b_rec]) --
@@ -42,15 +43,15 @@ def gru_step(x, rec, state, ra, act):  # reset_after=True
     return (z * h + (1 - z) * act(x_h + r * h_h),)
 
 
-STEPS = {SIMPLE: simple_step, LSTM: lstm_step, GRU: gru_step}
+STEPS = {Kind.SIMPLE: simple_step, Kind.LSTM: lstm_step, Kind.GRU: gru_step}
 
 
 def _recurrent(h, U, brec):
     return h @ U if brec is None else torch.addmm(brec, h, U)
 
 
-def forward(kind, ra, act, xp, U, brec, h0, c0, lengths):
-    step = STEPS[kind]
+def forward(cell: CellSpec, xp, U, brec, h0, c0, lengths):
+    step, ra, act = STEPS[cell.kind], cell.recurrent_activation, cell.activation
     state = (h0,) if c0 is None else (h0, c0)
     states, recs = [state], []
     for t in range(xp.shape[1]):
@@ -66,12 +67,12 @@ def forward(kind, ra, act, xp, U, brec, h0, c0, lengths):
     C = torch.stack([s[1] for s in states]) if c0 is not None else None
     Y = H[1:].transpose(0, 1).contiguous()
     saved = (H, C, torch.stack(recs))  # with the recurrent products (T, B, G·U)
-    return Y, state[0].clone(), (state[1].clone() if c0 is not None else None), saved
+    return Y, tuple(s.clone() for s in state), saved
 
 
-def backward(kind, ra, act, xp, U, has_brec, saved, dY, dh_T, dc_T, lengths, need_dh0):
+def backward(cell: CellSpec, xp, U, has_brec, saved, dY, dh_T, dc_T, lengths, need_dh0):
     H, C, recs = saved
-    step = STEPS[kind]
+    step, ra, act = STEPS[cell.kind], cell.recurrent_activation, cell.activation
     steps = xp.shape[1]
     # the gradients of every state h_0..h_T (and c_0..c_T) from outside the loop
     dH = torch.zeros_like(H)

@@ -6,13 +6,12 @@
 The same products autograd would run, on the fastest engine at hand, in this order:
   "native"  rnnzoo's packed-panel GEMM (native/matmul.cpp; float32 on the CPU, extension built):
             W is small next to X, so packing it per call is cheap, and the bias is the products'
-            starting value. On the 2-core AMD machine of benchmarks/ it runs these shapes at
-            190–210 GFLOP/s, level with oneDNN and 5–15 % ahead of MKL;
+            starting value;
   "onednn"  oneDNN's matmul (`mkldnn::_linear_pointwise`, bias folded in), float32 on the CPU;
   "blas"    `torch.addmm` / `mm` otherwise (MKL does not pick its fastest code on AMD CPUs).
 dW = Xᵀ dY, whose depth is B·T, runs on the native `matmul_tn` (X read in place, dY packed in
-blocks; 1.1–1.2x MKL on these shapes), which also returns db = Σ_rows dY from the packed blocks,
-or on `mm` (oneDNN wanted both operands transposed there and was no faster).
+blocks), which also returns db = Σ_rows dY from the packed blocks, or on `mm` (oneDNN wanted both
+operands transposed there and was no faster). Speeds: docs/performance.md.
 """
 
 import torch
@@ -20,7 +19,6 @@ import torch
 from . import build
 
 _onednn: dict = {}  # "linear": the op, or None once found missing or broken
-native_enabled = True  # False: leave the native products out (the tests' and A/B measurements' switch)
 
 
 def onednn_linear():
@@ -38,15 +36,10 @@ def onednn_linear():
     return _onednn["linear"]
 
 
-def native_module():
-    """The native extension (matmul, matmul_tn) when it is built and enabled, else None."""
-    return build.native() if native_enabled else None
-
-
 def engine(x: torch.Tensor) -> str:
     """Which engine runs the products for x: "native", "onednn" or "blas"."""
     if x.device.type == "cpu" and x.dtype == torch.float32:
-        if native_module() is not None:
+        if build.native() is not None:
             return "native"
         if onednn_linear() is not None:
             return "onednn"
@@ -57,7 +50,7 @@ def matmul_t(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = 
     """x @ weight.T (+ bias) for 2-D x (M, K) and weight (N, K)."""
     which = engine(x)
     if which == "native":
-        return native_module().matmul(x, weight.t(), bias)
+        return build.native().matmul(x, weight.t(), bias)
     if which == "onednn":
         return onednn_linear()(x, weight, bias, "none", [], "")
     return x @ weight.t() if bias is None else torch.addmm(bias, x, weight.t())
@@ -86,7 +79,7 @@ def gradients(x, kernel, has_bias: bool, grad, needs) -> tuple:
         dx = matmul_t(grad, kernel).view(x.shape)
     rows = x.reshape(-1, x.shape[-1])
     if needs[1] and engine(grad) == "native":  # dW and, on the way, db
-        dkernel, column_sums = native_module().matmul_tn(rows, grad)
+        dkernel, column_sums = build.native().matmul_tn(rows, grad)
         dbias = column_sums if has_bias and needs[2] else None
     elif needs[1]:
         dkernel = rows.t() @ grad

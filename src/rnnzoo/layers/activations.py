@@ -62,6 +62,11 @@ def get(activation: str | Activation | None) -> Activation:
     )
 
 
+def builtin_name(activation: Activation | None) -> str | None:
+    """The Keras name of a built-in activation function (by identity), else None."""
+    return next((name for name, function in ACTIVATIONS.items() if function is activation), None)
+
+
 def name_of(activation: str | Activation | None) -> str:
     """A printable name for an activation argument (used in configs and repr)."""
     if activation is None:

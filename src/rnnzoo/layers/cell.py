@@ -16,6 +16,7 @@ matrix product (`project_inputs`) and hands each step its slice.
 import torch
 from torch import nn
 
+from .. import kernels
 from . import activations, initializers
 
 
@@ -36,6 +37,12 @@ def gate_matmul(x: torch.Tensor, weight: torch.Tensor, masks: torch.Tensor | Non
     return torch.cat([(x * mask) @ block for mask, block in zip(masks, blocks)], dim=-1)
 
 
+def activation_code(function) -> int | None:
+    """The kernels' code for a built-in Keras activation (the function itself, not one named alike)."""
+    name = activations.builtin_name(function)
+    return kernels.ACTIVATION_CODES.get(name) if name is not None else None
+
+
 def _check_rate(name: str, rate: float) -> float:
     if not 0.0 <= rate < 1.0:
         raise ValueError(f"{name} must be in [0, 1), got {rate}")
@@ -45,6 +52,16 @@ def _check_rate(name: str, rate: float) -> float:
 class RecurrentCell(nn.Module):
     gates: int = 1  # column blocks in kernel / recurrent_kernel
     state_size: int = 1  # tensors in the state: (h,) or (h, c)
+    # The step equations the fused kernels compute for this class (a kernels.Kind), or None. Each
+    # class declares its own: a subclass that doesn't may have changed the step, so it runs the
+    # reference loop unless it declares the kind again.
+    fused_kind: kernels.Kind | None = None
+    recurrent_activation = None  # the gates' activation, for cells that have gates
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "fused_kind" not in cls.__dict__:
+            cls.fused_kind = None
 
     def __init__(
         self,
@@ -93,6 +110,32 @@ class RecurrentCell(nn.Module):
 
     def input_bias(self) -> torch.Tensor | None:
         return self.bias
+
+    def recurrent_bias(self) -> torch.Tensor | None:
+        """A bias added to h_{t-1} U inside the step (GRU with reset_after), else None."""
+        return None
+
+    def describe(self) -> kernels.CellSpec:
+        """This cell as the kernels take it: its kind, activations and weights (a plain record)."""
+        return kernels.CellSpec(
+            name=type(self).__name__,
+            kind=self.fused_kind,
+            activation=self.activation,
+            activation_code=activation_code(self.activation),
+            recurrent_activation=self.recurrent_activation,
+            recurrent_activation_code=activation_code(self.recurrent_activation),
+            kernel=self.kernel,
+            recurrent_kernel=self.recurrent_kernel,
+            input_bias=self.input_bias(),
+            recurrent_bias=self.recurrent_bias(),
+            recurrent_dropout=self.recurrent_dropout,
+            reason=self.unfused_reason(),
+        )
+
+    def unfused_reason(self) -> str:
+        """Why no fused kernel computes this cell's step (when fused_kind is None)."""
+        return (f"there is no fused kernel for {type(self).__name__} "
+                "(only SimpleRNNCell, LSTMCell, GRUCell; a subclass declares fused_kind to keep it)")
 
     # -- the step --------------------------------------------------------------------------------
     def initial_state(self, batch: int, like: torch.Tensor) -> tuple[torch.Tensor, ...]:

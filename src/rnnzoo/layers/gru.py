@@ -14,6 +14,9 @@ With reset_after=False (arXiv v1) there is one bias (3U,) and hh = activation(x_
 W = kernel (F, 3U), U = recurrent_kernel (U, 3U). Parameters: 3U·(F + U + 2) with reset_after.
 """
 
+import dataclasses
+
+from .. import kernels
 from . import activations
 from .cell import RecurrentCell, gate_matmul
 from .layer import keeps_config
@@ -23,6 +26,7 @@ from .rnn import RNN
 class GRUCell(RecurrentCell):
     gates = 3
     state_size = 1
+    fused_kind = kernels.Kind.GRU  # the kernels compute reset_after=True (see describe)
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
@@ -39,6 +43,16 @@ class GRUCell(RecurrentCell):
         if self.bias is None or not self.reset_after:
             return self.bias
         return self.bias[0]
+
+    def recurrent_bias(self):
+        return self.bias[1] if self.bias is not None and self.reset_after else None
+
+    def describe(self):
+        spec = super().describe()
+        if self.reset_after:
+            return spec
+        return dataclasses.replace(spec, kind=None, reason="GRU(reset_after=False) multiplies (r * h) by U inside "
+                                                           "the step; only reset_after=True is fused")
 
     def step(self, x_projected, state, recurrent_masks):
         (h,) = state

@@ -12,6 +12,7 @@ With unit_forget_bias (the default) the forget block of the bias starts at 1 (Jo
 2015), the rest from bias_initializer.
 """
 
+from .. import kernels
 from . import activations, initializers
 from .cell import RecurrentCell, gate_matmul
 from .layer import keeps_config
@@ -21,6 +22,7 @@ from .rnn import RNN
 class LSTMCell(RecurrentCell):
     gates = 4
     state_size = 2  # (h, c)
+    fused_kind = kernels.Kind.LSTM
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",

@@ -15,17 +15,18 @@ left-aligned, exactly as the sequence alone would give them. (Keras' masking ins
 padding too; the results for the valid steps are the same, their positions differ.)
 
 Backends: `backend="reference"` runs the loop below, one autograd op at a time — the readable
-definition. `backend="fused"` hands the layer to a fused route of `rnnzoo.kernels.fused` —
-PyTorch's own fused op (cuDNN, oneDNN) where it takes the configuration and is the faster, else
-rnnzoo's kernels (native C++ with a hand-written backward, or their pure-PyTorch twin) — and
-raises if none applies; `backend="auto"` (the default) uses a fused route whenever one applies,
-else the reference loop. The routes and their conditions are listed in `rnnzoo/kernels/fused.py`.
-Every backend draws the same dropout masks and computes the same function.
+definition. Otherwise the layer hands its cell's record (`cell.describe()`) to the kernels, whose
+`plan` picks a fused route — PyTorch's own fused op (cuDNN) where it takes the configuration and is
+the faster, else rnnzoo's kernels (native C++ with a hand-written backward, or their pure-PyTorch
+twin) — or says why none applies: `backend="fused"` then raises with that reason, and
+`backend="auto"` (the default) runs the reference loop. `layer.plan(x)` shows the choice. The routes
+and their conditions are listed in `rnnzoo/kernels/route.py`. Every backend draws the same dropout
+masks and computes the same function.
 """
 
 import torch
 
-from ..kernels import fused
+from .. import kernels
 from .cell import RecurrentCell
 from .layer import Layer, Shape
 
@@ -106,11 +107,12 @@ class RNN(Layer):
         )
         state = self._initial_state(initial_state, batch, x)
 
-        route = self._route(x, lengths)
-        if route == "library":
-            outputs, state = fused.run_library(self.cell, x, input_masks, state, self.return_sequences, self.training)
-        elif route == "kernels":
-            outputs, state = fused.run_kernels(self.cell, x, input_masks, state, lengths, self.return_sequences)
+        cell = self.cell.describe()
+        plan = self._plan(cell, x, state, lengths)
+        if plan.route is not None:
+            if input_masks is not None:  # one mask for every gate: recurrent dropout is never fused
+                x = x * input_masks[0].unsqueeze(1)
+            outputs, state = kernels.run(plan, cell, x, state, lengths, self.return_sequences)
         else:
             projected = self.cell.project_inputs(x, input_masks)  # (B, T, gates·U): one GEMM for all steps
             outputs, state = self._run_reference(projected, state, lengths, recurrent_masks)
@@ -139,14 +141,21 @@ class RNN(Layer):
                 outputs.clear()  # only the final state is returned: don't keep T outputs alive
         return (torch.stack(outputs, dim=1) if self.return_sequences else None), state
 
-    def _route(self, x: torch.Tensor, lengths) -> str | None:
-        """Explicit dispatch: a fused route when asked for (or, with "auto", when one applies), else None."""
+    def plan(self, inputs: torch.Tensor, lengths=None, initial_state=None) -> kernels.Plan:
+        """The route a call on these inputs would take now (`kernels.Plan`), without running it."""
+        x = self._check_inputs(inputs)
+        lengths = check_lengths(lengths, x.shape[0], x.shape[1], x.device)
+        state = self._initial_state(initial_state, x.shape[0], x)
+        return self._plan(self.cell.describe(), x, state, lengths)
+
+    def _plan(self, cell: kernels.CellSpec, x: torch.Tensor, state: tuple, lengths) -> kernels.Plan:
+        """The kernels' plan; with backend="fused" one that runs, or an error saying why none can."""
         if self.backend == "reference":
-            return None
-        route, reason = fused.route(self, x, lengths)
-        if route is None and self.backend == "fused":
-            raise ValueError(f"{self.name}: backend='fused' cannot run this layer: {reason}")
-        return route
+            return kernels.Plan(None, "backend='reference'")
+        plan = kernels.plan(cell, x, state, lengths, self.training)
+        if plan.route is None and self.backend == "fused":
+            raise ValueError(f"{self.name}: backend='fused' cannot run this layer: {plan.reason}")
+        return plan
 
     def _check_inputs(self, inputs) -> torch.Tensor:
         if not isinstance(inputs, torch.Tensor):

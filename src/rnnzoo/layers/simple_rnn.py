@@ -5,6 +5,7 @@
 W = kernel (F, U), U = recurrent_kernel (U, U), b = bias (U,). Parameters: U·(F + U + 1).
 """
 
+from .. import kernels
 from .cell import RecurrentCell, gate_matmul
 from .layer import keeps_config
 from .rnn import RNN
@@ -13,6 +14,7 @@ from .rnn import RNN
 class SimpleRNNCell(RecurrentCell):
     gates = 1
     state_size = 1
+    fused_kind = kernels.Kind.SIMPLE
 
     def step(self, x_projected, state, recurrent_masks):
         (h,) = state

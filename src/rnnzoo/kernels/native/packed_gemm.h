@@ -4,8 +4,8 @@
 //
 // Every step of a recurrence multiplies a few dozen rows (h_{t-1}, or dZ_t going back) by the
 // same recurrent kernel, T times over. A library sgemm packs that kernel again on every call and,
-// for such short products, spends much of its time in dispatch and packing: perf showed MKL at
-// 110-150 GFLOP/s on the step shapes against ~200 on a 1024^3 product. Here B is packed ONCE per
+// for such short products, spends much of its time in dispatch and packing (perf shows it far below
+// its speed on a large square product). Here B is packed ONCE per
 // layer call into column panels of NR floats (k-major inside a panel, the last one zero-padded),
 // and each product runs a register-blocked micro-kernel: an MR x NR tile of C lives in vector
 // registers while k runs over the whole depth, one rank-1 update per k,
@@ -219,7 +219,7 @@ inline void add_column_sums(const Panels& block, float* sums, bool first) {
 // C[:, n0:n1] (C is M x N, row stride ldc) = S^T @ B[:, n0:n1] for S (K x M) with row k at s_rows[k]
 // and B (K x N) with row k at b_rows[k]: the weight gradients, whose depth K is batch x time. B is
 // packed in blocks of KC rows (this thread's columns only: KC x (n1 - n0) floats, ~768 KiB: fewer
-// passes over C beat keeping the block and C together in a 1 MiB L2, measured 96-768 KiB), each
+// passes over C beat keeping the block and C together in a 1 MiB L2), each
 // block's product added to C; S is read in place, MR consecutive floats of a row at a time.
 // sums (or nullptr) receives B's column sums over all K rows, columns n0..n1 — a bias gradient,
 // taken from the packed blocks while they sit in L2 instead of another pass over B.

@@ -19,11 +19,10 @@
 // Products that are known to be zero or unused are skipped: from a zero initial state (what a layer
 // starts from unless given one) the first step's h_0 @ U and h_0's rows of dU, and going back the
 // last product, dZ_1 @ U^T, when h_0 needs no gradient (the usual case). That is 1/T of the
-// recurrence's products: at T 28 the zero-state skips alone make the notebook's models train 1-2 % and
-// infer 2-4 % faster (interleaved A/B).
+// recurrence's products.
 // The per-step products run, in float32, on packed_gemm.h with U (or U^T) packed once per call,
-// by the threads together, before the loop (1.2-1.4x faster forward, ~1.1x backward than calling
-// MKL's sgemm every step, which re-packs U each time); float64 calls at::mm.
+// by the threads together, before the loop (a library sgemm called every step re-packs U each
+// time); float64 calls at::mm.
 //
 // Layout: the outputs Y (B, T, U) hold h_1 .. h_T batch-major, as the caller and the next layer
 // take them (h_0 is the caller's; Y may be the caller's buffer, a window of a longer sequence); the
@@ -43,6 +42,7 @@
 #include <omp.h>
 
 #include "packed_gemm.h"
+#include "recurrent.h"
 
 #include <atomic>
 #include <exception>
@@ -137,7 +137,6 @@ void scale_by_derivative(int64_t activation, const T* y, T* d, int64_t n) {  // 
 // Asks the caches (L2) for n values from p, `write` if they are about to be written. A step's rows
 // are T·U or T·G·U apart, each in pages of its own, where the hardware prefetchers start over:
 // the pointwise code requests the rows a few sequences ahead of the one it is working on.
-// Measured (interleaved A/B, batch 64, T 28, U 256): backward 1-4 % faster, inference 1-3 %.
 template <typename T>
 inline void prefetch(const T* p, int64_t n, bool write) {
   const char* bytes = reinterpret_cast<const char*>(p);
@@ -209,16 +208,17 @@ struct Split {
 
 // By rows when every thread gets at least 6 rows and the recurrent kernel fits a core's L2 cache
 // (1 MiB: each thread streams all of it every step); else by units, in multiples of 8 (one AVX
-// register), at least 32 per thread. Measured on 2 cores (interleaved A/B, training step): rows
-// 5-8 % faster at batch 512 or T 196 (SimpleRNN/GRU, U 256), even at batch 64, and 3-15 % slower
-// at U 1024, where the kernel (4-12 MiB) no longer fits; with the packed GEMM, rows also win at 6
-// and 8 rows a thread (batch 12, 16: LSTM/GRU 3-8 %) and lose at 4 (batch 8: 12-17 %).
-Split split_work(int64_t batch, int64_t units, int64_t kernel_bytes) {
+// register), at least 32 per thread. Rows need no barrier per step, which wins even at 6 rows a
+// thread; at fewer rows, or with a kernel that no longer fits L2, units win (docs/performance.md).
+// `split` ("auto", "rows", "units") is rnnzoo.kernels.configure's setting.
+Split split_work(int64_t batch, int64_t units, int64_t kernel_bytes, const std::string& split_setting) {
+  TORCH_CHECK(split_setting == "auto" || split_setting == "rows" || split_setting == "units",
+              "split must be auto, rows or units, got ", split_setting);
   const int64_t available = std::max<int64_t>(1, at::get_num_threads());
   Split split{{}, false};
-  const char* forced = std::getenv("RNNZOO_SPLIT");  // "rows" or "units": for measurements and tests
-  const bool rows = forced ? std::string(forced) == "rows"
-                           : (batch / available >= 6 && kernel_bytes <= (int64_t{1} << 20)) || units < 64;
+  const bool rows = split_setting != "auto"
+                        ? split_setting == "rows"
+                        : (batch / available >= 6 && kernel_bytes <= (int64_t{1} << 20)) || units < 64;
   if (rows) {
     const int64_t threads = std::max<int64_t>(1, std::min(available, batch));
     const int64_t chunk = (batch + threads - 1) / threads;
@@ -235,6 +235,7 @@ Split split_work(int64_t batch, int64_t units, int64_t kernel_bytes) {
 struct Problem {
   int64_t kind, recurrent_activation, activation, B, T, U, G;
   const int64_t* lengths;  // nullptr: every sequence runs all T steps
+  std::string split;       // how the threads share a step: "auto", "rows" or "units"
   bool running(int64_t b, int64_t t) const { return lengths == nullptr || t < lengths[b]; }
 };
 
@@ -363,7 +364,7 @@ struct LayerInputs {
 };
 
 template <typename T>
-std::vector<at::Tensor> forward_impl(const Problem& p, const LayerInputs& inputs, const at::Tensor& U_,
+ForwardResult forward_impl(const Problem& p, const LayerInputs& inputs, const at::Tensor& U_,
                                      const at::Tensor& brec_, const at::Tensor& h0, const at::Tensor& c0, bool save,
                                      const at::Tensor& Y_given, bool sequence) {
   const int64_t B = p.B, T_ = p.T, U = p.U, G = p.G;
@@ -383,7 +384,7 @@ std::vector<at::Tensor> forward_impl(const Problem& p, const LayerInputs& inputs
   if (gated) X = at::empty({T_, B, U}, options);
   at::Tensor Gs = gated ? at::empty({T_, B, G * U}, options) : at::Tensor();
   at::Tensor U_det = U_.detach();
-  const Split split = split_work(B, U, U_.numel() * U_.element_size());
+  const Split split = split_work(B, U, U_.numel() * U_.element_size(), p.split);
   const auto& blocks = split.blocks;
   const int64_t threads = static_cast<int64_t>(blocks.size());
   // float32: U is packed once for the whole loop (packed_gemm.h); a split by rows shares one
@@ -458,14 +459,16 @@ std::vector<at::Tensor> forward_impl(const Problem& p, const LayerInputs& inputs
     }
   });
   // Padded steps carry the state, so the last step's is every sequence's final state.
-  std::vector<at::Tensor> out{Y, T_ == 0 ? h0c.clone() : Y.select(1, ring ? (T_ - 1) & 1 : T_ - 1).clone()};
+  ForwardResult out;
+  out.Y = Y;
+  out.h = T_ == 0 ? h0c.clone() : Y.select(1, ring ? (T_ - 1) & 1 : T_ - 1).clone();
   if (p.kind == LSTM) {
-    out.push_back(C);
-    out.push_back(C[T_ % C.size(0)].clone());
+    out.C = C;
+    out.c = C[T_ % C.size(0)].clone();
   }
   if (gated) {
-    out.push_back(Gs);
-    out.push_back(X);
+    out.gates = Gs;
+    out.extra = X;
   }
   return out;
 }
@@ -573,7 +576,7 @@ void backward_rows(const Problem& p, int64_t t, const Block& block, const T* dY,
 }
 
 template <typename T>
-std::vector<at::Tensor> backward_impl(const Problem& p, const at::Tensor& U_, bool has_brec, const at::Tensor& Y,
+BackwardResult backward_impl(const Problem& p, const at::Tensor& U_, bool has_brec, const at::Tensor& Y,
                                       const at::Tensor& h0, const at::Tensor& C, const at::Tensor& Gs,
                                       const at::Tensor& X, const at::Tensor& dY, const at::Tensor& dh_last,
                                       const at::Tensor& dc_last, bool need_dh0) {
@@ -583,7 +586,7 @@ std::vector<at::Tensor> backward_impl(const Problem& p, const at::Tensor& U_, bo
   at::Tensor DX = at::empty({B, T_, G * U}, options);      // d(projected input), in place per step
   at::Tensor DR = p.kind == GRU ? at::empty({B, T_, G * U}, options) : DX;  // d(h_{t-1} U + b_rec)
   at::Tensor U_det = U_.detach();
-  const Split split = split_work(B, U, U_.numel() * U_.element_size());
+  const Split split = split_work(B, U, U_.numel() * U_.element_size(), p.split);
   const auto& blocks = split.blocks;
   const int64_t threads = static_cast<int64_t>(blocks.size());
   std::vector<at::Tensor> rows(threads), tmp(threads), direct(threads), carry_c(threads);
@@ -676,7 +679,7 @@ std::vector<at::Tensor> backward_impl(const Problem& p, const at::Tensor& U_, bo
 
 // B sequences of T steps whose projected inputs have `columns` columns, through the recurrent kernel U.
 Problem make_problem(int64_t kind, int64_t recurrent_activation, int64_t activation, int64_t B, int64_t T,
-                     int64_t columns, const at::Tensor& U, const at::Tensor& lengths) {
+                     int64_t columns, const at::Tensor& U, const at::Tensor& lengths, const std::string& split) {
   TORCH_CHECK(kind >= SIMPLE && kind <= GRU, "unknown cell kind ", kind);
   TORCH_CHECK(activation >= LINEAR && activation <= HARD_SIGMOID, "unknown activation code ", activation);
   TORCH_CHECK(recurrent_activation >= LINEAR && recurrent_activation <= HARD_SIGMOID,
@@ -686,17 +689,17 @@ Problem make_problem(int64_t kind, int64_t recurrent_activation, int64_t activat
   TORCH_CHECK(columns == U.size(1), "the projected inputs have ", columns, " columns, expected ", U.size(1));
   TORCH_CHECK(!lengths.defined() || (lengths.dtype() == at::kLong && lengths.is_contiguous()), "lengths must be int64");
   return Problem{kind, recurrent_activation, activation, B, T, U.size(0), G,
-                 lengths.defined() ? lengths.data_ptr<int64_t>() : nullptr};
+                 lengths.defined() ? lengths.data_ptr<int64_t>() : nullptr, split};
 }
 
 }  // namespace
 
-std::vector<at::Tensor> forward(int64_t kind, int64_t recurrent_activation, int64_t activation,
-                                c10::optional<at::Tensor> xp, at::Tensor U, c10::optional<at::Tensor> brec,
-                                at::Tensor h0, c10::optional<at::Tensor> c0, c10::optional<at::Tensor> lengths,
-                                bool save, c10::optional<at::Tensor> out, c10::optional<at::Tensor> x,
-                                c10::optional<at::Tensor> kernel, c10::optional<at::Tensor> input_bias,
-                                bool sequence) {
+ForwardResult forward(int64_t kind, int64_t recurrent_activation, int64_t activation,
+                      const c10::optional<at::Tensor>& xp, const c10::optional<at::Tensor>& x,
+                      const c10::optional<at::Tensor>& kernel, const c10::optional<at::Tensor>& input_bias,
+                      const at::Tensor& U, const c10::optional<at::Tensor>& brec, const at::Tensor& h0,
+                      const c10::optional<at::Tensor>& c0, const c10::optional<at::Tensor>& lengths, bool save,
+                      const c10::optional<at::Tensor>& out, bool sequence, const std::string& split) {
   TORCH_CHECK(xp.has_value() != x.has_value(), "give the projected inputs xp or the inputs x, not both");
   LayerInputs inputs;
   int64_t B, T;
@@ -720,7 +723,7 @@ std::vector<at::Tensor> forward(int64_t kind, int64_t recurrent_activation, int6
   }
   const int64_t columns = xp.has_value() ? inputs.xp.size(2) : inputs.W.size(1);
   at::Tensor len = lengths.has_value() ? lengths->contiguous() : at::Tensor();
-  Problem p = make_problem(kind, recurrent_activation, activation, B, T, columns, U, len);
+  Problem p = make_problem(kind, recurrent_activation, activation, B, T, columns, U, len, split);
   at::Tensor Y = out.has_value() ? *out : at::Tensor();
   TORCH_CHECK(!Y.defined() || (Y.dim() == 3 && Y.size(0) == p.B && Y.size(1) == p.T && Y.size(2) == p.U &&
                                Y.stride(2) == 1 && Y.stride(1) == p.U && Y.scalar_type() == U.scalar_type()),
@@ -729,28 +732,28 @@ std::vector<at::Tensor> forward(int64_t kind, int64_t recurrent_activation, int6
   at::Tensor b = brec.has_value() ? brec->detach().contiguous() : at::Tensor();
   at::Tensor c = c0.has_value() ? c0->detach() : at::Tensor();
   at::NoGradGuard no_grad;
-  std::vector<at::Tensor> result;
+  ForwardResult result;
   AT_DISPATCH_FLOATING_TYPES(U.scalar_type(), "rnnzoo_forward", [&] {
     result = forward_impl<scalar_t>(p, inputs, U.detach(), b, h0.detach(), c, save, Y, sequence);
   });
   return result;
 }
 
-std::vector<at::Tensor> backward(int64_t kind, int64_t recurrent_activation, int64_t activation,
-                                 at::Tensor U, bool has_brec, at::Tensor Y, at::Tensor h0, c10::optional<at::Tensor> C,
-                                 c10::optional<at::Tensor> Gs, c10::optional<at::Tensor> X,
-                                 c10::optional<at::Tensor> dY, c10::optional<at::Tensor> dh_last,
-                                 c10::optional<at::Tensor> dc_last, c10::optional<at::Tensor> lengths,
-                                 bool need_dh0) {
+BackwardResult backward(int64_t kind, int64_t recurrent_activation, int64_t activation, const at::Tensor& U,
+                        bool has_brec, const at::Tensor& Y, const at::Tensor& h0,
+                        const c10::optional<at::Tensor>& C, const c10::optional<at::Tensor>& gates,
+                        const c10::optional<at::Tensor>& extra, const c10::optional<at::Tensor>& dY,
+                        const c10::optional<at::Tensor>& dh_T, const c10::optional<at::Tensor>& dc_T,
+                        const c10::optional<at::Tensor>& lengths, bool need_dh0, const std::string& split) {
   at::Tensor len = lengths.has_value() ? lengths->contiguous() : at::Tensor();
   TORCH_CHECK(Y.dim() == 3, "Y must be (B, T, U)");
-  Problem p = make_problem(kind, recurrent_activation, activation, Y.size(0), Y.size(1), U.size(1), U, len);
+  Problem p = make_problem(kind, recurrent_activation, activation, Y.size(0), Y.size(1), U.size(1), U, len, split);
   auto given = [](const c10::optional<at::Tensor>& t) { return t.has_value() ? t->contiguous() : at::Tensor(); };
   at::NoGradGuard no_grad;
-  std::vector<at::Tensor> out;
+  BackwardResult result;
   AT_DISPATCH_FLOATING_TYPES(Y.scalar_type(), "rnnzoo_backward", [&] {
-    out = backward_impl<scalar_t>(p, U, has_brec, Y, h0.contiguous(), given(C), given(Gs), given(X), given(dY),
-                                  given(dh_last), given(dc_last), need_dh0);
+    result = backward_impl<scalar_t>(p, U, has_brec, Y, h0.contiguous(), given(C), given(gates), given(extra),
+                                     given(dY), given(dh_T), given(dc_T), need_dh0);
   });
-  return out;
+  return result;
 }

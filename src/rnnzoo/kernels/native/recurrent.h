@@ -1,0 +1,34 @@
+// The fused recurrence's entry points (recurrent.cpp), as module.cpp binds them: keyword arguments
+// in, named tensors out (an undefined tensor reaches Python as None).
+#pragma once
+
+#include <torch/extension.h>
+
+#include <string>
+
+struct ForwardResult {
+  at::Tensor Y;      // h_1 .. h_T (B, T, U); a ring of the last two steps when only h_T was wanted
+  at::Tensor h;      // h_T (B, U)
+  at::Tensor C;      // LSTM: the cell states its backward needs (or the last two at inference)
+  at::Tensor c;      // LSTM: c_T (B, U)
+  at::Tensor gates;  // with save, LSTM and GRU: the activated gates of every step (T, B, G·U)
+  at::Tensor extra;  // with save: LSTM act(c_t), GRU h_{t-1} U_h + b_h (T, B, U)
+};
+
+struct BackwardResult {
+  at::Tensor dxp, dU, dbrec, dh0, dc0;  // dbrec, dh0, dc0 undefined where there are none
+};
+
+ForwardResult forward(int64_t kind, int64_t recurrent_activation, int64_t activation,
+                      const c10::optional<at::Tensor>& xp, const c10::optional<at::Tensor>& x,
+                      const c10::optional<at::Tensor>& kernel, const c10::optional<at::Tensor>& input_bias,
+                      const at::Tensor& U, const c10::optional<at::Tensor>& brec, const at::Tensor& h0,
+                      const c10::optional<at::Tensor>& c0, const c10::optional<at::Tensor>& lengths, bool save,
+                      const c10::optional<at::Tensor>& out, bool sequence, const std::string& split);
+
+BackwardResult backward(int64_t kind, int64_t recurrent_activation, int64_t activation, const at::Tensor& U,
+                        bool has_brec, const at::Tensor& Y, const at::Tensor& h0,
+                        const c10::optional<at::Tensor>& C, const c10::optional<at::Tensor>& gates,
+                        const c10::optional<at::Tensor>& extra, const c10::optional<at::Tensor>& dY,
+                        const c10::optional<at::Tensor>& dh_T, const c10::optional<at::Tensor>& dc_T,
+                        const c10::optional<at::Tensor>& lengths, bool need_dh0, const std::string& split);

@@ -1,0 +1,57 @@
+"""The kernels' one knob: `configure(...)`, for tests, measurements and debugging.
+
+    native       True: the compiled C++ kernels run wherever they apply (the default);
+                 False: never, so the pure-PyTorch engine and torch's own products run instead
+    split        how a native loop shares each step among threads: "auto" (by rows when every
+                 thread gets enough sequences and U fits a core's cache, else by units), "rows"
+                 or "units"
+    projection   "auto": native float32 loops make x_t W + b themselves, a step at a time;
+                 "hoisted": always one product over all steps before the loop
+
+Every setting changes speed only: the results of "auto" and "hoisted" are equal to the bit, and
+those of the two splits and of the two engines within float rounding.
+
+    rnnzoo.kernels.configure(native=False)          # from now on
+    with rnnzoo.kernels.configure(split="units"):   # inside the block only
+        ...
+"""
+
+from dataclasses import dataclass, fields, replace
+
+
+@dataclass(frozen=True)
+class Settings:
+    native: bool = True
+    split: str = "auto"
+    projection: str = "auto"
+
+
+CHOICES = {"split": ("auto", "rows", "units"), "projection": ("auto", "hoisted")}
+
+_current = [Settings()]
+
+
+def current() -> Settings:
+    return _current[0]
+
+
+class configure:
+    """Changes the kernels' settings now; used as `with configure(...):`, restores them at the end."""
+
+    def __init__(self, **changes):
+        names = {field.name for field in fields(Settings)}
+        for key, value in changes.items():
+            if key not in names:
+                raise TypeError(f"configure() got an unknown setting {key!r}; expected one of {sorted(names)}")
+            if key == "native" and not isinstance(value, bool):
+                raise TypeError(f"native must be True or False, got {value!r}")
+            if key in CHOICES and value not in CHOICES[key]:
+                raise ValueError(f"{key} must be one of {CHOICES[key]}, got {value!r}")
+        self.previous = current()
+        _current[0] = replace(self.previous, **changes)
+
+    def __enter__(self) -> Settings:
+        return current()
+
+    def __exit__(self, *exc) -> None:
+        _current[0] = self.previous
