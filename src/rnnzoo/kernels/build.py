@@ -8,7 +8,7 @@ where <key> hashes the sources and headers, the torch version, the Python versio
 instruction flags (the code is built with -march=native), so a later process loads the cached
 library in well under a second. One message is printed while it builds (about a minute on two
 cores). Each load marks its folder as used; after a build, all but the KEEP most recently used
-folders are removed (one per source version otherwise piles up, ~2 MB each; the ones kept serve
+folders are removed (one per source version otherwise piles up; the ones kept serve
 other torch or Python versions on the same machine). If it cannot be built (no C++ compiler, no
 ninja, a compile error), `native()` returns None after one warning, and the fused runner uses its
 pure-PyTorch engine instead (`portable.py`).

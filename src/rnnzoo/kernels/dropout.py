@@ -6,8 +6,8 @@ The two 32-bit keys are drawn once per call from torch's generator, so `torch.ma
 runs repeat exactly, and each call gets a fresh mask. Element i is kept with probability
 1 - threshold / 2^24, threshold = round(rate · 2^24): the rate to within 3e-8.
 
-Why: torch's CPU `bernoulli_` draws each element through the generator (~4 ms for one (64, 28, 256)
-batch on a 2-core machine, about a tenth of a GRU training step). The hash is a few integer
+Why: torch's CPU `bernoulli_` draws each element through the generator, a sizeable part of a
+training step (docs/performance.md). The hash is a few integer
 operations per element and needs no stored mask: dropout is linear in x with a fixed mask, so its
 backward pass is the same function of the gradient with the same keys.
 

@@ -9,8 +9,9 @@ two frameworks without reshaping:
 
 with the gates side by side in Keras' order (LSTM: i, f, c, o; GRU: z, r, h). The loop over time
 lives in `rnn.RNN`; a cell only says how one step turns (x_t projected, state) into a new state.
-Because `x_t @ kernel` does not depend on the state, the runner computes it for all steps in one
-matrix product (`project_inputs`) and hands each step its slice.
+Because `x_t @ kernel` does not depend on the state, the reference loop computes it for all steps
+in one matrix product (`project_inputs`) and hands each step its slice. For the fused kernels a
+cell describes itself as a plain record (`describe`): its kind, activations and weights.
 """
 
 import torch

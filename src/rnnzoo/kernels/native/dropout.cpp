@@ -2,8 +2,8 @@
 // element's index i and two 32-bit keys drawn once per call from torch's generator.
 //
 // Why not torch.bernoulli: on the CPU it draws one random number per element through the
-// generator, ~4 ms for a (64, 28, 256) batch here, more than a whole recurrent layer's pointwise
-// work. A counter-based mask costs a few integer operations per element, vectorises, splits across
+// generator, which costs more than a whole recurrent layer's pointwise work (docs/performance.md).
+// A counter-based mask costs a few integer operations per element, vectorises, splits across
 // threads with no shared state, and needs no stored mask for the backward pass: the gradient goes
 // through the same function with the same keys. rnnzoo/kernels/dropout.py computes the identical
 // mask with tensor operations where this code is not built.
