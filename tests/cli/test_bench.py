@@ -3,6 +3,7 @@
 import json
 
 from rnnzoo.cli.main import main
+from rnnzoo.kernels import build
 
 
 def test_bench_smallest_run(tmp_path, monkeypatch, capsys):
@@ -18,7 +19,10 @@ def test_bench_smallest_run(tmp_path, monkeypatch, capsys):
         assert 0 < result["floor_train_ms"] and result["sgemm_gflops"] > 1
         assert "sgemm blas" in result["sgemm_rates"]  # the floor is the fastest engine measured
         assert result["sgemm_gflops"] == max(result["sgemm_rates"].values())
-    assert report["fused_calls"]["native"] + report["fused_calls"]["portable"] > 0  # rnnzoo ran fused
+    ran = "kernels/native/in_loop" if build.native() is not None else "kernels/portable/hoisted"
+    for result in report["results"]:  # each recurrent layer's plan, in training and at inference
+        assert result["plans"] == {"train": [ran] * 2, "infer": [ran] * 2}
+    assert f"rnnzoo's layers ran as train: {ran}, {ran}; infer: {ran}, {ran}" in printed
     assert (tmp_path / "bench.png").read_bytes()[:4] == b"\x89PNG"
     assert "GEMM floor" in printed and "rnnzoo x" in printed
 
