@@ -8,8 +8,8 @@
     projection   "auto": native float32 loops make x_t W + b themselves, a step at a time;
                  "hoisted": always one product over all steps before the loop
 
-Every setting changes speed only: the results of "auto" and "hoisted" are equal to the bit, and
-those of the two splits and of the two engines within float rounding.
+Every setting changes speed only: "auto" and "hoisted" projections, and in float32 the two splits,
+give results equal to the bit; float64 splits and the two engines agree to float rounding.
 
     rnnzoo.kernels.configure(native=False)          # from now on
     with rnnzoo.kernels.configure(split="units"):   # inside the block only
