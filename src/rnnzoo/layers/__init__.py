@@ -5,11 +5,13 @@ from .core import Dense, Dropout, Input
 from .gru import GRU, GRUCell
 from .layer import Layer
 from .lstm import LSTM, LSTMCell
+from .min_gru import MinGRU
+from .min_lstm import MinLSTM
 from .rnn import RNN
 from .sequential import Sequential
 from .simple_rnn import SimpleRNN, SimpleRNNCell
 
 __all__ = [
-    "Bidirectional", "Dense", "Dropout", "GRU", "GRUCell", "Input", "LSTM", "LSTMCell", "Layer",
+    "Bidirectional", "Dense", "Dropout", "GRU", "GRUCell", "Input", "LSTM", "LSTMCell", "Layer", "MinGRU", "MinLSTM",
     "RNN", "Sequential", "SimpleRNN", "SimpleRNNCell",
 ]

@@ -4,7 +4,9 @@ from .bidirectional import Bidirectional
 from .core import Dense, Dropout
 from .gru import GRU
 from .lstm import LSTM
+from .min_gru import MinGRU
+from .min_lstm import MinLSTM
 from .simple_rnn import SimpleRNN
 
-LAYER_TYPES = {cls.__name__: cls for cls in (SimpleRNN, LSTM, GRU, Bidirectional, Dense, Dropout)}
+LAYER_TYPES = {cls.__name__: cls for cls in (SimpleRNN, LSTM, GRU, MinGRU, MinLSTM, Bidirectional, Dense, Dropout)}
 RECURRENT_TYPES = ("SimpleRNN", "LSTM", "GRU")

@@ -15,6 +15,7 @@ from .core import Input
 from .layer import Layer, Shape
 from .rnn import RNN
 from .bidirectional import Bidirectional
+from .minimal import MinimalRNN
 from .summary import summary_table
 
 
@@ -30,7 +31,7 @@ class Sequential(nn.Module):
         for position, layer in enumerate(layers):
             if not isinstance(layer, Layer):
                 raise TypeError(f"Sequential layer {position} must be an rnnzoo layer, got {type(layer).__name__}")
-            if isinstance(layer, (RNN, Bidirectional)) and layer.return_state:
+            if isinstance(layer, (RNN, MinimalRNN, Bidirectional)) and layer.return_state:
                 raise ValueError(f"layer {layer.name!r} has return_state=True, which Sequential cannot pass on")
             layer.name = self._unique(layer.name, taken)
             self.add_module(layer.name, layer)
