@@ -3,7 +3,7 @@
 __version__ = "0.1.0"  # first: submodules read it while the package is still importing
 
 from .layers import (
-    GRU, LSTM, RNN, Bidirectional, Dense, Dropout, Input, Layer, MinGRU, MinLSTM, Sequential, SimpleRNN,
+    GRU, LSTM, RNN, Bidirectional, Dense, Dropout, Input, Layer, MinGRU, MinLSTM, Sequential, SimpleRNN, Transformer,
 )
 
 from . import data
@@ -16,6 +16,6 @@ from .training import KerasAdam, evaluate, fit
 
 __all__ = [
     "GRU", "LSTM", "RNN", "Bidirectional", "Dense", "Dropout", "Input", "Layer", "MinGRU", "MinLSTM", "Sequential",
-    "SimpleRNN", "__version__", "data", "ConfigError", "Experiment", "load_config", "load_run",
+    "SimpleRNN", "Transformer", "__version__", "data", "ConfigError", "Experiment", "load_config", "load_run",
     "reproduce", "train", "PRESETS", "load_preset", "preset", "KerasAdam", "evaluate", "fit",
 ]

@@ -10,8 +10,9 @@ from .min_lstm import MinLSTM
 from .rnn import RNN
 from .sequential import Sequential
 from .simple_rnn import SimpleRNN, SimpleRNNCell
+from .transformer import Transformer
 
 __all__ = [
     "Bidirectional", "Dense", "Dropout", "GRU", "GRUCell", "Input", "LSTM", "LSTMCell", "Layer", "MinGRU", "MinLSTM",
-    "RNN", "Sequential", "SimpleRNN", "SimpleRNNCell",
+    "RNN", "Sequential", "SimpleRNN", "SimpleRNNCell", "Transformer",
 ]

@@ -7,6 +7,8 @@ from .lstm import LSTM
 from .min_gru import MinGRU
 from .min_lstm import MinLSTM
 from .simple_rnn import SimpleRNN
+from .transformer import Transformer
 
-LAYER_TYPES = {cls.__name__: cls for cls in (SimpleRNN, LSTM, GRU, MinGRU, MinLSTM, Bidirectional, Dense, Dropout)}
+LAYER_TYPES = {cls.__name__: cls for cls in (
+    SimpleRNN, LSTM, GRU, MinGRU, MinLSTM, Transformer, Bidirectional, Dense, Dropout)}
 RECURRENT_TYPES = ("SimpleRNN", "LSTM", "GRU")
