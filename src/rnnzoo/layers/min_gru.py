@@ -14,7 +14,6 @@ log a = -softplus(k), log b = -softplus(-k) + log g(v). Parameters: 2·U·(F + 1
 import torch
 import torch.nn.functional as F
 
-from .layer import keeps_config
 from .minimal import MinimalRNN, g, log_g
 
 
@@ -23,14 +22,6 @@ class MinGRU(MinimalRNN):
     return_state adds the final h. kernel (F, 2U) glorot_uniform, bias (2U,) zeros."""
 
     gates = 2
-
-    @keeps_config
-    def __init__(self, units: int, use_bias: bool = True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", return_sequences: bool = False, return_state: bool = False,
-                 go_backwards: bool = False, backend: str = "auto", input_dim: int | None = None,
-                 name: str | None = None):
-        super().__init__(units, use_bias, kernel_initializer, bias_initializer, return_sequences, return_state,
-                         go_backwards, backend, input_dim, name)
 
     def coefficients(self, z: torch.Tensor):
         v, k = z.chunk(2, dim=-1)

@@ -17,7 +17,6 @@ Parameters: 3·U·(F + 1) with bias.
 import torch
 import torch.nn.functional as F
 
-from .layer import keeps_config
 from .minimal import MinimalRNN, g, log_g
 
 
@@ -26,14 +25,6 @@ class MinLSTM(MinimalRNN):
     return_state adds the final h. kernel (F, 3U) glorot_uniform, bias (3U,) zeros."""
 
     gates = 3
-
-    @keeps_config
-    def __init__(self, units: int, use_bias: bool = True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", return_sequences: bool = False, return_state: bool = False,
-                 go_backwards: bool = False, backend: str = "auto", input_dim: int | None = None,
-                 name: str | None = None):
-        super().__init__(units, use_bias, kernel_initializer, bias_initializer, return_sequences, return_state,
-                         go_backwards, backend, input_dim, name)
 
     def coefficients(self, z: torch.Tensor):
         v, k_f, k_i = z.chunk(3, dim=-1)

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import initializers
-from .layer import Layer, Shape
+from .layer import Layer, Shape, keeps_config
 from .rnn import check_lengths, reverse_padded
 
 BACKENDS = ("auto", "reference")
@@ -51,6 +51,7 @@ class MinimalRNN(Layer):
 
     gates: int = 1  # column blocks in kernel / bias
 
+    @keeps_config
     def __init__(self, units: int, use_bias: bool = True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", return_sequences: bool = False, return_state: bool = False,
                  go_backwards: bool = False, backend: str = "auto", input_dim: int | None = None,
