@@ -134,3 +134,20 @@ def test_bad_input_is_refused_with_one_line(kind):
         layer(torch.randn(2, 4, 3), initial_state=torch.zeros(2, 5))
     with pytest.raises(ValueError, match="backend must be one of"):
         LAYERS[kind](4, backend="fused")
+
+
+@pytest.mark.parametrize("kind", LAYERS)
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_the_log_space_scan_of_other_devices_equals_the_linear_one(kind, sign):
+    """Off the CPU the layers scan in log space: from log a and log b, h_0 kept outside the logs."""
+    from rnnzoo.layers.minimal import scan
+
+    layer = make(kind)
+    torch.manual_seed(4)
+    z = torch.randn(3, 50, layer.gates * layer.units, dtype=torch.float64)
+    h0 = sign * torch.rand(3, layer.units, dtype=torch.float64)
+    log_a, log_b = layer.log_coefficients(z)
+    a, b = layer.coefficients(z)
+    torch.testing.assert_close(log_a.exp(), a, atol=1e-14, rtol=1e-12)
+    torch.testing.assert_close(log_b.exp(), b, atol=1e-14, rtol=1e-12)
+    torch.testing.assert_close(scan(log_a, log_b, h0), rnnzoo.kernels.linear_scan(a, b, h0), atol=1e-12, rtol=1e-10)

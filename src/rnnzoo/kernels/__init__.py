@@ -12,12 +12,14 @@ torch's `nn.LSTM` calls `_VF.lstm`.
     native/          the C++ kernels, built once by build.py and cached under the user cache
     portable.py      the same contract as native/ in pure PyTorch: any activation, no compiler
     projection.py    x W + b over all steps on the fastest GEMM at hand, and its gradients
+    scan.py          h_t = a_t h_{t-1} + b_t as one node (minGRU, minLSTM): native on the CPU
     dropout.py       the Dropout layer's counter-based mask (native, or the same in tensor ops)
     settings.py      configure(): the one knob (engine, work split, projection), for tests and A/B
 """
 
 from .cell import ACTIVATION_CODES, CellSpec, Kind
 from .route import Plan, plan, run
+from .scan import linear_scan
 from .settings import Settings, configure
 
-__all__ = ["ACTIVATION_CODES", "CellSpec", "Kind", "Plan", "Settings", "configure", "plan", "run"]
+__all__ = ["ACTIVATION_CODES", "CellSpec", "Kind", "Plan", "Settings", "configure", "linear_scan", "plan", "run"]

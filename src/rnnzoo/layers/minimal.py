@@ -5,9 +5,10 @@ candidate read only x_t, never h_{t-1}, so every step is
 
     h_t = a_t ⊙ h_{t-1} + b_t          a_t, b_t computed for all steps at once from x
 
-and the loop over time becomes a scan. With a_t > 0 and b_t ≥ 0 it runs in log space (Heinsen
-2023, "Efficient Parallelization of a Ubiquitous Sequential Computation",
-https://arxiv.org/abs/2311.06281), with a* = cumsum(log a):
+and what is left of the loop is T elementwise multiply-adds. On the CPU it runs as such, one node
+with a hand-written backward (`kernels.linear_scan`, native). On other devices, with a_t > 0 and
+b_t ≥ 0, it runs as a parallel scan in log space (Heinsen 2023, "Efficient Parallelization of a
+Ubiquitous Sequential Computation", https://arxiv.org/abs/2311.06281), with a* = cumsum(log a):
 
     h_t = exp(a*_t) ⊙ h_0 + exp(a*_t + logcumsumexp(log b - a*)_t)
 
@@ -15,8 +16,9 @@ The candidate goes through g(v) = v + 0.5 for v ≥ 0, sigmoid(v) below (the pap
 keeps it positive. The h_0 term stands apart, so an initial state of either sign is exact.
 
 Layout, Keras-style: kernel (F, G·U) multiplies x_t, bias (G·U,), the G blocks side by side as
-each layer lists them. `backend="reference"` steps through time (the readable definition, and
-the way to feed one step at a time); "auto" runs the scan. Both compute the same function.
+each layer lists them. `backend="reference"` steps through time with autograd (the readable
+definition); "auto" runs the linear scan on the CPU and the log-space scan elsewhere. All three
+compute the same function.
 Variable lengths: a padded step has a = 1, b = 0 (the state carries) and outputs zeros.
 """
 
@@ -24,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import kernels
 from . import initializers
 from .layer import Layer, Shape, keeps_config
 from .rnn import check_lengths, reverse_padded
@@ -106,25 +109,32 @@ class MinimalRNN(Layer):
         running = None if lengths is None else (torch.arange(steps, device=x.device) < lengths[:, None])[..., None]
         if self.backend == "reference":
             outputs = self._step_by_step(z, h0, running)
+        elif x.device.type == "cpu":
+            outputs = kernels.linear_scan(*self._padded_coefficients(z, running), h0)
         else:
-            outputs = self._scan(z, h0, running)
+            outputs = self._log_scan(z, h0, running)
         final = outputs[:, -1]  # padded steps carry the state: the last step's is final
         if running is not None:
             outputs = outputs * running  # padded steps output zeros
         output = outputs if self.return_sequences else final
         return (output, final) if self.return_state else output
 
-    def _step_by_step(self, z, h, running):
+    def _padded_coefficients(self, z, running):
+        """(a, b) with a = 1, b = 0 on padded steps, so the state carries across them."""
         a, b = self.coefficients(z)
         if running is not None:
             a, b = torch.where(running, a, 1.0), b * running
+        return a, b
+
+    def _step_by_step(self, z, h, running):
+        a, b = self._padded_coefficients(z, running)
         outputs = []
-        for t in range(z.shape[1]):
-            h = a[:, t] * h + b[:, t]
+        for a_t, b_t in zip(a.unbind(1), b.unbind(1)):  # unbind: one gradient node, not T full-size ones
+            h = a_t * h + b_t
             outputs.append(h)
         return torch.stack(outputs, dim=1)
 
-    def _scan(self, z, h0, running):
+    def _log_scan(self, z, h0, running):
         log_a, log_b = self.log_coefficients(z)
         if running is not None:  # a = 1, b = 0 on padded steps
             log_a = torch.where(running, log_a, 0.0)

@@ -10,6 +10,11 @@
 // dropout.cpp
 at::Tensor dropout_mask_apply(at::Tensor x, int64_t key0, int64_t key1, int64_t threshold, double scale);
 
+// linear_scan.cpp
+at::Tensor linear_scan(const at::Tensor& a, const at::Tensor& b, const at::Tensor& h0);
+std::vector<at::Tensor> linear_scan_backward(const at::Tensor& a, const at::Tensor& h0, const at::Tensor& H,
+                                             const at::Tensor& dH);
+
 // matmul.cpp
 at::Tensor matmul(const at::Tensor& A, const at::Tensor& B, const c10::optional<at::Tensor>& bias);
 std::vector<at::Tensor> matmul_tn(const at::Tensor& S, const at::Tensor& B);
@@ -17,7 +22,7 @@ std::vector<at::Tensor> matmul_tn(const at::Tensor& S, const at::Tensor& B);
 namespace py = pybind11;
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
-  m.doc() = "rnnzoo native kernels (CPU): fused recurrences, packed matmul and counter-based dropout";
+  m.doc() = "rnnzoo native kernels (CPU): fused recurrences, linear scans, packed matmul and counter-based dropout";
   py::class_<ForwardResult>(m, "ForwardResult")
       .def_readonly("Y", &ForwardResult::Y)
       .def_readonly("h", &ForwardResult::h)
@@ -50,6 +55,10 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
         py::arg("A"), py::arg("B"), py::arg("bias") = py::none());
   m.def("matmul_tn", &matmul_tn, "(S^T @ B, B.sum(0)) in float32 (S and B with the same number of rows)",
         py::arg("S"), py::arg("B"));
+  m.def("linear_scan", &linear_scan, "h_1..h_T of h_t = a_t * h_{t-1} + b_t, elementwise, all (B, T, U)",
+        py::arg("a"), py::arg("b"), py::arg("h0"));
+  m.def("linear_scan_backward", &linear_scan_backward, "(da, db, dh0) of linear_scan given dL/dH",
+        py::arg("a"), py::arg("h0"), py::arg("H"), py::arg("dH"));
   m.def("dropout", &dropout_mask_apply, "x * keep(index; keys) * scale, the mask of kernels/dropout.py",
         py::arg("x"), py::arg("key0"), py::arg("key1"), py::arg("threshold"), py::arg("scale"));
 }
