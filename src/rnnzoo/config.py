@@ -39,6 +39,8 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class LayerSpec:
+    """One entry of `model.layers`: a layer type from the registry and its constructor arguments."""
+
     type: str
     options: tuple[tuple[str, Any], ...] = ()  # (key, value) pairs: a frozen stand-in for a dict
 
@@ -54,12 +56,16 @@ class LayerSpec:
 
 @dataclass(frozen=True)
 class ModelConfig:
+    """`[model]`: the layers of a Sequential, in order, and the per-sample input shape."""
+
     layers: tuple[LayerSpec, ...]
     input: tuple[int | None, ...] = (None, 28)  # (time, features) per sample; None = any
 
 
 @dataclass(frozen=True)
 class DataConfig:
+    """`[data]`: which data set (a name in `rnnzoo.data.DATASETS`), optionally cut to a prefix."""
+
     dataset: str = "mnist"
     train_limit: int | None = None  # use only the first N training / test examples
     test_limit: int | None = None
@@ -81,6 +87,8 @@ class OptimizerConfig:
 
 @dataclass(frozen=True)
 class TrainingConfig:
+    """`[training]`: Keras' fit settings; `seed` fixes the weights, the shuffles and the dropout masks."""
+
     batch_size: int = 64
     epochs: int = 10
     seed: int = 0
@@ -88,6 +96,8 @@ class TrainingConfig:
 
 @dataclass(frozen=True)
 class Experiment:
+    """A whole experiment file, validated: what `load` and `parse` return and `rnnzoo.train` runs."""
+
     name: str
     model: ModelConfig
     data: DataConfig = field(default_factory=DataConfig)

@@ -5,12 +5,8 @@ mmap()s and hands freed memory back to the OS past M_TRIM_THRESHOLD; a training 
 allocates and frees multi-MB activations then pays a page fault, and the OS a zero-fill, per
 4 KiB page, every step. `tune_malloc()` keeps all of it in the heap for reuse: no mmap() at all
 (M_MMAP_MAX = 0; the threshold alone cannot go above 32 MiB, and a long sequence's activations
-are bigger) and a trim threshold of 1 GiB. Measured, the same case with and without the
-M_MMAP_MAX part, alternating processes: one-layer LSTM (256 units, batch 64, T 784) training step
-727 -> 480 ms for rnnzoo and 845 -> 506 ms for torch.nn; GRU batch 512: 150-166 -> 115 ms and
-156-171 -> 141-145 ms; the notebook's models (all blocks under 32 MiB) change little (medians of
-four alternating processes with and without the thresholds: SimpleRNN 13.3 / 15.1 ms, GRU 25.5 /
-26.0, LSTM 52.9 / 53.0; without them some processes ran 15-25 % slower throughout).
+are bigger) and a trim threshold of 1 GiB. It matters where blocks exceed 32 MiB (long sequences,
+big batches) and little at the notebook's sizes; docs/performance.md has the measurements.
 It is a process-wide setting, so rnnzoo applies it only in processes of its own: the training
 commands (`reproduce`, `train`, `resume`) and the benchmark, to every contender alike (the Keras
 worker and benchmarks/keras_epoch.py do the same). In a notebook or a program of your own, call

@@ -18,13 +18,13 @@ round, so machine noise hits all alike; medians over every step of every round):
              can be faster
 
 A training step is forward, cross-entropy, backward and an Adam update (for both torch contenders
-torch.optim.Adam(fused=True), torch's fastest Adam on the CPU: its default for-loop one costs
-0.4-2 ms more per step here, alike for both; Keras' own Adam in train_on_batch). Inference is one
-forward pass of the batch without gradients. Peak memory is each contender's peak RSS growth over
-its RSS after building the model, measured in a fresh process (Linux: the peak is reset through
-/proc/self/clear_refs before inference, and again before training). Process settings are the same
-for every contender: the malloc thresholds of process.py (unless mallopt=False) and the threads
-each library uses by default (all cores).
+torch.optim.Adam(fused=True), torch's fastest Adam on the CPU: its default for-loop one would add
+the same overhead to both and blur the layers' difference; Keras' own Adam in train_on_batch).
+Inference is one forward pass of the batch without gradients. Peak memory is each contender's
+peak RSS growth over its RSS after building the model, measured in a fresh process (Linux: the
+peak is reset through /proc/self/clear_refs before inference, and again before training). Process
+settings are the same for every contender: the malloc thresholds of process.py (unless
+mallopt=False) and the threads each library uses by default (all cores).
 """
 
 import json
@@ -236,9 +236,9 @@ class Sgemm:
     """A 1024³ float32 product: the machine's matrix-product rate, measured between contenders.
 
     engine "blas" is torch.mm (MKL in the x86 wheels); "onednn" the oneDNN matmul that torch.nn's
-    LSTM uses; "rnnzoo" the packed-panel GEMM of rnnzoo's kernels (native/matmul.cpp). On AMD
-    CPUs MKL is the slowest (~170–190 against ~205–215 GFLOP/s on the 2-core machine of
-    benchmarks/), so a floor from torch.mm alone is too low; the floor takes the fastest.
+    LSTM uses; "rnnzoo" the packed-panel GEMM of rnnzoo's kernels (native/matmul.cpp). Which is
+    fastest depends on the CPU (on AMD CPUs MKL is not), so a floor from torch.mm alone could be
+    too low; the floor takes the fastest.
     """
 
     SIZE = 1024
@@ -467,7 +467,7 @@ def run_benchmark(json_path=None, png_path=None, sweep: str = "full", rounds: in
     for index, case in enumerate(cases):
         seed = index < 3
         # Sweep cases: fewer steps (some take a second each), but at least 3 rounds: with 2, one slow
-        # spell of the machine set a whole case's ratio (GRU batch 512: 0.83x in one run, 1.49x next).
+        # spell of the machine can set a whole case's ratio.
         result = bench_case(case, rounds if seed else max(min(rounds, 3), rounds // 2), per_round if seed else 2,
                             keras if seed else None, mallopt, memory)
         results.append(result)
