@@ -50,7 +50,8 @@ def test_experiments_page_documents_every_key():
         row = re.search(rf"^\| `\"{kind}\"` \|(.*)$", layers, re.M)
         assert row, f"docs/experiments.md: no row for layer type {kind}"
         documented = set(re.findall(r"`(\w+)`", row.group(1)))
-        if "SimpleRNN keys" in row.group(1):
-            documented |= set(re.findall(r"`(\w+)`", re.search(r'^\| `"SimpleRNN"` \|(.*)$', layers, re.M).group(1)))
+        for base in ("SimpleRNN", "MinGRU"):
+            if f"{base} keys" in row.group(1):
+                documented |= set(re.findall(r"`(\w+)`", re.search(rf'^\| `"{base}"` \|(.*)$', layers, re.M).group(1)))
         accepted = set(inspect.signature(cls.__init__).parameters) - {"self", "backward_layer", "input_dim"}
         assert accepted <= documented, f"docs/experiments.md: {kind} misses {sorted(accepted - documented)}"
