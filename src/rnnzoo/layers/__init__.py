@@ -1,7 +1,7 @@
 """Recurrent layers with Keras' semantics and weight layout, as torch.nn.Modules."""
 
 from .bidirectional import Bidirectional
-from .core import Dense, Dropout, Input
+from .core import Activation, Dense, Dropout, Input
 from .gru import GRU, GRUCell
 from .layer import Layer
 from .lstm import LSTM, LSTMCell
@@ -10,6 +10,6 @@ from .sequential import Sequential
 from .simple_rnn import SimpleRNN, SimpleRNNCell
 
 __all__ = [
-    "Bidirectional", "Dense", "Dropout", "GRU", "GRUCell", "Input", "LSTM", "LSTMCell", "Layer",
+    "Activation", "Bidirectional", "Dense", "Dropout", "GRU", "GRUCell", "Input", "LSTM", "LSTMCell", "Layer",
     "RNN", "Sequential", "SimpleRNN", "SimpleRNNCell",
 ]
