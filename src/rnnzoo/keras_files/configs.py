@@ -137,7 +137,7 @@ def _check_not_custom(entry: dict, where: str) -> None:
     module = entry.get("module")
     name = entry.get("class_name")
     if registered not in (None, name) or (module is not None and not str(module).startswith("keras")):
-        raise unsupported(f"custom object {registered or name!r} (module {module!r})", where)
+        raise unsupported(f"custom object {registered or name!r}", where)
 
 
 def _input_shape(shape, where: str) -> tuple:

@@ -35,6 +35,9 @@ def save_keras(model: Sequential, path, overwrite: bool = True) -> Path:
     if path.exists() and not overwrite:
         raise OutputExistsError(f"{path} already exists; pass --overwrite (overwrite=True) to replace it")
     config = configs.keras_model_config(model, infer_input(model))  # refuses what Keras can't rebuild
+    unbuilt = [layer.name for layer in model.layers if not layer.built]
+    if unbuilt:
+        raise KerasFileError(f"layer {unbuilt[0]!r} has no weights yet; give the model an Input or call it once")
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as file:
         weights.write_keras3(file, model)
