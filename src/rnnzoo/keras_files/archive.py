@@ -3,8 +3,8 @@
 Nothing is extracted to disk and no entry is trusted: only those three names are accepted (a
 name with `..`, a leading `/` or a backslash is refused, whatever it is), each entry's declared
 size is bounded before it is read and the read itself stops at the bound, so a zip bomb costs a
-few megabytes at most. The weights entry may be as large as the config's weights need in float64
-plus room for HDF5's own structure.
+few megabytes at most. The weights entry may be as large as the config's weights need in float64,
+with an optimizer's state beside them, plus room for HDF5's own structure.
 """
 
 import io
@@ -17,7 +17,8 @@ from .errors import KerasFileError
 
 CONFIG, METADATA, WEIGHTS = "config.json", "metadata.json", "model.weights.h5"
 JSON_LIMIT = 16 * 2**20  # bytes: a config of thousands of layers is still well under a megabyte
-WEIGHTS_OVERHEAD = 16 * 2**20  # bytes of HDF5 structure allowed beyond the weights' own size
+BYTES_PER_PARAMETER = 32  # the most a weights entry may hold per parameter of the model's config
+WEIGHTS_OVERHEAD = 16 * 2**20  # bytes of HDF5 structure allowed beyond that
 OPTIONAL = ("assets/",)  # Keras writes an empty assets folder for some models
 
 
@@ -69,7 +70,8 @@ class Archive:
         return data
 
     def weights(self, parameters: int) -> io.BytesIO:
-        return io.BytesIO(self.read(WEIGHTS, 8 * parameters + WEIGHTS_OVERHEAD))
+        # float64 weights plus an optimizer's two moments (Adam's) take 24 bytes a parameter
+        return io.BytesIO(self.read(WEIGHTS, BYTES_PER_PARAMETER * parameters + WEIGHTS_OVERHEAD))
 
     def close(self) -> None:
         self.zip.close()

@@ -61,7 +61,8 @@ def read_keras3(file: h5py.File, model: Sequential, where: str) -> None:
     for group, layer in zip(keras3_groups(model), model.layers):
         for path, _, tensor in layer_variables(layer):
             expected[f"layers/{group}/{path}"] = (layer, tensor)
-    present = set(dataset_paths(file, where))
+    layers = file.get("layers", getlink=True)  # other groups (the optimizer's state) are not read
+    present = set(dataset_paths(file["layers"], where, "layers/")) if isinstance(layers, h5py.HardLink) else set()
     extra = sorted(present - set(expected))
     if extra:
         raise KerasFileError(f"{where}: weights of another architecture: the file has {extra[0]}, "
