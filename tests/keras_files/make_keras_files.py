@@ -46,6 +46,7 @@ def models() -> dict:
                           layers.Dense(2)],
         "bidirectional_sequences": [layers.Bidirectional(layers.LSTM(2, return_sequences=True), merge_mode="concat"),
                                     layers.Dense(2, activation="relu")],
+        "bidirectional_pair": [layers.Bidirectional(layers.GRU(2), merge_mode=None)],  # outputs (forward, backward)
     }
 
 
@@ -64,7 +65,7 @@ def make_good() -> None:
         for steps in LENGTHS:
             x = rng.normal(size=(B, steps, F)).astype("float32")
             expected[f"{name}/x{steps}"] = x
-            expected[f"{name}/logits{steps}"] = np.asarray(model.predict(x, verbose=0))
+            expected[f"{name}/logits{steps}"] = np.asarray(model.predict(x, verbose=0))  # a pair is stacked
     # A model with a fixed number of steps, and its weights alone (model.save_weights).
     fixed = keras.Sequential([keras.Input(shape=(5, F)), layers.LSTM(2), layers.Dense(2)], name="fixed_steps")
     randomize(fixed)

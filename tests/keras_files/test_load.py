@@ -14,8 +14,10 @@ from .conftest import LENGTHS, MODELS, NAMES, TOL
 
 
 def logits(model, x: np.ndarray) -> np.ndarray:
+    """The model's output as Keras' predict gives it (a merge_mode=None pair stacked, as numpy does)."""
     with torch.no_grad():
-        return model(torch.from_numpy(x)).numpy()
+        output = model(torch.from_numpy(x))
+    return torch.stack(output).numpy() if isinstance(output, tuple) else output.numpy()
 
 
 @pytest.mark.parametrize("suffix", ["keras", "h5"])
@@ -40,6 +42,7 @@ def test_names_and_settings_are_kept(suffix):
     assert lstm.layers[1].rate == pytest.approx(0.2)
     bidirectional = rnnzoo.load_keras(MODELS / f"bidirectional.{suffix}")
     assert [layer.merge_mode for layer in bidirectional.layers[:4]] == ["concat", "sum", "mul", "ave"]
+    assert rnnzoo.load_keras(MODELS / f"bidirectional_pair.{suffix}").layers[0].merge_mode is None
     wrapped = json.loads(zipfile.ZipFile(MODELS / "bidirectional.keras").read("config.json"))["config"]["layers"][1]
     forward_name = wrapped["config"]["layer"]["config"]["name"]  # Keras' own, e.g. forward_lstm_2
     assert bidirectional.layers[0].forward_layer.name == forward_name

@@ -26,6 +26,10 @@ def import_run(keras_path, run_dir, dataset: str = "mnist", overwrite: bool = Fa
     if not overwrite and any((run_dir / name).exists() for name in ("experiment.json", "weights.safetensors")):
         raise OutputExistsError(f"{run_dir} already holds a run; pass --overwrite to replace it")
     loaded = read_keras(keras_path)
+    pairs = [spec["name"] for spec in loaded.specs if spec["type"] == "Bidirectional" and spec.get("merge_mode", "") is None]
+    if pairs:
+        raise KerasFileError(f"{keras_path}: layer {pairs[0]!r} outputs a pair (merge_mode None); a run folder's "
+                             "model must output one tensor of logits (load it with rnnzoo.load_keras instead)")
     input_shape = [d for d in loaded.input_shape if d is not None]  # a free time axis is left out
     data = {"name": identifier(loaded.name), "notes": f"imported from the Keras file {Path(keras_path).name}",
             "model": {"input": input_shape, "layers": loaded.specs}, "data": {"dataset": dataset}}
