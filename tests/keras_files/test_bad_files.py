@@ -157,3 +157,14 @@ def test_hdf5_links_are_not_followed(tmp_path, link):
                                            else h5py.SoftLink("/layers/lstm_1/cell/vars/0"))
     with pytest.raises(KerasFileError, match="Link; only plain HDF5 entries are read"):
         rnnzoo.load_keras(altered(tmp_path, replace={"model.weights.h5": data.getvalue()}))
+
+
+def test_keras2_hard_sigmoid_is_refused(tmp_path):
+    """Keras 2 defined hard_sigmoid differently; lstm.h5 uses it, so labelled Keras 2 it is refused."""
+    copy = tmp_path / "keras2.h5"
+    copy.write_bytes((MODELS / "lstm.h5").read_bytes())
+    with h5py.File(copy, "a") as file:
+        file.attrs["keras_version"] = "2.15.0"
+    with pytest.raises(KerasFileError, match="written by Keras 2.15.0, whose hard_sigmoid differs"):
+        rnnzoo.load_keras(copy)
+    assert rnnzoo.load_keras(MODELS / "lstm.h5")  # written by Keras 3: the same hard_sigmoid

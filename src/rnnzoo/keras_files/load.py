@@ -79,6 +79,7 @@ def _load_hdf5(path: Path, model: Sequential | None) -> KerasModel:
     with _open_hdf5(path, str(path)) as file:
         if "model_config" in file.attrs:  # a legacy full model: config and weights by layer name
             model, loaded, keras_names = _built(_json_attribute(file.attrs["model_config"], path), path, model)
+            _check_keras2_hard_sigmoid(file, loaded, path)
             if not isinstance(file.get("model_weights", getlink=True), h5py.HardLink):
                 raise KerasFileError(f"{path}: a legacy .h5 model without a plain model_weights group")
             _read(lambda: weights.read_legacy(file["model_weights"], model, keras_names, str(path)), path)
@@ -93,6 +94,14 @@ def _load_hdf5(path: Path, model: Sequential | None) -> KerasModel:
         else:
             _read(lambda: weights.read_keras3(file, model, str(path)), path)
         return loaded
+
+
+def _check_keras2_hard_sigmoid(file: h5py.File, loaded: KerasModel, path: Path) -> None:
+    """Keras 2's hard_sigmoid was clip(0.2x + 0.5, 0, 1); rnnzoo has Keras 3's relu6(x + 3) / 6."""
+    version = weights.text(file.attrs.get("keras_version", "3"))
+    if version.startswith(("1.", "2.")) and loaded.specs and "hard_sigmoid" in json.dumps(loaded.specs):
+        raise KerasFileError(f"{path}: written by Keras {version}, whose hard_sigmoid differs from Keras 3's "
+                             "(the one rnnzoo computes); re-save the model with Keras 3 or use sigmoid")
 
 
 def _open_hdf5(source, where: str) -> h5py.File:
