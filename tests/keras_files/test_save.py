@@ -1,5 +1,6 @@
 """save_keras: archives rnnzoo reads back identically, laid out as Keras 3 writes them."""
 
+import io
 import json
 import os
 import zipfile
@@ -39,7 +40,7 @@ def test_archive_has_keras_layout(tmp_path):
     ours = archive.read("model.weights.h5")
     paths = []
     for data in (theirs, ours):
-        with h5py.File(__import__("io").BytesIO(data), "r") as file:
+        with h5py.File(io.BytesIO(data), "r") as file:
             found = []
             file.visititems(lambda name, node: found.append((name, getattr(node, "shape", None))))
             paths.append(sorted(found))
