@@ -12,10 +12,12 @@ from .. import __version__
 from ..config import ConfigError
 from ..lab import OutputExistsError
 from ..training import CheckpointError, TrainingInterrupted
-from . import bench, data, evaluate, reproduce, resume, summary, train
+from ..keras_files import KerasFileError
+from . import bench, data, evaluate, export_keras, import_keras, reproduce, resume, summary, train
 
-COMMANDS = (reproduce, train, resume, evaluate, summary, data, bench)
-USAGE_ERRORS = (ConfigError, OutputExistsError, CheckpointError, FileNotFoundError, NotADirectoryError)
+COMMANDS = (reproduce, train, resume, evaluate, summary, data, bench, import_keras, export_keras)
+USAGE_ERRORS = (ConfigError, OutputExistsError, CheckpointError, KerasFileError, FileNotFoundError,
+                NotADirectoryError)
 
 
 class Parser(argparse.ArgumentParser):

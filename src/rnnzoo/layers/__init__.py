@@ -1,7 +1,7 @@
 """Recurrent layers with Keras' semantics and weight layout, as torch.nn.Modules."""
 
 from .bidirectional import Bidirectional
-from .core import Dense, Dropout, Input
+from .core import Activation, Dense, Dropout, Input
 from .gru import GRU, GRUCell
 from .layer import Layer
 from .lstm import LSTM, LSTMCell
@@ -13,6 +13,6 @@ from .simple_rnn import SimpleRNN, SimpleRNNCell
 from .transformer import Transformer
 
 __all__ = [
-    "Bidirectional", "Dense", "Dropout", "GRU", "GRUCell", "Input", "LSTM", "LSTMCell", "Layer", "MinGRU", "MinLSTM",
-    "RNN", "Sequential", "SimpleRNN", "SimpleRNNCell", "Transformer",
+    "Activation", "Bidirectional", "Dense", "Dropout", "GRU", "GRUCell", "Input", "LSTM", "LSTMCell", "Layer",
+    "MinGRU", "MinLSTM", "RNN", "Sequential", "SimpleRNN", "SimpleRNNCell", "Transformer",
 ]

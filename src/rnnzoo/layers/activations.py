@@ -25,6 +25,10 @@ def hard_silu(x: torch.Tensor) -> torch.Tensor:
     return x * hard_sigmoid(x)
 
 
+def softmax(x: torch.Tensor) -> torch.Tensor:
+    return torch.softmax(x, dim=-1)  # Keras' default axis: the last
+
+
 ACTIVATIONS: dict[str, Activation] = {
     "linear": linear,
     "tanh": torch.tanh,
@@ -45,6 +49,7 @@ ACTIVATIONS: dict[str, Activation] = {
     "softsign": F.softsign,
     "log_sigmoid": F.logsigmoid,
     "exponential": torch.exp,
+    "softmax": softmax,
 }
 
 

@@ -44,8 +44,9 @@ class Bidirectional(Layer):
             layer.backend = backward_layer.backend = backend
         self.forward_layer = layer
         self.backward_layer = backward_layer
-        self.forward_layer.name = f"forward_{layer.name}"
-        self.backward_layer.name = f"backward_{layer.name}"
+        wrapped = layer.name
+        self.forward_layer.name = f"forward_{wrapped}"
+        self.backward_layer.name = f"backward_{wrapped}"
         self.merge_mode = merge_mode
         self.merge = MERGE_MODES[merge_mode]
         self.return_sequences = layer.return_sequences

@@ -1,4 +1,4 @@
-"""Keras' core layers used around recurrent ones: Input, Dense, Dropout."""
+"""Keras' core layers used around recurrent ones: Input, Dense, Dropout, Activation."""
 
 import torch
 from torch import nn
@@ -82,3 +82,16 @@ class Dropout(Layer):
 
     def forward(self, x: torch.Tensor, lengths=None) -> torch.Tensor:
         return dropout.dropout(x, self.rate) if self.training else x
+
+
+class Activation(Layer):
+    """Keras' `Activation(activation)`: applies a named activation (see activations.py) elementwise."""
+
+    @keeps_config
+    def __init__(self, activation, name: str | None = None):
+        super().__init__(name)
+        self.activation = activations.get(activation)
+        self.built = True
+
+    def forward(self, x: torch.Tensor, lengths=None) -> torch.Tensor:
+        return self.activation(x)

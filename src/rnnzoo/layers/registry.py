@@ -1,7 +1,7 @@
 """Layer types by the names configs use: the one place a new layer type is registered."""
 
 from .bidirectional import Bidirectional
-from .core import Dense, Dropout
+from .core import Activation, Dense, Dropout
 from .gru import GRU
 from .lstm import LSTM
 from .min_gru import MinGRU
@@ -10,5 +10,5 @@ from .simple_rnn import SimpleRNN
 from .transformer import Transformer
 
 LAYER_TYPES = {cls.__name__: cls for cls in (
-    SimpleRNN, LSTM, GRU, MinGRU, MinLSTM, Transformer, Bidirectional, Dense, Dropout)}
+    SimpleRNN, LSTM, GRU, MinGRU, MinLSTM, Transformer, Bidirectional, Dense, Dropout, Activation)}
 RECURRENT_TYPES = ("SimpleRNN", "LSTM", "GRU")

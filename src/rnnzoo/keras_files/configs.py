@@ -1,0 +1,207 @@
+"""Keras layer configs <-> rnnzoo layers: which Keras settings carry over, and what is refused.
+
+A Keras model's config (config.json in a .keras archive, the model_config attribute of a legacy
+.h5 file) lists its layers as `{"class_name": "LSTM", "config": {...}}`. Each supported layer
+becomes a plain spec in the form rnnzoo's experiment files use, e.g.
+`{"type": "LSTM", "name": "lstm", "units": 256, "return_sequences": True}`, so an imported model
+is also a valid `[model]` table. Only data is read: a layer type, a flag or an activation rnnzoo
+does not know is refused, never looked up or run.
+
+Settings that only steer training (initialisers, regularisers, constraints, seeds) are dropped:
+the weights come from the file.
+"""
+
+import re
+
+from ..layers import Bidirectional, Input, Sequential
+from ..layers.activations import ACTIVATIONS
+from ..layers.registry import LAYER_TYPES
+from ..layers.rnn import RNN
+from .errors import KerasFileError
+
+RECURRENT_OPTIONS = ("units", "activation", "use_bias", "dropout", "recurrent_dropout",
+                     "return_sequences", "go_backwards")
+# The Keras config keys each layer type carries over (named the same in Keras and rnnzoo).
+OPTIONS = {
+    "SimpleRNN": RECURRENT_OPTIONS,
+    "LSTM": (*RECURRENT_OPTIONS, "recurrent_activation", "unit_forget_bias"),
+    "GRU": (*RECURRENT_OPTIONS, "recurrent_activation", "reset_after"),
+    "Dense": ("units", "activation", "use_bias"),
+    "Dropout": ("rate",),
+    "Activation": ("activation",),
+    "Bidirectional": ("merge_mode",),  # and the wrapped layer
+}
+SUPPORTED = ("InputLayer", *OPTIONS)
+# Settings rnnzoo cannot honour, and the value that is fine.
+REFUSED = {
+    "stateful": (False, "stateful layers (state carried between batches)"),
+    "unroll": (False, "unroll=True"),
+    "time_major": (False, "time_major=True"),
+    "return_state": (False, "return_state=True inside a Sequential"),
+    "noise_shape": (None, "Dropout with a noise_shape"),
+}
+ACTIVATION_KEYS = ("activation", "recurrent_activation")
+
+
+def unsupported(what: str, where: str) -> KerasFileError:
+    return KerasFileError(f"{where}: {what} can't be converted; rnnzoo supports {', '.join(SUPPORTED)} "
+                          "with built-in activations, in a Sequential model")
+
+
+def model_specs(config: dict, where: str) -> tuple[str, tuple, list[dict], list[str]]:
+    """A Keras Sequential's config -> (model name, input shape (time, features), layer specs, Keras names).
+
+    The Keras names are the layers' names as the file has them, in order: a legacy .h5 file
+    finds each layer's weights under that name.
+    """
+    if not isinstance(config, dict) or config.get("class_name") != "Sequential":
+        kind = config.get("class_name") if isinstance(config, dict) else type(config).__name__
+        raise KerasFileError(f"{where}: the model is a {kind!r}; rnnzoo reads Sequential models only")
+    _check_not_custom(config, where)
+    body = _table(config.get("config"), f"{where}: model config")
+    entries = body.get("layers")
+    if not isinstance(entries, list):
+        raise KerasFileError(f"{where}: the model config has no list of layers")
+    input_shape, specs, names = None, [], []
+    for position, entry in enumerate(entries):
+        entry = _table(entry, f"{where}: layer {position}")
+        kind, settings = entry.get("class_name"), _table(entry.get("config", {}), f"{where}: layer {position}")
+        shape = settings.get("batch_shape", settings.get("batch_input_shape"))
+        if input_shape is None and shape is not None:
+            input_shape = _input_shape(shape, f"{where}: layer {settings.get('name', position)!r}")
+        if kind == "InputLayer":
+            continue
+        specs.append(layer_spec(entry, f"{where}: layer {settings.get('name', position)!r}"))
+        names.append(str(settings.get("name", "")))
+    if input_shape is None:
+        raise KerasFileError(f"{where}: the model declares no input shape; save it from a built model "
+                             "(one with keras.Input(shape=(time, features)) first)")
+    if not specs:
+        raise KerasFileError(f"{where}: the model has no layers")
+    return str(body.get("name") or "sequential"), input_shape, specs, names
+
+
+def layer_spec(entry: dict, where: str) -> dict:
+    """One Keras layer entry -> an rnnzoo layer spec (refusing what can't be converted)."""
+    _check_not_custom(entry, where)
+    kind = entry.get("class_name")
+    if kind not in OPTIONS:
+        raise unsupported(f"layer type {kind!r}", where)
+    settings = _table(entry.get("config", {}), where)
+    for key, (fine, what) in REFUSED.items():
+        if settings.get(key, fine) != fine:
+            raise unsupported(what, where)
+    spec = {"type": kind, "name": identifier(settings.get("name") or kind.lower())}
+    for key in OPTIONS[kind]:
+        if key in settings:
+            spec[key] = _value(key, settings[key], where)
+    if kind == "Bidirectional":
+        inner = _table(settings.get("layer"), f"{where}: wrapped layer")
+        spec["layer"] = layer_spec(inner, f"{where}: wrapped layer")
+        if spec["layer"]["type"] not in ("SimpleRNN", "LSTM", "GRU"):
+            raise unsupported(f"Bidirectional around {spec['layer']['type']}", where)
+        spec["layer"]["name"] = spec["layer"]["name"].removeprefix("forward_")  # rnnzoo adds it back
+        _check_mirror(spec["layer"], settings.get("backward_layer"), where)
+    return spec
+
+
+def _check_mirror(forward: dict, backward, where: str) -> None:
+    """rnnzoo's backward layer is the forward one reading the other way; refuse any other."""
+    if backward is None:
+        return
+    mirrored = layer_spec(_table(backward, f"{where}: backward layer"), f"{where}: backward layer")
+    same = lambda spec: {k: v for k, v in spec.items() if k not in ("name", "go_backwards")}
+    if same(mirrored) != same(forward) or mirrored.get("go_backwards", False) == forward.get("go_backwards", False):
+        raise unsupported("a backward_layer that is not the forward layer reversed", where)
+
+
+def _value(key: str, value, where: str):
+    if key in ACTIVATION_KEYS:
+        if value is None:
+            return "linear"
+        if not isinstance(value, str) or value not in ACTIVATIONS:
+            shown = value if isinstance(value, str) else "a custom function"
+            raise unsupported(f"{key} {shown!r}", where)
+        return value
+    if key == "merge_mode":
+        if value not in ("concat", "sum", "mul", "ave", None):
+            raise unsupported(f"merge_mode {value!r}", where)
+        return value
+    if isinstance(value, bool) or (isinstance(value, (int, float)) and key in ("units", "rate", "dropout", "recurrent_dropout")):
+        return float(value) if key in ("rate", "dropout", "recurrent_dropout") else value
+    raise KerasFileError(f"{where}: {key} must be a number or a boolean, got {value!r}")
+
+
+def _check_not_custom(entry: dict, where: str) -> None:
+    registered = entry.get("registered_name")
+    module = entry.get("module")
+    name = entry.get("class_name")
+    if registered not in (None, name) or (module is not None and not str(module).startswith("keras")):
+        raise unsupported(f"custom object {registered or name!r}", where)
+
+
+def _input_shape(shape, where: str) -> tuple:
+    if (not isinstance(shape, list) or len(shape) != 3
+            or any(d is not None and (isinstance(d, bool) or not isinstance(d, int) or d <= 0) for d in shape[1:])
+            or shape[2] is None):
+        raise KerasFileError(f"{where}: input shape must be (batch, time, features) with a fixed feature size, got {shape}")
+    return tuple(shape[1:])
+
+
+def _table(value, where: str) -> dict:
+    if not isinstance(value, dict):
+        raise KerasFileError(f"{where}: expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def identifier(name) -> str:
+    """A Keras layer name as an rnnzoo one: characters other than letters, digits, _ become _."""
+    name = re.sub(r"\W", "_", str(name), flags=re.ASCII)
+    return name if re.match(r"[A-Za-z_]", name) else f"_{name}"
+
+
+def build(name: str, input_shape: tuple, specs: list[dict], where: str) -> Sequential:
+    """The rnnzoo Sequential of these specs (fresh weights)."""
+    try:
+        return Sequential([Input(shape=input_shape), *(build_layer(spec) for spec in specs)], name=name)
+    except (ValueError, TypeError) as error:
+        raise KerasFileError(f"{where}: {error}") from None
+
+
+def build_layer(spec: dict):
+    options = {k: (build_layer(v) if isinstance(v, dict) else v) for k, v in spec.items() if k != "type"}
+    return LAYER_TYPES[spec["type"]](**options)
+
+
+# -- rnnzoo -> Keras -------------------------------------------------------------------------------
+
+def keras_model_config(model: Sequential, input_shape: tuple) -> dict:
+    """The config.json Keras 3 rebuilds `model` from (Keras fills every setting left out)."""
+    layers = [{"module": "keras.layers", "class_name": "InputLayer",
+               "config": {"batch_shape": [None, *input_shape], "dtype": "float32", "name": "input_layer"},
+               "registered_name": None}]
+    layers += [keras_layer_config(layer) for layer in model.layers]
+    return {"module": "keras", "class_name": "Sequential", "registered_name": None,
+            "config": {"name": model.name, "trainable": True, "dtype": "float32", "layers": layers},
+            "build_config": {"input_shape": [None, *input_shape]}}
+
+
+def keras_layer_config(layer) -> dict:
+    kind = type(layer).__name__
+    if kind not in OPTIONS:
+        raise KerasFileError(f"layer {layer.name!r}: {kind} has no Keras counterpart rnnzoo can write; "
+                             f"supported: {', '.join(OPTIONS)}")
+    arguments = layer.get_config()
+    config = {"name": layer.name}
+    for key in OPTIONS[kind]:
+        value = arguments.get(key)
+        if key in ACTIVATION_KEYS and not (value is None or isinstance(value, str)):
+            raise KerasFileError(f"layer {layer.name!r}: {key} is a Python function; Keras files name "
+                                 f"activations, expected one of {', '.join(sorted(ACTIVATIONS))}")
+        config[key] = value
+    if isinstance(layer, Bidirectional):
+        config["layer"] = keras_layer_config(layer.forward_layer)
+    if isinstance(layer, RNN) and layer.return_state:
+        raise unsupported("return_state=True", f"layer {layer.name!r}")
+    return {"module": "keras.layers", "class_name": kind, "config": config, "registered_name": None}
+

@@ -1,0 +1,150 @@
+"""Where each weight lives in a Keras HDF5 file, read and written by name only.
+
+Two layouts exist. Keras 3 (model.weights.h5 inside a .keras archive, and `.weights.h5` files)
+names a layer's group after its class, counted in order — `layers/lstm`, `layers/lstm_1`,
+`layers/dense` — and numbers the variables in creation order:
+
+    layers/lstm/cell/vars/0          kernel            (F, 4U)
+    layers/lstm/cell/vars/1          recurrent_kernel  (U, 4U)
+    layers/lstm/cell/vars/2          bias              (4U,)
+    layers/bidirectional/forward_layer/cell/vars/0 ... and backward_layer/...
+    layers/dense/vars/0, vars/1      kernel, bias
+
+Legacy full-model .h5 files (Keras 2, and Keras 3's `model.save("x.h5")`) keep a group per layer
+*name* under `model_weights`, whose `weight_names` attribute lists its datasets in the same order
+(`lstm/lstm_cell/kernel:0`, ...). rnnzoo's parameters already have Keras' shapes, so each weight
+is copied as it is; only the names and the order are mapped here.
+
+Only hard-linked float datasets of exactly the expected shape are read: no soft or external
+links (which could point into another file), nothing sized by the file before it is checked.
+"""
+
+import h5py
+import numpy as np
+import torch
+
+from ..layers import Bidirectional, Dense, Sequential
+from ..layers.layer import snake_case
+from ..layers.rnn import RNN
+from .errors import KerasFileError
+
+
+def layer_variables(layer) -> list[tuple[str, str, torch.Tensor]]:
+    """(path inside the layer's Keras 3 group, legacy weight name, parameter), in Keras' order."""
+    if isinstance(layer, Bidirectional):
+        return [(f"{side}/{path}", name, tensor)
+                for side, inner in (("forward_layer", layer.forward_layer), ("backward_layer", layer.backward_layer))
+                for path, name, tensor in layer_variables(inner)]
+    if isinstance(layer, RNN):
+        cell = layer.cell
+        named = [("kernel", cell.kernel), ("recurrent_kernel", cell.recurrent_kernel), ("bias", cell.bias)]
+        return [(f"cell/vars/{i}", name, tensor) for i, (name, tensor) in enumerate(named) if tensor is not None]
+    if isinstance(layer, Dense):
+        named = [("kernel", layer.kernel), ("bias", layer.bias)]
+        return [(f"vars/{i}", name, tensor) for i, (name, tensor) in enumerate(named) if tensor is not None]
+    return []
+
+
+def keras3_groups(model: Sequential) -> list[str]:
+    """Each layer's group in a Keras 3 weights file: its class name in snake case, counted."""
+    groups, seen = [], {}
+    for layer in model.layers:
+        base = snake_case(type(layer).__name__)
+        groups.append(base if base not in seen else f"{base}_{seen[base] + 1}")
+        seen[base] = seen.get(base, -1) + 1
+    return groups
+
+
+def read_keras3(file: h5py.File, model: Sequential, where: str) -> None:
+    """Fill `model` from a Keras 3 weights file, refusing one made for another architecture."""
+    expected = {}
+    for group, layer in zip(keras3_groups(model), model.layers):
+        for path, _, tensor in layer_variables(layer):
+            expected[f"layers/{group}/{path}"] = (layer, tensor)
+    layers = file.get("layers", getlink=True)  # other groups (the optimizer's state) are not read
+    present = set(dataset_paths(file["layers"], where, "layers/")) if isinstance(layers, h5py.HardLink) else set()
+    extra = sorted(present - set(expected))
+    if extra:
+        raise KerasFileError(f"{where}: weights of another architecture: the file has {extra[0]}, "
+                             f"which model {model.name!r} lacks ({len(extra)} such)")
+    for path, (layer, tensor) in expected.items():
+        if path not in present:
+            raise KerasFileError(f"{where}: weights of another architecture: layer {layer.name!r} needs {path}, "
+                                 "which the file lacks")
+        copy(file, path, tensor, f"{where}: layer {layer.name!r}")
+
+
+def read_legacy(group: h5py.Group, model: Sequential, keras_names: list[str], where: str) -> None:
+    """Fill `model` from a legacy layout: one group per Keras layer name, weights listed in order."""
+    listed = [text(n) for n in group.attrs.get("layer_names", [])]
+    for name, layer in zip(keras_names, model.layers):
+        variables = layer_variables(layer)
+        if not variables:
+            continue
+        if name not in listed or not isinstance(group.get(name, getlink=True), h5py.HardLink):
+            raise KerasFileError(f"{where}: weights of another architecture: no weights for layer {name!r}")
+        stored = [text(n) for n in group[name].attrs.get("weight_names", [])]
+        if len(stored) != len(variables):
+            raise KerasFileError(f"{where}: weights of another architecture: layer {name!r} has {len(stored)} "
+                                 f"weights in the file, the model expects {len(variables)}")
+        for stored_name, (_, keras_name, tensor) in zip(stored, variables):
+            if stored_name.split("/")[-1].split(":")[0] != keras_name:
+                raise KerasFileError(f"{where}: layer {name!r}: expected weight {keras_name!r}, found {stored_name!r}")
+            copy(group[name], stored_name, tensor, f"{where}: layer {name!r}")
+    for name in set(listed) - set(keras_names):
+        if not isinstance(group.get(name, getlink=True), h5py.HardLink):
+            continue
+        if isinstance(group[name], h5py.Group) and len(group[name].attrs.get("weight_names", [])):
+            raise KerasFileError(f"{where}: weights of another architecture: the file has weights for layer "
+                                 f"{name!r}, which model {model.name!r} lacks")
+
+
+def copy(group: h5py.Group, path: str, tensor: torch.Tensor, where: str) -> None:
+    """Read the dataset at `path` (a hard link, floats, exactly tensor's shape) into `tensor`."""
+    node = group
+    for part in path.split("/"):  # each step a hard link: nothing reaches outside this file
+        if not isinstance(node, h5py.Group) or not isinstance(node.get(part, getlink=True), h5py.HardLink):
+            raise KerasFileError(f"{where}: {path} is missing or not a plain HDF5 dataset")
+        node = node[part]
+    if not isinstance(node, h5py.Dataset) or node.dtype.kind != "f" or node.external:
+        raise KerasFileError(f"{where}: {path} is not an array of floats stored in the file")
+    if tuple(node.shape) != tuple(tensor.shape):
+        raise KerasFileError(f"{where}: weights of another architecture: {path} has shape {tuple(node.shape)}, "
+                             f"expected {tuple(tensor.shape)}")
+    values = np.asarray(node[()], dtype=np.float32)
+    if not np.all(np.isfinite(values)):
+        raise KerasFileError(f"{where}: {path} holds NaN or infinite values")
+    with torch.no_grad():
+        tensor.copy_(torch.from_numpy(values))
+
+
+def dataset_paths(group: h5py.Group, where: str, prefix: str = "") -> list[str]:
+    """Every dataset below `group`, following hard links only."""
+    found = []
+    for name in group:
+        link = group.get(name, getlink=True)
+        if not isinstance(link, h5py.HardLink):
+            raise KerasFileError(f"{where}: {prefix}{name} is a {type(link).__name__}; only plain HDF5 entries are read")
+        node = group[name]
+        if isinstance(node, h5py.Group):
+            found += dataset_paths(node, where, f"{prefix}{name}/")
+        else:
+            found.append(f"{prefix}{name}")
+    return found
+
+
+def write_keras3(file: h5py.File, model: Sequential) -> None:
+    """Write `model`'s weights in the Keras 3 layout (every layer gets its group, as Keras writes)."""
+    file.create_group("vars")
+    for group, layer in zip(keras3_groups(model), model.layers):
+        base = file.create_group(f"layers/{group}")
+        base.create_group("vars")
+        if isinstance(layer, Bidirectional):
+            for side in ("forward_layer", "backward_layer"):
+                base.create_group(f"{side}/vars")
+        for path, _, tensor in layer_variables(layer):
+            base.create_dataset(path, data=tensor.detach().cpu().float().numpy())
+
+
+def text(value) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)

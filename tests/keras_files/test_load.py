@@ -1,0 +1,88 @@
+"""load_keras on real files written by Keras 3: the logits Keras computed, the names it gave."""
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+
+import rnnzoo
+from rnnzoo.keras_files import KerasFileError
+
+from .conftest import LENGTHS, MODELS, NAMES, TOL
+
+
+def logits(model, x: np.ndarray) -> np.ndarray:
+    """The model's output as Keras' predict gives it (a merge_mode=None pair stacked, as numpy does)."""
+    with torch.no_grad():
+        output = model(torch.from_numpy(x))
+    return torch.stack(output).numpy() if isinstance(output, tuple) else output.numpy()
+
+
+@pytest.mark.parametrize("suffix", ["keras", "h5"])
+@pytest.mark.parametrize("name", NAMES)
+def test_logits_equal_keras_at_two_lengths(name, suffix, expected):
+    model = rnnzoo.load_keras(MODELS / f"{name}.{suffix}")
+    assert not model.training  # as Keras' predict: dropout off
+    for steps in LENGTHS:
+        np.testing.assert_allclose(logits(model, expected[f"{name}/x{steps}"]), expected[f"{name}/logits{steps}"], **TOL)
+
+
+@pytest.mark.parametrize("suffix", ["keras", "h5"])
+def test_names_and_settings_are_kept(suffix):
+    model = rnnzoo.load_keras(MODELS / f"simple_rnn.{suffix}")
+    assert model.name == "simple_rnn"
+    assert [layer.name for layer in model.layers] == ["hidden1", "hidden2", "output_layer"]
+    first, second = model.layers[:2]
+    assert first.return_sequences and not first.go_backwards and first.cell.activation is torch.relu
+    assert second.go_backwards and not second.return_sequences
+    lstm = rnnzoo.load_keras(MODELS / f"lstm.{suffix}")
+    assert [type(layer).__name__ for layer in lstm.layers] == ["LSTM", "Dropout", "LSTM", "Dropout", "Dense"]
+    assert lstm.layers[1].rate == pytest.approx(0.2)
+    bidirectional = rnnzoo.load_keras(MODELS / f"bidirectional.{suffix}")
+    assert [layer.merge_mode for layer in bidirectional.layers[:4]] == ["concat", "sum", "mul", "ave"]
+    assert rnnzoo.load_keras(MODELS / f"bidirectional_pair.{suffix}").layers[0].merge_mode is None
+    wrapped = json.loads(zipfile.ZipFile(MODELS / "bidirectional.keras").read("config.json"))["config"]["layers"][1]
+    forward_name = wrapped["config"]["layer"]["config"]["name"]  # Keras' own, e.g. forward_lstm_2
+    assert bidirectional.layers[0].forward_layer.name == forward_name
+    assert bidirectional.layers[0].backward_layer.name == forward_name.replace("forward_", "backward_", 1)
+    assert not bidirectional.layers[3].forward_layer.cell.reset_after
+
+
+def test_the_config_agrees_with_the_file():
+    config = json.loads(zipfile.ZipFile(MODELS / "gru.keras").read("config.json"))
+    keras_layers = [entry["config"] for entry in config["config"]["layers"][1:]]
+    model = rnnzoo.load_keras(MODELS / "gru.keras")
+    assert [layer.name for layer in model.layers] == [c["name"] for c in keras_layers]
+    assert model.layers[2].cell.bias is None  # use_bias=False: no bias, as in the file
+    assert model.count_params() == 3 * 3 * (4 + 3 + 2) + 3 * 2 * (3 + 2) + 2 * 2 + 2
+
+
+def test_fixed_steps_are_kept(expected):
+    model = rnnzoo.load_keras(MODELS / "fixed_steps.keras")
+    assert model.input_shape == (None, 5, 4)
+    np.testing.assert_allclose(logits(model, expected["fixed_steps/x5"]), expected["fixed_steps/logits5"], **TOL)
+    with pytest.raises(ValueError, match="expects input of shape"):
+        model(torch.zeros(1, 3, 4))
+
+
+def test_weights_file_fills_a_given_model(expected):
+    model = rnnzoo.load_keras(MODELS / "fixed_steps.keras")
+    fresh = rnnzoo.Sequential([rnnzoo.Input(shape=(5, 4)), rnnzoo.LSTM(2), rnnzoo.Dense(2)])
+    assert not np.allclose(logits(fresh.eval(), expected["fixed_steps/x5"]), expected["fixed_steps/logits5"], atol=1e-3)
+    same = rnnzoo.load_keras(MODELS / "fixed_steps.weights.h5", model=fresh)
+    assert same is fresh
+    np.testing.assert_allclose(logits(fresh, expected["fixed_steps/x5"]), expected["fixed_steps/logits5"], **TOL)
+    for a, b in zip(model.parameters(), fresh.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_weights_file_alone_needs_a_model():
+    with pytest.raises(KerasFileError, match="holds weights only"):
+        rnnzoo.load_keras(MODELS / "fixed_steps.weights.h5")
+
+
+def test_a_missing_file_is_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        rnnzoo.load_keras(tmp_path / "nothing.keras")

@@ -1,0 +1,91 @@
+"""save_keras: archives rnnzoo reads back identically, laid out as Keras 3 writes them."""
+
+import io
+import json
+import os
+import zipfile
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+import rnnzoo
+from rnnzoo.keras_files import KerasFileError
+from rnnzoo.lab import OutputExistsError
+
+from .conftest import LENGTHS, MODELS, NAMES, TOL
+from .test_load import logits
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_round_trip_through_rnnzoo(name, expected, tmp_path):
+    model = rnnzoo.load_keras(MODELS / f"{name}.keras")
+    rnnzoo.save_keras(model, tmp_path / "back.keras")
+    back = rnnzoo.load_keras(tmp_path / "back.keras")
+    assert [layer.name for layer in back.layers] == [layer.name for layer in model.layers]
+    assert repr(back) == repr(model)
+    for steps in LENGTHS:
+        np.testing.assert_allclose(logits(back, expected[f"{name}/x{steps}"]), expected[f"{name}/logits{steps}"], **TOL)
+
+
+def test_archive_has_keras_layout(tmp_path):
+    rnnzoo.save_keras(rnnzoo.load_keras(MODELS / "bidirectional.keras"), tmp_path / "back.keras")
+    archive = zipfile.ZipFile(tmp_path / "back.keras")
+    assert sorted(archive.namelist()) == ["config.json", "metadata.json", "model.weights.h5"]
+    config = json.loads(archive.read("config.json"))
+    assert config["class_name"] == "Sequential"
+    assert [entry["class_name"] for entry in config["config"]["layers"]] == ["InputLayer", *["Bidirectional"] * 4, "Dense"]
+    theirs = zipfile.ZipFile(MODELS / "bidirectional.keras").read("model.weights.h5")
+    ours = archive.read("model.weights.h5")
+    paths = []
+    for data in (theirs, ours):
+        with h5py.File(io.BytesIO(data), "r") as file:
+            found = []
+            file.visititems(lambda name, node: found.append((name, getattr(node, "shape", None))))
+            paths.append(sorted(found))
+    assert paths[0] == paths[1]  # every group and dataset Keras writes, with the same shapes
+
+
+def test_weights_only_round_trip(tmp_path, expected):
+    model = rnnzoo.load_keras(MODELS / "fixed_steps.keras")
+    rnnzoo.save_keras(model, tmp_path / "w.weights.h5")
+    fresh = rnnzoo.Sequential([rnnzoo.Input(shape=(5, 4)), rnnzoo.LSTM(2), rnnzoo.Dense(2)])
+    rnnzoo.load_keras(tmp_path / "w.weights.h5", model=fresh)
+    np.testing.assert_allclose(logits(fresh, expected["fixed_steps/x5"]), expected["fixed_steps/logits5"], **TOL)
+
+
+def test_a_model_without_input_takes_its_first_layer_size(tmp_path):
+    model = rnnzoo.Sequential([rnnzoo.GRU(3, input_dim=4), rnnzoo.Dense(2)])
+    with pytest.raises(KerasFileError, match="layer 'dense' has no weights yet"):
+        rnnzoo.save_keras(model, tmp_path / "m.keras")
+    model(torch.zeros(1, 2, 4))  # builds the Dense layer
+    rnnzoo.save_keras(model, tmp_path / "m.keras")
+    assert rnnzoo.load_keras(tmp_path / "m.keras").input_shape == (None, None, 4)
+
+
+def test_refusals_write_nothing(tmp_path):
+    model = rnnzoo.Sequential([rnnzoo.Input(shape=(None, 4)), rnnzoo.SimpleRNN(3, activation=torch.sin)])
+    with pytest.raises(KerasFileError, match="activation is a Python function"):
+        rnnzoo.save_keras(model, tmp_path / "m.keras")
+    good = rnnzoo.load_keras(MODELS / "lstm.keras")
+    with pytest.raises(KerasFileError, match="expected a path ending in .keras"):
+        rnnzoo.save_keras(good, tmp_path / "m.pt")
+    assert os.listdir(tmp_path) == []
+    (tmp_path / "m.keras").write_bytes(b"keep me")
+    with pytest.raises(OutputExistsError):
+        rnnzoo.save_keras(good, tmp_path / "m.keras", overwrite=False)
+    assert (tmp_path / "m.keras").read_bytes() == b"keep me"
+
+
+def test_keras_reads_what_rnnzoo_writes(tmp_path, expected):
+    """The round trip through Keras itself; skipped where Keras 3 is not installed."""
+    keras = pytest.importorskip("keras")
+    if not keras.__version__.startswith("3."):
+        pytest.skip(f"needs Keras 3, found {keras.__version__}")
+    for name in NAMES:
+        rnnzoo.save_keras(rnnzoo.load_keras(MODELS / f"{name}.h5"), tmp_path / f"{name}.keras")
+        model = keras.saving.load_model(tmp_path / f"{name}.keras")
+        for steps in LENGTHS:
+            got = np.asarray(model.predict(expected[f"{name}/x{steps}"], verbose=0))
+            np.testing.assert_allclose(got, expected[f"{name}/logits{steps}"], **TOL)
