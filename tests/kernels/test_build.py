@@ -20,6 +20,7 @@ import torch
 
 import rnnzoo
 from rnnzoo.kernels import build, fused, locking
+from rnnzoo.kernels.compiler import session_members
 
 
 @pytest.fixture
@@ -199,19 +200,6 @@ def test_a_lock_left_by_a_killed_process_is_recovered(tmp_path):
 
 
 # -- real builds, in child processes ------------------------------------------------------------
-def session_members(session: int) -> list[int]:
-    """Live processes of a session (a process group leader's id), from /proc."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[3]) == session and fields[0] != "Z":  # fields: state ppid pgrp session ...
-            members.append(int(entry.name))
-    return members
-
-
 def children_of(pid: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():

@@ -16,7 +16,7 @@ A build, when one is needed:
   - takes `build.lock` in the build folder's parent (locking.py: flock, released by the kernel
     when the holder dies in any way), so one process compiles while the others wait, saying so;
   - says what it compiles, where, and why (first build, the sources changed, another environment...);
-  - compiles in a child process (compiler.py) in its own process group, which dies, compilers and
+  - compiles in a child process (compiler.py) in a session of its own, which dies, compilers and
     all, with the process that started it, into a private temporary folder `tmp-*`; the folder is
     renamed into place whole once the library is complete, so a kill at any moment leaves either
     no build or a finished one; a later build removes the temporary folders of killed ones;
@@ -43,7 +43,6 @@ import os
 import platform
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import sysconfig
@@ -56,7 +55,7 @@ from pathlib import Path
 import torch
 
 from .. import paths
-from . import locking
+from . import compiler, locking
 
 NATIVE = Path(__file__).parent / "native"
 COMPILER = Path(__file__).with_name("compiler.py")
@@ -198,7 +197,7 @@ def reason(builds: Path) -> str:
 
 
 def compile_into(folder: Path) -> None:
-    """Runs compiler.py into `folder` in a process group that dies with this process; TIMEOUT at most."""
+    """Runs compiler.py into `folder` in a session that dies with this process; TIMEOUT at most."""
     watch, keep = os.pipe()  # the child watches `watch`; this process holds `keep` until it ends
     job = {"name": NAME, "sources": [str(source) for source in SOURCES], "folder": str(folder),
            "cflags": CFLAGS, "ldflags": LDFLAGS, "pipe": watch}
@@ -216,10 +215,7 @@ def compile_into(folder: Path) -> None:
             except subprocess.TimeoutExpired:
                 raise TimeoutError(f"compiling took over {TIMEOUT} s, stopped") from None
     finally:
-        try:
-            os.killpg(child.pid, signal.SIGKILL)  # compilers left by a child that died or ran out of time
-        except OSError:  # none left: the group is gone
-            pass
+        compiler.kill_session(child.pid)  # compilers left by a child that died or ran out of time
         child.wait()
         os.close(keep)
     if child.returncode != 0:
