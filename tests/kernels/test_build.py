@@ -288,6 +288,6 @@ def test_two_environments_in_turn_build_once_each_then_load_in_under_a_second(re
             times[name].append(seconds)
             if name == "other" and compiled[name] == 1 and len(times[name]) == 1:
                 assert f"another environment, {other}" in messages or "first build" in messages
-    print("build.native() seconds, in turn:", {name: [f"{s:.2f}" for s in t] for name, t in times.items()})
+    print("build.native() seconds, in turn:", {name: [f"{s:.3f}" for s in t] for name, t in times.items()})
     assert compiled["other"] == 1 and compiled["this"] <= 1  # this one's build may come from the test above
     assert all(s < 1 for t in times.values() for s in t[1:])
