@@ -44,12 +44,7 @@
 
 #include "packed_gemm.h"
 
-#include <fcntl.h>
-#include <sched.h>
-#include <unistd.h>
-
 #include <atomic>
-#include <cstdio>
 #include <exception>
 
 #include <algorithm>
@@ -212,56 +207,14 @@ struct Split {
   bool by_rows;  // true: blocks never share data inside the loop, so no barrier per step
 };
 
-// How many threads a kernel takes: torch's setting (at::get_num_threads(), which follows
-// torch.set_num_threads and OMP_NUM_THREADS), less the cores that other work is running on right now.
-// OpenMP's threads (libgomp's, shared with torch) spin at barriers, and between parallel regions,
-// for a long while before they sleep. When another process's threads hold a core, a team as large
-// as the machine waits at every barrier for a member that is off its core, and a step that takes
-// microseconds alone takes a scheduler time slice: two trainings on two cores ran many times
-// slower each, not twice. A team no larger than the free cores never waits on such a member.
-// The runnable threads of the whole machine are /proc/loadavg's "running" count; it includes this
-// thread and, at most, the rest of its team still spinning from the last region, so other work
-// holds (running - wanted) cores. Read only where this process may run on every online CPU (in a
-// container given some of a larger machine's CPUs it would count the whole machine's threads).
-// The count never changes a float32 result: each output's sums run in the same order however the
-// rows or units are split, and the dU product splits only its columns. float64 runs its products on
-// at::mm, whose sums can depend on the shapes a split makes, so it keeps torch's count.
-int64_t usable_cores() {  // 0: the machine-wide count is not a measure of this process's cores
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof(set), &set) != 0) return 0;
-  const int64_t cores = CPU_COUNT(&set);
-  return cores == sysconf(_SC_NPROCESSORS_ONLN) ? cores : 0;
-}
-
-int64_t runnable_threads() {  // -1 if /proc/loadavg can't be read (not Linux)
-  const int fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  char text[128] = {};
-  const ssize_t n = read(fd, text, sizeof(text) - 1);
-  close(fd);
-  long running = -1;  // "0.52 0.58 0.59 3/1234 5678": the fourth field is running/total
-  if (n <= 0 || std::sscanf(text, "%*s %*s %*s %ld/", &running) != 1) return -1;
-  return running;
-}
-
-template <typename T>
-int64_t threads_to_use() {
-  const int64_t wanted = std::max<int64_t>(1, at::get_num_threads());
-  if constexpr (!std::is_same_v<T, float>) return wanted;
-  static const int64_t cores = usable_cores();
-  if (wanted == 1 || cores == 0) return wanted;
-  const int64_t running = runnable_threads();
-  if (running < 0) return wanted;
-  return std::clamp<int64_t>(cores - std::max<int64_t>(0, running - wanted), 1, wanted);
-}
-
 // By rows when every thread gets at least 6 rows and the recurrent kernel fits a core's L2 cache
 // (1 MiB: each thread streams all of it every step); else by units, in multiples of 8 (one AVX
 // register), at least 32 per thread. Measured on 2 cores (interleaved A/B, training step): rows
 // 5-8 % faster at batch 512 or T 196 (SimpleRNN/GRU, U 256), even at batch 64, and 3-15 % slower
 // at U 1024, where the kernel (4-12 MiB) no longer fits; with the packed GEMM, rows also win at 6
 // and 8 rows a thread (batch 12, 16: LSTM/GRU 3-8 %) and lose at 4 (batch 8: 12-17 %).
-Split split_work(int64_t batch, int64_t units, int64_t kernel_bytes, int64_t available) {
+Split split_work(int64_t batch, int64_t units, int64_t kernel_bytes) {
+  const int64_t available = std::max<int64_t>(1, at::get_num_threads());
   Split split{{}, false};
   const char* forced = std::getenv("RNNZOO_SPLIT");  // "rows" or "units": for measurements and tests
   const bool rows = forced ? std::string(forced) == "rows"
@@ -430,7 +383,7 @@ std::vector<at::Tensor> forward_impl(const Problem& p, const LayerInputs& inputs
   if (gated) X = at::empty({T_, B, U}, options);
   at::Tensor Gs = gated ? at::empty({T_, B, G * U}, options) : at::Tensor();
   at::Tensor U_det = U_.detach();
-  const Split split = split_work(B, U, U_.numel() * U_.element_size(), threads_to_use<T>());
+  const Split split = split_work(B, U, U_.numel() * U_.element_size());
   const auto& blocks = split.blocks;
   const int64_t threads = static_cast<int64_t>(blocks.size());
   // float32: U is packed once for the whole loop (packed_gemm.h); a split by rows shares one
@@ -630,7 +583,7 @@ std::vector<at::Tensor> backward_impl(const Problem& p, const at::Tensor& U_, bo
   at::Tensor DX = at::empty({B, T_, G * U}, options);      // d(projected input), in place per step
   at::Tensor DR = p.kind == GRU ? at::empty({B, T_, G * U}, options) : DX;  // d(h_{t-1} U + b_rec)
   at::Tensor U_det = U_.detach();
-  const Split split = split_work(B, U, U_.numel() * U_.element_size(), threads_to_use<T>());
+  const Split split = split_work(B, U, U_.numel() * U_.element_size());
   const auto& blocks = split.blocks;
   const int64_t threads = static_cast<int64_t>(blocks.size());
   std::vector<at::Tensor> rows(threads), tmp(threads), direct(threads), carry_c(threads);
@@ -709,7 +662,7 @@ std::vector<at::Tensor> backward_impl(const Problem& p, const at::Tensor& U_, bo
       }
     dU = at::empty({U, G * U}, options);
     if (has_brec) dbrec = at::empty({G * U}, options);  // GRU's recurrent bias: DR's column sums, on the way
-    packed::gemm_tn_parallel(threads_to_use<T>(), U, static_cast<int64_t>(h_prev.size()), h_prev.data(),
+    packed::gemm_tn_parallel(at::get_num_threads(), U, static_cast<int64_t>(h_prev.size()), h_prev.data(),
                              dr_rows.data(), G * U, dU.data_ptr<float>(), G * U,
                              has_brec ? dbrec.data_ptr<float>() : nullptr);
     if (has_brec && zero_start && T_ > 0) dbrec += DR.select(1, 0).sum(0);  // the rows left out above
