@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from rnnzoo.cli.main import main
 from rnnzoo.kernels import build
 
@@ -52,3 +54,29 @@ def test_both_torch_contenders_train_with_the_same_fused_adam():
         optimizer = TorchContender("x", model, case).optimizer
         assert isinstance(optimizer, torch.optim.Adam) and optimizer.defaults["fused"] is True
         assert optimizer.defaults["lr"] == 1e-3
+
+
+def test_side_by_side_times_each_training_alone_and_two_at_once(monkeypatch, capsys):
+    """`rnnzoo bench --side-by-side` at its smallest: real worker processes, every row and ratio printed."""
+    from rnnzoo.bench import side_by_side
+
+    real = side_by_side.run_side_by_side
+    monkeypatch.setattr(side_by_side, "run_side_by_side", lambda: real(warmup=1, steps=2))
+    assert main(["bench", "--side-by-side"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line.split() for line in lines[2:6]]
+    assert [(r[0], r[1]) for r in rows] == [("rnnzoo", "default"), ("torch.nn", "default"), ("rnnzoo", "1"),
+                                            ("torch.nn", "1")]
+    for row in rows:  # alone, each of two, pair/alone = the slower of the two over alone
+        alone, pair = float(row[2]), [float(row[3]), float(row[4])]
+        assert alone > 0 and min(pair) > 0 and float(row[5].rstrip("x")) == pytest.approx(max(pair) / alone, rel=0.02)
+    assert lines[6].startswith("threads default: rnnzoo's pair/alone over torch.nn's")
+
+
+def test_side_by_side_table_ratios():
+    from rnnzoo.bench.side_by_side import format_table
+
+    rows = [{"contender": "rnnzoo", "threads": 1, "alone_ms": 10.0, "pair_ms": [19.0, 21.0], "pair_over_alone": 2.1},
+            {"contender": "torch.nn", "threads": 1, "alone_ms": 20.0, "pair_ms": [60.0, 50.0], "pair_over_alone": 3.0}]
+    table = format_table(rows, "gru")
+    assert "rnnzoo's pair/alone over torch.nn's 0.70; rnnzoo's step in a pair over torch.nn's 0.35" in table

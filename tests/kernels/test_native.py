@@ -1,7 +1,4 @@
-"""The native kernels really run (a spy), build once into the cache, and fall back with one warning."""
-
-import os
-import warnings
+"""The native kernels really run (a spy) and compute what the hoisted path does (their build: test_build.py)."""
 
 import pytest
 import torch
@@ -125,34 +122,6 @@ def test_reference_backend_never_calls_the_kernels(native, monkeypatch):
     assert spy.calls == []
 
 
-def test_build_failure_warns_once_and_uses_the_portable_engine(monkeypatch, tmp_path):
-    from torch.utils import cpp_extension
-
-    def no_compiler(**kwargs):
-        raise RuntimeError("Ninja is required to load C++ extensions")
-
-    monkeypatch.setenv("RNNZOO_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(cpp_extension, "load", no_compiler)
-    monkeypatch.setattr(build, "_state", {})
-    x = torch.randn(2, 3, 3)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        layer = rnnzoo.GRU(4, input_dim=3, backend="fused")
-        plans = [layer.plan(x), layer.plan(x)]
-        got = layer(x)
-    messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
-    assert len(messages) == 1 and "Ninja is required" in messages[0] and "pure-PyTorch" in messages[0]
-    assert [(p.route, p.engine, p.projection) for p in plans] == [("kernels", "portable", "hoisted")] * 2
-    layer.backend = "reference"
-    torch.testing.assert_close(got, layer(x))
-
-
-def test_build_dir_is_under_the_cache_and_keyed(monkeypatch, tmp_path):
-    monkeypatch.setenv("RNNZOO_CACHE_DIR", str(tmp_path))
-    folder = build.build_dir()
-    assert folder.parent == tmp_path / "build" and folder.name == f"recurrent-{build.build_key()}"
-
-
 def test_configure_native_false_leaves_the_native_kernels_out(native, kernel_settings, monkeypatch):
     spy = Spy(native)
     monkeypatch.setitem(build._state, "module", spy)
@@ -255,41 +224,3 @@ def test_cpu_runs_every_cell_on_rnnzoos_kernels(native):
         plan = layer.plan(x)
         assert (plan.route, plan.engine, plan.projection) == ("kernels", "native", "in_loop")
 
-
-def test_prune_keeps_the_most_recently_used_builds_and_nothing_else(tmp_path):
-    """Old build folders go; the newest ones and anything not named like a build stay."""
-    names = [f"recurrent-{i:016x}" for i in range(5)]
-    for age, name in enumerate(names):  # names[0] is the newest
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "rnnzoo_recurrent.so").write_bytes(b"x")
-        os.utime(tmp_path / name, (1e9 - age * 100, 1e9 - age * 100))
-    (tmp_path / "recurrent-notahash").mkdir()
-    (tmp_path / "recurrent-0000000000000009.so").write_bytes(b"a file, not a folder")
-    removed = build.prune(tmp_path, keep=3)
-    assert sorted(p.name for p in removed) == names[3:]
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        names[:3] + ["recurrent-notahash", "recurrent-0000000000000009.so"])
-
-
-def test_loading_marks_the_build_as_used(monkeypatch, tmp_path):
-    """Each load touches its folder, so the builds in use are the ones prune keeps."""
-    monkeypatch.setenv("RNNZOO_CACHE_DIR", str(tmp_path))
-    folder = build.build_dir()
-    folder.mkdir(parents=True)
-    (folder / "rnnzoo_recurrent.so").write_bytes(b"x")
-    os.utime(folder, (1e9, 1e9))
-    monkeypatch.setattr("torch.utils.cpp_extension.load", lambda **kwargs: "module")
-    assert build._load() == "module"
-    assert folder.stat().st_mtime > 1e9 + 1e8
-
-
-def test_a_new_build_prunes_the_old_ones(monkeypatch, tmp_path):
-    monkeypatch.setenv("RNNZOO_CACHE_DIR", str(tmp_path))
-    old = [tmp_path / "build" / f"recurrent-{i:016x}" for i in range(4)]
-    for folder in old:
-        folder.mkdir(parents=True)
-        os.utime(folder, (1e9, 1e9))
-    monkeypatch.setattr("torch.utils.cpp_extension.load", lambda **kwargs: "module")
-    assert build._load() == "module"  # no library in the new folder: this was a build
-    kept = sorted(p.name for p in (tmp_path / "build").iterdir())
-    assert len(kept) == build.KEEP and build.build_dir().name in kept

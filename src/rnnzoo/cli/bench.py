@@ -11,11 +11,19 @@ def add_parser(commands) -> None:
     parser.add_argument("--keras-python", metavar="PYTHON", help="a Python with TensorFlow (default: this one)")
     parser.add_argument("--no-mallopt", action="store_true", help="leave glibc's malloc thresholds as they are")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurements")
+    parser.add_argument("--side-by-side", action="store_true",
+                        help="instead: two trainings of the notebook's GRU at once against each alone, rnnzoo and "
+                             "torch.nn (bench/side_by_side.py)")
     parser.set_defaults(run=run)
 
 
 def run(args) -> int:
     from ..bench.benchmark import run_benchmark
+    from ..bench.side_by_side import run_side_by_side
+
+    if args.side_by_side:
+        run_side_by_side()
+        return 0
 
     png = args.png or (args.json and str(args.json).removesuffix(".json") + ".png")
     run_benchmark(json_path=args.json, png_path=png, sweep=args.sweep, rounds=args.rounds,

@@ -1,43 +1,87 @@
 """Build (once) and load the native CPU kernels in `native/` (one extension from all its .cpp files).
 
-The extension is compiled with torch.utils.cpp_extension on first use, into
+The extension is compiled on first use, with torch.utils.cpp_extension, into
 
-    $RNNZOO_CACHE_DIR/build/<key>   (else $XDG_CACHE_HOME/rnnzoo/build/<key>, else ~/.cache/rnnzoo/build/<key>)
+    $RNNZOO_CACHE_DIR/build/recurrent-<key>   (else $XDG_CACHE_HOME/rnnzoo/..., else ~/.cache/rnnzoo/...)
 
-where <key> hashes the sources and headers, the torch version, the Python version and this CPU's
-instruction flags (the code is built with -march=native), so a later process loads the cached
-library in well under a second. One message is printed while it builds (about a minute on two
-cores). Each load marks its folder as used; after a build, all but the KEEP most recently used
-folders are removed (one per source version otherwise piles up; the ones kept serve
-other torch or Python versions on the same machine). If it cannot be built (no C++ compiler, no
-ninja, a compile error), `native()` returns None after one warning, and the fused runner uses its
-pure-PyTorch engine instead (`portable.py`).
+where <key> hashes what the library depends on (key_parts()): the sources and headers and the
+compiler flags, the torch version, the Python version, this CPU's instruction flags (the code is
+built with -march=native) and the environment (sys.prefix, where torch and Python's headers are,
+the compiler): torch writes the environment's include paths into its build.ninja, so two
+virtualenvs that shared a folder used to rebuild it in turn, silently. Each folder therefore holds
+one finished build, never rebuilt: a later process imports its library directly, in well under a
+second, without ninja or torch's build lock.
+
+A build, when one is needed:
+  - takes `build.lock` in the build folder's parent (locking.py: flock, released by the kernel
+    when the holder dies in any way), so one process compiles while the others wait, saying so;
+  - says what it compiles, where, and why (first build, the sources changed, another environment...);
+  - compiles in a child process (compiler.py) in a session of its own, which dies, compilers and
+    all, with the process that started it, into a private temporary folder `tmp-*`; the folder is
+    renamed into place whole once the library is complete, so a kill at any moment leaves either
+    no build or a finished one; a later build removes the temporary folders of killed ones;
+  - stops the compile after TIMEOUT seconds (about a minute on two idle cores; several minutes on
+    a busy machine), with a message;
+  - removes all but the KEEP most recently used build folders (each load marks its folder used).
+If it cannot be built (no C++ compiler, no ninja, a compile error, the time limit), `native()`
+returns None after one warning, and the fused runner uses its pure-PyTorch engine instead
+(`portable.py`).
+
+Not at install time: pip builds a package in an isolated environment, where torch as a build
+requirement is fetched anew (on Linux by default a CUDA build of several GB, not necessarily the
+version installed next to rnnzoo, whose C++ ABI the library must match), and -march=native would
+tie a built wheel to the building machine's CPU. A first-use build in the user's own environment
+has neither problem.
 
 `rnnzoo.kernels.configure(native=False)` leaves the native kernels out altogether.
 """
 
 import hashlib
+import importlib.util
+import json
 import os
 import platform
 import re
 import shutil
+import subprocess
 import sys
+import sysconfig
+import tempfile
+import threading
+import time
 import warnings
 from pathlib import Path
 
 import torch
 
 from .. import paths
-from . import settings
+from . import compiler, locking, settings
 
 NATIVE = Path(__file__).parent / "native"
+COMPILER = Path(__file__).with_name("compiler.py")
 SOURCES = sorted(NATIVE.glob("*.cpp"))
 HEADERS = sorted(NATIVE.glob("*.h"))  # not compiled on their own, but part of the build key
 CFLAGS = ["-O3", "-march=native", "-fopenmp", "-fno-math-errno"]
+LDFLAGS = ["-fopenmp"]
+NAME = "rnnzoo_recurrent"  # the extension's module name: the library is NAME.so
 KEEP = 3  # build folders kept after a build, the most recently used first
 FOLDER = re.compile(r"recurrent-[0-9a-f]{16}")  # what build_dir() names; nothing else is ever removed
+SLOW = 180  # seconds: a compile still running then is said to be slow
+TIMEOUT = 900  # seconds: a compile still running then is stopped, and so is a wait for another's
 
 _state: dict = {}  # "module": the loaded extension or None once tried
+_once = threading.Lock()
+
+
+def native():
+    """The compiled extension module, building it on first call; None if it can't be had or is
+    configured off (`configure(native=False)`)."""
+    if not settings.current().native:
+        return None
+    with _once:
+        if "module" not in _state:
+            _state["module"] = _load()
+    return _state["module"]
 
 
 def build_dir() -> Path:
@@ -45,12 +89,23 @@ def build_dir() -> Path:
 
 
 def build_key() -> str:
-    digest = hashlib.sha256()
+    return hashlib.sha256(json.dumps(key_parts(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def key_parts() -> dict[str, str]:
+    """What a build depends on, by name (a build folder's key.json keeps them, to say why a new one is made)."""
+    sources = hashlib.sha256()
     for source in SOURCES + HEADERS:
-        digest.update(source.name.encode() + source.read_bytes())
-    for part in (torch.__version__, sys.version, platform.machine(), " ".join(CFLAGS), _cpu_flags()):
-        digest.update(part.encode())
-    return digest.hexdigest()[:16]
+        sources.update(source.name.encode() + source.read_bytes())
+    sources.update(" ".join(CFLAGS + LDFLAGS).encode())
+    return {
+        "sources": sources.hexdigest()[:16],
+        "torch": torch.__version__,
+        "python": sys.version,
+        "cpu": hashlib.sha256(f"{platform.machine()} {_cpu_flags()}".encode()).hexdigest()[:16],
+        "environment": " ".join([sys.prefix, str(Path(torch.__file__).parent), sysconfig.get_paths()["include"],
+                                 os.environ.get("CXX", "c++")]),
+    }
 
 
 def _cpu_flags() -> str:
@@ -61,16 +116,6 @@ def _cpu_flags() -> str:
     except OSError:
         pass
     return platform.processor()
-
-
-def native():
-    """The compiled extension module, building it on first call; None if it can't be had or is
-    configured off (`configure(native=False)`)."""
-    if not settings.current().native:
-        return None
-    if "module" not in _state:
-        _state["module"] = _load()
-    return _state["module"]
 
 
 def prune(builds: Path, keep: int = KEEP) -> list[Path]:
@@ -87,22 +132,12 @@ def prune(builds: Path, keep: int = KEEP) -> list[Path]:
 
 
 def _load():
-    folder = build_dir()
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        from torch.utils import cpp_extension
-
-        built = any(folder.glob("*.so"))
-        if not built:
-            print(f"rnnzoo: compiling the native kernels (once, about a minute) into {folder} ...",
-                  file=sys.stderr, flush=True)
-        module = cpp_extension.load(
-            name="rnnzoo_recurrent", sources=[str(source) for source in SOURCES], build_directory=str(folder),
-            extra_cflags=CFLAGS, extra_ldflags=["-fopenmp"], verbose=False,
-        )
+        folder = build_dir()
+        if not (folder / f"{NAME}.so").is_file():
+            build(folder)
+        module = _import(folder / f"{NAME}.so")
         os.utime(folder)  # used now
-        if not built:
-            prune(folder.parent)
         return module
     except Exception as error:  # no compiler, no ninja, a failed build: fall back, once, loudly
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
@@ -112,3 +147,77 @@ def _load():
             RuntimeWarning, stacklevel=3,
         )
         return None
+
+
+def _import(library: Path):
+    """The extension module from a finished library file (torch is imported, so its libraries resolve)."""
+    spec = importlib.util.spec_from_file_location(NAME, library)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def build(folder: Path) -> None:
+    """Compiles the library into `folder`, unless another process has by the time the lock is ours."""
+    builds = folder.parent
+    builds.mkdir(parents=True, exist_ok=True)
+    with locking.held(builds / "build.lock", TIMEOUT + 60, f"compiling the native kernels in {builds}"):
+        if (folder / f"{NAME}.so").is_file():
+            return
+        for stale in builds.glob("tmp-*"):  # a killed build's: only the lock's holder makes them
+            shutil.rmtree(stale, ignore_errors=True)
+        print(f"rnnzoo: compiling the native kernels into {folder} ({reason(builds)}); about a minute, once ...",
+              file=sys.stderr, flush=True)
+        temp = Path(tempfile.mkdtemp(prefix="tmp-", dir=builds))
+        try:
+            start = time.monotonic()
+            compile_into(temp)
+            (temp / "key.json").write_text(json.dumps(key_parts(), indent=1))
+            if folder.exists():  # an unfinished folder an older rnnzoo left
+                shutil.rmtree(folder)
+            os.rename(temp, folder)
+            print(f"rnnzoo: compiled in {time.monotonic() - start:.0f} s", file=sys.stderr, flush=True)
+        finally:
+            shutil.rmtree(temp, ignore_errors=True)
+        prune(builds)
+
+
+def reason(builds: Path) -> str:
+    """Why a build is needed: what differs from the most recently used build here, or that there is none."""
+    finished = [folder for folder in builds.iterdir() if FOLDER.fullmatch(folder.name) and (folder / "key.json").is_file()]
+    if not finished:
+        return "first build in this cache"
+    last = max(finished, key=lambda folder: folder.stat().st_mtime)
+    theirs, ours = json.loads((last / "key.json").read_text()), key_parts()
+    changed = [name for name in ours if theirs.get(name) != ours[name]]
+    words = {"sources": "the sources changed", "torch": f"torch {ours['torch']} (was {theirs.get('torch')})",
+             "python": "another Python version", "cpu": "another CPU",
+             "environment": f"another environment, {sys.prefix} (the last build was for "
+                            f"{str(theirs.get('environment', '?')).split(' ')[0]}; each has its own)"}
+    return "; ".join(words[name] for name in changed) or "the last build's folder was renamed"
+
+
+def compile_into(folder: Path) -> None:
+    """Runs compiler.py into `folder` in a session that dies with this process; TIMEOUT at most."""
+    watch, keep = os.pipe()  # the child watches `watch`; this process holds `keep` until it ends
+    job = {"name": NAME, "sources": [str(source) for source in SOURCES], "folder": str(folder),
+           "cflags": CFLAGS, "ldflags": LDFLAGS, "pipe": watch}
+    child = subprocess.Popen([sys.executable, str(COMPILER), json.dumps(job)], pass_fds=(watch,),
+                             start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    os.close(watch)
+    try:
+        try:
+            _, errors = child.communicate(timeout=SLOW)
+        except subprocess.TimeoutExpired:
+            print(f"rnnzoo: still compiling after {SLOW} s (a busy machine?); giving up at {TIMEOUT} s",
+                  file=sys.stderr, flush=True)
+            try:
+                _, errors = child.communicate(timeout=TIMEOUT - SLOW)
+            except subprocess.TimeoutExpired:
+                raise TimeoutError(f"compiling took over {TIMEOUT} s, stopped") from None
+    finally:
+        compiler.kill_session(child.pid)  # compilers left by a child that died or ran out of time
+        child.wait()
+        os.close(keep)
+    if child.returncode != 0:
+        raise RuntimeError(errors.strip() or f"the compiler process ended with status {child.returncode}")
