@@ -29,6 +29,12 @@ from .cell import ACTIVATION_CODES, CellSpec, Kind
 LINEAR = ACTIVATION_CODES["linear"]
 
 
+def cell_arguments(cell: CellSpec) -> dict:
+    """The cell as the native entry points name it: its kind and activation codes."""
+    recurrent = LINEAR if cell.recurrent_activation_code is None else cell.recurrent_activation_code
+    return dict(kind=int(cell.kind), activation=cell.activation_code, recurrent_activation=recurrent)
+
+
 class NativeEngine:
     """native/recurrent.cpp: activations as codes, keyword arguments in, named tensors out."""
 
@@ -41,11 +47,9 @@ class NativeEngine:
         state is wanted, and Y is not the outputs."""
         in_loop = x is not None
         result = self.module.forward(
-            kind=int(cell.kind), activation=cell.activation_code,
-            recurrent_activation=LINEAR if cell.recurrent_activation_code is None else cell.recurrent_activation_code,
-            xp=xp, x=x, kernel=cell.kernel if in_loop else None, input_bias=cell.input_bias if in_loop else None,
-            U=U, brec=brec, h0=h0, c0=c0, lengths=lengths, save=save, out=out, sequence=sequence,
-            split=settings.current().split)
+            **cell_arguments(cell), xp=xp, x=x, kernel=cell.kernel if in_loop else None,
+            input_bias=cell.input_bias if in_loop else None, U=U, brec=brec, h0=h0, c0=c0, lengths=lengths,
+            save=save, out=out, sequence=sequence, split=settings.current().split)
         final = (result.h, result.c) if cell.kind == Kind.LSTM else (result.h,)
         saved = (result.Y, h0, result.C, result.gates, result.extra) if save else ()
         return result.Y, final, saved
@@ -54,10 +58,8 @@ class NativeEngine:
         """-> (dxp, dU, dbrec, dh0, dc0), each None where there is none."""
         Y, h0, C, gates, extra = saved
         result = self.module.backward(
-            kind=int(cell.kind), activation=cell.activation_code,
-            recurrent_activation=LINEAR if cell.recurrent_activation_code is None else cell.recurrent_activation_code,
-            U=U, has_brec=has_brec, Y=Y, h0=h0, C=C, gates=gates, extra=extra, dY=dY, dh_T=dh_T, dc_T=dc_T,
-            lengths=lengths, need_dh0=need_dh0, split=settings.current().split)
+            **cell_arguments(cell), U=U, has_brec=has_brec, Y=Y, h0=h0, C=C, gates=gates, extra=extra, dY=dY,
+            dh_T=dh_T, dc_T=dc_T, lengths=lengths, need_dh0=need_dh0, split=settings.current().split)
         return result.dxp, result.dU, result.dbrec, result.dh0, result.dc0
 
 

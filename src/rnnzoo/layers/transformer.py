@@ -30,7 +30,8 @@ POSITIONS = ("sinusoidal", "learned")
 def sinusoidal(steps: int, width: int, like: torch.Tensor) -> torch.Tensor:
     """(steps, width): sin on even dims, cos on odd, wavelengths from 2π to 10000·2π."""
     position = torch.arange(steps, dtype=like.dtype, device=like.device)[:, None]
-    frequency = torch.exp(torch.arange(0, width, 2, dtype=like.dtype, device=like.device) * (-math.log(10000.0) / width))
+    even = torch.arange(0, width, 2, dtype=like.dtype, device=like.device)
+    frequency = torch.exp(even * (-math.log(10000.0) / width))
     table = like.new_zeros(steps, width)
     table[:, 0::2] = torch.sin(position * frequency)
     table[:, 1::2] = torch.cos(position * frequency)[:, : width // 2]
@@ -142,6 +143,7 @@ class Transformer(Layer):
         return allowed
 
     def extra_repr(self) -> str:
-        return (f"name={self.name!r}, units={self.units}, heads={self.heads}, blocks={self.blocks_count}, "
-                f"feedforward={self.feedforward}, positions={self.positions!r}"
-                + (", causal=True" if self.causal else "") + (", return_sequences=True" if self.return_sequences else ""))
+        flags = [f"{flag}=True" for flag in ("causal", "return_sequences") if getattr(self, flag)]
+        return ", ".join([f"name={self.name!r}", f"units={self.units}", f"heads={self.heads}",
+                          f"blocks={self.blocks_count}", f"feedforward={self.feedforward}",
+                          f"positions={self.positions!r}", *flags])
