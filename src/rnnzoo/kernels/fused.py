@@ -14,6 +14,9 @@ The projection x_t W + b comes one of two ways (`Plan.projection`):
 A hoisted inference is made a chunk of time at a time (`Plan.chunk_steps`), the state carried
 from chunk to chunk and each chunk's outputs written into its window of the layer's output, so the
 projected inputs stay small and in cache.
+A training forward in low memory (`Plan.segment_steps`) runs time in segments of about sqrt(T)
+steps, each under torch.utils.checkpoint: autograd keeps each segment's first state instead of
+every step's gates, and the backward pass runs a segment's forward again right before its backward.
 
 Two engines share one contract: the native C++ kernels (native/recurrent.cpp) and a pure-PyTorch
 one (portable.py) for activations the C++ code doesn't know, or when no compiler is available.
@@ -21,7 +24,10 @@ Gradients arrive per output (None for an output the loss doesn't use), and the e
 where they belong, so no zero-filled gradient of the whole state sequence is ever built.
 """
 
+from dataclasses import replace
+
 import torch
+from torch.utils.checkpoint import checkpoint
 
 from . import build, portable, projection, settings
 from .cell import ACTIVATION_CODES, CellSpec, Kind
@@ -114,6 +120,8 @@ class FusedRecurrence(torch.autograd.Function):
 
 def run(plan, cell: CellSpec, x: torch.Tensor, state: tuple, lengths, return_sequences: bool):
     """The route "kernels" of `plan` over x (B, T, F): (outputs (B, T, U) or None, final state)."""
+    if plan.segment_steps is not None:
+        return _in_segments(plan, cell, x, state, lengths, return_sequences)
     if plan.projection == "in_loop":  # no projected inputs in memory, so no chunks either
         return recur(plan, cell, None, state, lengths, return_sequences, x=x.contiguous())
     if plan.chunk_steps is None:
@@ -132,6 +140,21 @@ def run(plan, cell: CellSpec, x: torch.Tensor, state: tuple, lengths, return_seq
     if not return_sequences:
         return None, state
     return (outputs if several else out), state
+
+
+def _in_segments(plan, cell: CellSpec, x: torch.Tensor, state: tuple, lengths, return_sequences: bool):
+    """Low memory: each segment of `plan.segment_steps` steps is checkpointed, so autograd keeps its
+    first state (and x) only; the backward pass runs the segment's forward again, then its backward.
+    The same kernels run both times, so values and gradients equal the plain run's."""
+    whole, step = replace(plan, segment_steps=None), plan.segment_steps
+    outputs = []
+    for t0 in range(0, x.shape[1], step):
+        t1 = min(x.shape[1], t0 + step)
+        local_lengths = None if lengths is None else (lengths - t0).clamp(0, t1 - t0)
+        out, state = checkpoint(run, whole, cell, x[:, t0:t1], state, local_lengths, return_sequences,
+                                use_reentrant=False)
+        outputs.append(out)
+    return (torch.cat(outputs, dim=1) if return_sequences else None), state
 
 
 def recur(plan, cell: CellSpec, projected, state: tuple, lengths, return_sequences: bool, out=None, x=None):

@@ -16,6 +16,9 @@
                  projected inputs stay small and in cache; None: all steps at once
     backward     True when autograd will ask for gradients: the recurrence is then one autograd
                  node that keeps what its hand-written backward pass needs
+    segment_steps  for a backward in low memory (`configure(memory=...)`): the recurrence runs in
+                 segments of this many steps, each keeping only its first state and recomputing
+                 its gates in the backward pass; None: every step's gates are kept
 
 The conditions, in order: a cell kind the kernels compute (declared by the cell class; a subclass
 that doesn't re-declare it changes the step, so it falls back); no recurrent dropout while
@@ -24,6 +27,7 @@ this device and it takes the configuration; else rnnzoo's kernels, which need th
 or float64. The native engine needs activations it implements and the extension built.
 """
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -36,6 +40,8 @@ from .cell import CellSpec, Kind
 # cost more than they save.
 CHUNK_BYTES = 16 << 20
 MIN_CHUNK_STEPS = 16
+# memory="auto" recomputes in the backward pass when a layer would otherwise keep more than this for it.
+LOW_MEMORY_BYTES = 1 << 30
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,7 @@ class Plan:
     chunk_steps: int | None = None
     backward: bool = False
     training: bool = False
+    segment_steps: int | None = None
 
 
 def backward_to_come(*tensors) -> bool:
@@ -76,7 +83,17 @@ def plan(cell: CellSpec, x: torch.Tensor, state: tuple, lengths: torch.Tensor | 
         step_bytes = x.shape[0] * cell.kernel.shape[1] * x.element_size()
         chunk_steps = max(MIN_CHUNK_STEPS, CHUNK_BYTES // max(1, step_bytes))
     return Plan("kernels", engine=engine, projection="in_loop" if in_loop else "hoisted", chunk_steps=chunk_steps,
-                backward=backward, training=training)
+                backward=backward, training=training, segment_steps=segment_steps(cell, x) if backward else None)
+
+
+def segment_steps(cell: CellSpec, x: torch.Tensor) -> int | None:
+    """Steps per recomputed segment in low memory, or None to keep every step's gates and states."""
+    memory, steps = settings.current().memory, x.shape[1]
+    states = 2 if cell.kind == Kind.LSTM else 1
+    kept = x.shape[0] * steps * (cell.kernel.shape[1] + states * cell.units) * x.element_size()
+    if memory == "full" or (memory == "auto" and kept <= LOW_MEMORY_BYTES) or steps < 4:
+        return None
+    return math.ceil(math.sqrt(steps))
 
 
 def native_activations(cell: CellSpec) -> bool:

@@ -7,8 +7,12 @@
                  or "units"
     projection   "auto": native float32 loops make x_t W + b themselves, a step at a time;
                  "hoisted": always one product over all steps before the loop
+    memory       what a training forward keeps for the backward pass: "full" every step's gates
+                 and states; "low" only the state at every k-th step (k = ceil(sqrt(T))), each
+                 segment's gates recomputed in the backward pass (more time, memory O(sqrt(T)));
+                 "auto" (the default) "low" when "full" would keep more than route.LOW_MEMORY_BYTES
 
-Every setting changes speed only: "auto" and "hoisted" projections, and in float32 the two splits,
+Every setting changes speed (and memory) only: "auto" and "hoisted" projections, and in float32 the two splits,
 give results equal to the bit; float64 splits and the two engines agree to float rounding.
 
     rnnzoo.kernels.configure(native=False)          # from now on
@@ -24,9 +28,10 @@ class Settings:
     native: bool = True
     split: str = "auto"
     projection: str = "auto"
+    memory: str = "auto"
 
 
-CHOICES = {"split": ("auto", "rows", "units"), "projection": ("auto", "hoisted")}
+CHOICES = {"split": ("auto", "rows", "units"), "projection": ("auto", "hoisted"), "memory": ("auto", "full", "low")}
 
 _current = [Settings()]
 

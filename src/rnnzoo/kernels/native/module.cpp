@@ -21,6 +21,12 @@ std::vector<at::Tensor> matmul_tn(const at::Tensor& S, const at::Tensor& B);
 
 namespace py = pybind11;
 
+// Every entry point lets go of the GIL while it computes, as torch's own ops do. The kernels' worker
+// threads may need it: ATen copies the caller's thread-local state into them, and with Python hooks
+// installed (torch.autograd.graph.saved_tensors_hooks, hence torch.utils.checkpoint) that copy takes
+// the GIL, which a caller waiting at the parallel region's end would otherwise hold forever.
+using without_gil = py::call_guard<py::gil_scoped_release>;
+
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.doc() = "rnnzoo native kernels (CPU): fused recurrences, linear scans, packed matmul and counter-based dropout";
   py::class_<ForwardResult>(m, "ForwardResult")
@@ -40,25 +46,26 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
         "the recurrence over time, from the projected inputs xp or (float32) from the inputs x with their "
         "kernel and input bias; Y is written into out if given; without save and sequence it is only a ring "
         "of the last two steps; gates and extra are kept for the backward pass with save",
-        py::kw_only(), py::arg("kind"), py::arg("recurrent_activation"), py::arg("activation"),
+        without_gil(), py::kw_only(), py::arg("kind"), py::arg("recurrent_activation"), py::arg("activation"),
         py::arg("xp") = py::none(), py::arg("x") = py::none(), py::arg("kernel") = py::none(),
         py::arg("input_bias") = py::none(), py::arg("U"), py::arg("brec") = py::none(), py::arg("h0"),
         py::arg("c0") = py::none(), py::arg("lengths") = py::none(), py::arg("save"), py::arg("out") = py::none(),
         py::arg("sequence") = true, py::arg("split") = "auto");
   m.def("backward", &backward, "hand BPTT from what forward saved: dxp, dU, dbrec, dh0 (if need_dh0), dc0",
-        py::kw_only(), py::arg("kind"), py::arg("recurrent_activation"), py::arg("activation"), py::arg("U"),
+        without_gil(), py::kw_only(), py::arg("kind"), py::arg("recurrent_activation"), py::arg("activation"),
+        py::arg("U"),
         py::arg("has_brec"), py::arg("Y"), py::arg("h0"), py::arg("C") = py::none(), py::arg("gates") = py::none(),
         py::arg("extra") = py::none(), py::arg("dY") = py::none(), py::arg("dh_T") = py::none(),
         py::arg("dc_T") = py::none(), py::arg("lengths") = py::none(), py::arg("need_dh0"),
         py::arg("split") = "auto");
   m.def("matmul", &matmul, "A @ B + bias in float32 (B as stored, or a transposed contiguous matrix)",
-        py::arg("A"), py::arg("B"), py::arg("bias") = py::none());
+        without_gil(), py::arg("A"), py::arg("B"), py::arg("bias") = py::none());
   m.def("matmul_tn", &matmul_tn, "(S^T @ B, B.sum(0)) in float32 (S and B with the same number of rows)",
-        py::arg("S"), py::arg("B"));
+        without_gil(), py::arg("S"), py::arg("B"));
   m.def("linear_scan", &linear_scan, "h_1..h_T of h_t = a_t * h_{t-1} + b_t, elementwise, all (B, T, U)",
-        py::arg("a"), py::arg("b"), py::arg("h0"));
+        without_gil(), py::arg("a"), py::arg("b"), py::arg("h0"));
   m.def("linear_scan_backward", &linear_scan_backward, "(da, db, dh0) of linear_scan given dL/dH",
-        py::arg("a"), py::arg("h0"), py::arg("H"), py::arg("dH"));
+        without_gil(), py::arg("a"), py::arg("h0"), py::arg("H"), py::arg("dH"));
   m.def("dropout", &dropout_mask_apply, "x * keep(index; keys) * scale, the mask of kernels/dropout.py",
-        py::arg("x"), py::arg("key0"), py::arg("key1"), py::arg("threshold"), py::arg("scale"));
+        without_gil(), py::arg("x"), py::arg("key0"), py::arg("key1"), py::arg("threshold"), py::arg("scale"));
 }
