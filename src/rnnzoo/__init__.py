@@ -3,7 +3,7 @@
 __version__ = "0.1.0"  # first: submodules read it while the package is still importing
 
 from .layers import (
-    GRU, LSTM, RNN, Activation, Bidirectional, Dense, Dropout, Input, Layer, MinGRU, MinLSTM, Sequential, SimpleRNN,
+    GRU, LSTM, RNN, Activation, Bidirectional, Dense, Dropout, Input, Layer, Masking, MinGRU, MinLSTM, Sequential, SimpleRNN,
     Transformer,
 )
 
@@ -17,7 +17,7 @@ from .training import KerasAdam, evaluate, fit
 
 
 __all__ = [
-    "GRU", "LSTM", "RNN", "Activation", "Bidirectional", "Dense", "Dropout", "Input", "Layer", "MinGRU", "MinLSTM",
+    "GRU", "LSTM", "RNN", "Activation", "Bidirectional", "Dense", "Dropout", "Input", "Layer", "Masking", "MinGRU", "MinLSTM",
     "Sequential", "SimpleRNN", "Transformer", "__version__", "data", "ConfigError", "Experiment", "load_config",
     "load_run",
     "reproduce", "train", "PRESETS", "load_preset", "preset", "KerasAdam", "evaluate", "fit",

@@ -192,6 +192,9 @@ def _layer(table: Any, where: str) -> LayerSpec:
                 ok, options[key] = True, float(value)
             if not ok:
                 raise ConfigError(f"{where}.{key}: expected {_type_name(default)}, got {_type_name(value)} {value!r}")
+        elif key.endswith(("_regularizer", "_constraint")):
+            if not isinstance(value, (str, dict)):  # checked by the layer (regularizers.get, constraints.get)
+                raise ConfigError(f"{where}.{key}: expected a name or a table, got {_type_name(value)} {value!r}")
         elif not isinstance(value, (str, int, float, bool)):
             raise ConfigError(f"{where}.{key}: expected a string or number, got {_type_name(value)}")
     spec = LayerSpec(kind, tuple(options.items()))

@@ -5,6 +5,7 @@ from .core import Activation, Dense, Dropout, Input
 from .gru import GRU, GRUCell
 from .layer import Layer
 from .lstm import LSTM, LSTMCell
+from .masking import Masking
 from .min_gru import MinGRU
 from .min_lstm import MinLSTM
 from .rnn import RNN
@@ -14,5 +15,5 @@ from .transformer import Transformer
 
 __all__ = [
     "Activation", "Bidirectional", "Dense", "Dropout", "GRU", "GRUCell", "Input", "LSTM", "LSTMCell", "Layer",
-    "MinGRU", "MinLSTM", "RNN", "Sequential", "SimpleRNN", "SimpleRNNCell", "Transformer",
+    "Masking", "MinGRU", "MinLSTM", "RNN", "Sequential", "SimpleRNN", "SimpleRNNCell", "Transformer",
 ]
