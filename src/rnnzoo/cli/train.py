@@ -40,5 +40,5 @@ def run(args) -> int:
     out_console = console()
     result = train(experiment, run_dir=out, cache_dir=args.cache_dir, console=out_console, resume=args.resume,
                    overwrite=args.overwrite, checkpoint_every_minutes=args.checkpoint_every)
-    out_console.print(f"test accuracy {result.test_accuracy:.2%}, test loss {result.test_loss:.4f}; run written to {out}/")
+    out_console.print(f"{result.headline()}; run written to {out}/")
     return 0
