@@ -3,8 +3,8 @@
 __version__ = "0.1.0"  # first: submodules read it while the package is still importing
 
 from .layers import (
-    GRU, LSTM, RNN, Activation, Bidirectional, Dense, Dropout, Input, Layer, Masking, MinGRU, MinLSTM, Sequential, SimpleRNN,
-    Transformer,
+    GRU, LSTM, RNN, Activation, Bidirectional, Dense, Dropout, GRUCell, Input, Layer, LSTMCell, Masking, MinGRU, MinLSTM,
+    Sequential, SimpleRNN, SimpleRNNCell, StackedRNNCells, TimeDistributed, Transformer,
 )
 
 from . import data, tasks
@@ -18,7 +18,8 @@ from .training import KerasAdam, evaluate, fit
 
 __all__ = [
     "GRU", "LSTM", "RNN", "Activation", "Bidirectional", "Dense", "Dropout", "Input", "Layer", "Masking", "MinGRU",
-    "MinLSTM", "Sequential", "SimpleRNN", "Transformer", "__version__", "data", "tasks", "ConfigError", "Experiment",
+    "MinLSTM", "Sequential", "SimpleRNN", "Transformer", "SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells",
+    "TimeDistributed", "__version__", "data", "tasks", "ConfigError", "Experiment",
     "load_config",
     "load_run",
     "reproduce", "train", "PRESETS", "load_preset", "preset", "KerasAdam", "evaluate", "fit",

@@ -27,8 +27,10 @@ MASK = np.array([[1, 0, 1, 1, 0, 1], [0, 0, 0, 1, 1, 1], [1, 1, 1, 1, 1, 1], [0,
 
 
 def as_list(outputs):
-    return [np.asarray(o.detach().cpu()) if hasattr(o, "detach") else np.asarray(o)
-            for o in (outputs if isinstance(outputs, (list, tuple)) else [outputs])]
+    """Every tensor returned, nested lists (a stacked cell's states) flattened in order."""
+    if isinstance(outputs, (list, tuple)):
+        return [array for o in outputs for array in as_list(o)]
+    return [np.asarray(outputs.detach().cpu()) if hasattr(outputs, "detach") else np.asarray(outputs)]
 
 
 def set_random_weights(name, layer):
@@ -124,6 +126,28 @@ for kind, cls in LAYERS.items():
 record("stateful/Bidirectional-LSTM", layers.Bidirectional(layers.LSTM(U, stateful=True, return_sequences=True)),
        inputs[:3])
 record("stateful/LSTM-last", layers.LSTM(U, stateful=True), inputs[:3])
+
+# -- cells: alone (one step from random states), in RNN(cell), stacked; TimeDistributed -------------
+CELLS = {"SimpleRNNCell": layers.SimpleRNNCell, "LSTMCell": layers.LSTMCell, "GRUCell": layers.GRUCell}
+for kind, cls in CELLS.items():
+    cell = cls(U)
+    x = rng.normal(size=(B, F)).astype("float32")
+    states = [rng.normal(size=(B, U)).astype("float32") for _ in range(2 if kind == "LSTMCell" else 1)]
+    cell(x, states)  # build
+    set_random_weights(f"cell/{kind}", cell)
+    output, new_states = cell(x, states)
+    cases[f"cell/{kind}/x0"] = x
+    for i, s in enumerate(states):
+        cases[f"cell/{kind}/state{i}"] = s
+    for i, o in enumerate(as_list([output, *new_states])):
+        cases[f"cell/{kind}/call0/output{i}"] = o
+    record(f"rnn/{kind}", layers.RNN(cls(U), return_sequences=True, return_state=True, go_backwards=True),
+           [rng.normal(size=(B, T, F)).astype("float32")], mask=MASK)
+record("rnn/stacked", layers.RNN([layers.LSTMCell(U), layers.GRUCell(3), layers.SimpleRNNCell(2)],
+                                 return_sequences=True, return_state=True),
+       [rng.normal(size=(B, T, F)).astype("float32")])
+record("time_distributed/Dense", layers.TimeDistributed(layers.Dense(3, activation="tanh")),
+       [rng.normal(size=(B, T, F)).astype("float32")])
 
 path = Path(__file__).with_name("keras_api.npz")
 np.savez_compressed(path, keras_version=np.array(keras.__version__), **cases)

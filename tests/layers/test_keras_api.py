@@ -170,3 +170,50 @@ def test_stateful_layers_match_keras(case, backend):
 
 def test_stateful_cases_cover_simple_rnn_lstm_gru_and_bidirectional():
     assert cases("stateful") == ["Bidirectional-LSTM", "GRU", "LSTM", "LSTM-last", "SimpleRNN"]
+
+
+# -- cells -----------------------------------------------------------------------------------------
+CELLS = {"SimpleRNNCell": rnnzoo.SimpleRNNCell, "LSTMCell": rnnzoo.LSTMCell, "GRUCell": rnnzoo.GRUCell}
+
+
+@pytest.mark.parametrize("kind", CELLS)
+def test_a_cell_called_alone_matches_keras(kind):
+    name = f"cell/{kind}"
+    cell = CELLS[kind](U)
+    x = torch.from_numpy(KERAS[f"{name}/x0"])
+    states = [torch.from_numpy(KERAS[f"{name}/state{i}"]) for i in range(2) if f"{name}/state{i}" in KERAS.files]
+    cell(x, states)  # builds, as Keras' first call
+    load_weights(cell, name)
+    output, new_states = cell(x, states)
+    assert_keras(outputs((output, *new_states)), name)
+    assert cell.state_size == (U if kind != "LSTMCell" else [U, U])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("kind", CELLS)
+def test_rnn_of_a_cell_matches_keras(kind, backend):
+    name = f"rnn/{kind}"
+    layer = rnnzoo.RNN(CELLS[kind](U), return_sequences=True, return_state=True, go_backwards=True, backend=backend)
+    x = torch.from_numpy(KERAS[f"{name}/x0"])
+    layer.build((None, None, x.shape[-1]))
+    load_weights(layer, name)
+    assert_keras(outputs(layer(x, mask=torch.from_numpy(KERAS["mask"]))), name)
+
+
+def test_rnn_of_stacked_cells_matches_keras():
+    layer = rnnzoo.RNN([rnnzoo.LSTMCell(U), rnnzoo.GRUCell(3), rnnzoo.SimpleRNNCell(2)], return_sequences=True,
+                       return_state=True)
+    x = torch.from_numpy(KERAS["rnn/stacked/x0"])
+    layer.build((None, None, x.shape[-1]))
+    load_weights(layer, "rnn/stacked")
+    assert_keras(outputs(layer(x)), "rnn/stacked")  # the output, then every cell's states in order
+    with pytest.raises(ValueError, match="backend='fused' cannot run .* StackedRNNCells is not one of rnnzoo's cells"):
+        rnnzoo.RNN(layer.cell.inner, backend="fused")(x)
+
+
+def test_time_distributed_matches_keras():
+    layer = rnnzoo.TimeDistributed(rnnzoo.Dense(3, activation="tanh"))
+    x = torch.from_numpy(KERAS["time_distributed/Dense/x0"])
+    layer.build((None, None, x.shape[-1]))
+    load_weights(layer, "time_distributed/Dense")
+    assert_keras(outputs(layer(x)), "time_distributed/Dense")

@@ -57,7 +57,7 @@ def test_fused_equals_reference_with_gradients(kind, return_sequences, zero_outp
     slow, fast = make(kind, "reference", **options), make(kind, "fused", **options)
     x = torch.randn(B, T, F, dtype=torch.float64)
     h0 = torch.randn(B, U, dtype=torch.float64)  # the fully masked row keeps its initial state
-    initial = [h0, h0.flip(0)][:slow.cell.state_size]
+    initial = [h0, h0.flip(0)][:slow.cell.state_count]
     assert fast.plan(x, mask=MASK).route == "kernels"  # the fused path really runs
     results = []
     for layer in (slow, fast):

@@ -42,7 +42,7 @@ def test_fit_applies_constraints_after_every_step():
 
     class Norms(Callback):
         def on_batch_end(self, step, logs):
-            norms.append(float(self.model.layers[0].cell.kernel.norm(dim=0).max()))
+            norms.append(float(self.model.layers[0].cell.kernel.detach().norm(dim=0).max()))
 
     fit(m, x, y, optimizer=KerasAdam(m.parameters(), learning_rate=0.1), batch_size=4, epochs=2, verbose=0,
         callbacks=[Norms()])

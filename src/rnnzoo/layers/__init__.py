@@ -1,6 +1,7 @@
 """Recurrent layers with Keras' semantics and weight layout, as torch.nn.Modules."""
 
 from .bidirectional import Bidirectional
+from .cells import StackedRNNCells
 from .core import Activation, Dense, Dropout, Input
 from .gru import GRU, GRUCell
 from .layer import Layer
@@ -11,9 +12,11 @@ from .min_lstm import MinLSTM
 from .rnn import RNN
 from .sequential import Sequential
 from .simple_rnn import SimpleRNN, SimpleRNNCell
+from .time_distributed import TimeDistributed
 from .transformer import Transformer
 
 __all__ = [
     "Activation", "Bidirectional", "Dense", "Dropout", "GRU", "GRUCell", "Input", "LSTM", "LSTMCell", "Layer",
-    "Masking", "MinGRU", "MinLSTM", "RNN", "Sequential", "SimpleRNN", "SimpleRNNCell", "Transformer",
+    "Masking", "MinGRU", "MinLSTM", "RNN", "Sequential", "SimpleRNN", "SimpleRNNCell", "StackedRNNCells", "TimeDistributed",
+    "Transformer",
 ]

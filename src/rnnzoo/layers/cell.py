@@ -52,7 +52,7 @@ def _check_rate(name: str, rate: float) -> float:
 
 class RecurrentCell(nn.Module):
     gates: int = 1  # column blocks in kernel / recurrent_kernel
-    state_size: int = 1  # tensors in the state: (h,) or (h, c)
+    state_count: int = 1  # tensors in the state: (h,) or (h, c)
     # The step equations the fused kernels compute for this class (a kernels.Kind), or None. Each
     # class declares its own: a subclass that doesn't may have changed the step, so it runs the
     # reference loop unless it declares the kind again.
@@ -163,10 +163,37 @@ class RecurrentCell(nn.Module):
         return (f"there is no fused kernel for {type(self).__name__} "
                 "(only SimpleRNNCell, LSTMCell, GRUCell; a subclass declares fused_kind to keep it)")
 
+    # -- Keras' cell API: the cell called alone -----------------------------------------------------
+    @property
+    def state_size(self):
+        """Keras' state_size: units for one state tensor, [units, units] for LSTM's (h, c)."""
+        return self.units if self.state_count == 1 else [self.units] * self.state_count
+
+    @property
+    def output_size(self) -> int:
+        return self.units
+
+    def get_initial_state(self, batch_size: int) -> list[torch.Tensor]:
+        like = self.kernel if self.input_dim is not None else torch.empty(0)
+        return list(self.initial_state(batch_size, like))
+
+    def forward(self, inputs: torch.Tensor, states) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Keras' `cell(x_t, states) -> (output, new_states)`: one step, x_t (B, F), states a list
+        of (B, U) tensors (or one tensor). Built on the first call; applies no dropout (an RNN
+        running the cell draws the masks)."""
+        if self.input_dim is None:
+            self.build(inputs.shape[-1])
+            self.to(device=inputs.device, dtype=inputs.dtype)
+        states = (states,) if isinstance(states, torch.Tensor) else tuple(states)
+        if len(states) != self.state_count:
+            raise ValueError(f"{type(self).__name__} takes {self.state_count} state tensor(s), got {len(states)}")
+        output, new_states = self.call_step(self.project_inputs(inputs, None), states, None)
+        return output, list(new_states)
+
     # -- the step --------------------------------------------------------------------------------
     def initial_state(self, batch: int, like: torch.Tensor) -> tuple[torch.Tensor, ...]:
         zeros = like.new_zeros(batch, self.units)
-        return tuple(zeros for _ in range(self.state_size))
+        return tuple(zeros for _ in range(self.state_count))
 
     def dropout_masks(self, batch: int, like: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         """Keras' dropout masks for one batch: drawn once, the same at every step.

@@ -25,7 +25,7 @@ from .rnn import RNN
 
 class GRUCell(RecurrentCell):
     gates = 3
-    state_size = 1
+    state_count = 1
     fused_kind = kernels.Kind.GRU  # the kernels compute reset_after=True (see describe)
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,

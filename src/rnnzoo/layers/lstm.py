@@ -21,7 +21,7 @@ from .rnn import RNN
 
 class LSTMCell(RecurrentCell):
     gates = 4
-    state_size = 2  # (h, c)
+    state_count = 2  # (h, c)
     fused_kind = kernels.Kind.LSTM
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,

@@ -37,6 +37,7 @@ import torch
 from .. import kernels
 from . import masking, regularizers
 from .cell import RecurrentCell
+from .cells import KerasCell, StackedRNNCells
 from .layer import Layer, Shape
 
 BACKENDS = ("auto", "fused", "reference")
@@ -68,7 +69,12 @@ def check_lengths(lengths, batch: int, steps: int, device: torch.device) -> torc
 
 
 class RNN(Layer):
-    """Runs `cell` over the time axis. Subclasses (SimpleRNN, LSTM, GRU) only choose the cell."""
+    """Runs `cell` over the time axis. Subclasses (SimpleRNN, LSTM, GRU) only choose the cell.
+
+    Keras' `RNN(cell)`: `cell` is one of rnnzoo's cells (fused where the configuration allows), a
+    list of cells (stacked, `StackedRNNCells`), or any Keras-style cell (`cells.KerasCell`: a
+    `state_size` and `cell(x_t, states) -> (output, new_states)`), run by the reference loop.
+    """
 
     supports_masking = True
 
@@ -87,6 +93,10 @@ class RNN(Layer):
         super().__init__(name)
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        if isinstance(cell, (list, tuple)):
+            cell = StackedRNNCells(cell)
+        if not isinstance(cell, RecurrentCell):
+            cell = KerasCell(cell)
         self.backend = backend
         self.cell = cell
         self.units = cell.units
@@ -98,7 +108,7 @@ class RNN(Layer):
         self.activity_losses: list[torch.Tensor] = []  # from the last call, as Keras' layer.losses
         self.stateful = stateful
         if stateful:  # empty until the first call fixes the batch size
-            for i in range(cell.state_size):
+            for i in range(cell.state_count):
                 self.register_buffer(f"state_{i}", torch.empty(0))
 
     def build(self, input_shape: Shape) -> None:
@@ -192,7 +202,7 @@ class RNN(Layer):
 
     # -- stateful ------------------------------------------------------------------------------
     def _kept_state(self) -> tuple[torch.Tensor, ...] | None:
-        state = tuple(getattr(self, f"state_{i}") for i in range(self.cell.state_size))
+        state = tuple(getattr(self, f"state_{i}") for i in range(self.cell.state_count))
         if state[0].numel() == 0:
             return None
         if state[0].is_inference() and not torch.is_inference_mode_enabled():
@@ -219,7 +229,7 @@ class RNN(Layer):
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # The kept state's shape is fixed by the batch size of the first call; take the saved one's.
         if self.stateful:
-            for i in range(self.cell.state_size):
+            for i in range(self.cell.state_count):
                 saved = state_dict.get(f"{prefix}state_{i}")
                 if saved is not None:
                     setattr(self, f"state_{i}", torch.empty_like(saved))
@@ -264,15 +274,14 @@ class RNN(Layer):
             if given is not None and given[0].shape[0] != batch:
                 raise ValueError(f"{self.name} is stateful with batch size {given[0].shape[0]} (its first call's), "
                                  f"got a batch of {batch}; call reset_state() with new states to change it")
+        zeros = self.cell.initial_state(batch, like)
         if given is None:
-            return self.cell.initial_state(batch, like)
+            return zeros
         state = (given,) if isinstance(given, torch.Tensor) else tuple(given)
-        expected = (batch, self.units)
-        if len(state) != self.cell.state_size or any(s.shape != expected for s in state):
-            raise ValueError(
-                f"{self.name} expects initial_state of {self.cell.state_size} tensor(s) of shape "
-                f"{expected}, got {[tuple(s.shape) for s in state]}"
-            )
+        expected = [tuple(s.shape) for s in zeros]
+        if [tuple(s.shape) for s in state] != expected:
+            raise ValueError(f"{self.name} expects initial_state of {len(expected)} tensor(s) of shape "
+                             f"{', '.join(map(str, expected))}, got {[tuple(s.shape) for s in state]}")
         return state
 
     def extra_repr(self) -> str:

@@ -13,7 +13,7 @@ from .rnn import RNN
 
 class SimpleRNNCell(RecurrentCell):
     gates = 1
-    state_size = 1
+    state_count = 1
     fused_kind = kernels.Kind.SIMPLE
 
     def step(self, x_projected, state, recurrent_masks):
