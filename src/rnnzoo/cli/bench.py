@@ -14,6 +14,9 @@ def add_parser(commands) -> None:
     parser.add_argument("--side-by-side", action="store_true",
                         help="instead: two trainings of the notebook's GRU at once against each alone, rnnzoo and "
                              "torch.nn (bench/side_by_side.py)")
+    parser.add_argument("--masks", action="store_true",
+                        help="instead: masked and stateful batches against unmasked ones on the fused path "
+                             "(bench/masks.py)")
     parser.set_defaults(run=run)
 
 
@@ -23,6 +26,11 @@ def run(args) -> int:
 
     if args.side_by_side:
         run_side_by_side()
+        return 0
+    if args.masks:
+        from ..bench.masks import run_masks_bench
+
+        run_masks_bench(json_path=args.json, rounds=args.rounds)
         return 0
 
     png = args.png or (args.json and str(args.json).removesuffix(".json") + ".png")
