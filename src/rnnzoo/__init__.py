@@ -8,6 +8,7 @@ from .layers import (
 )
 
 from . import data, tasks
+from .layers import constraints, regularizers  # Keras' keras.regularizers.L2(0.01), keras.constraints.MaxNorm(3)
 from .config import ConfigError, Experiment
 from .config import load as load_config
 from .lab import load_run, reproduce, train
@@ -19,7 +20,7 @@ from .training import KerasAdam, evaluate, fit
 __all__ = [
     "GRU", "LSTM", "RNN", "Activation", "Bidirectional", "Dense", "Dropout", "Input", "Layer", "Masking", "MinGRU",
     "MinLSTM", "Sequential", "SimpleRNN", "Transformer", "SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells",
-    "TimeDistributed", "__version__", "data", "tasks", "ConfigError", "Experiment",
+    "TimeDistributed", "__version__", "constraints", "data", "regularizers", "tasks", "ConfigError", "Experiment",
     "load_config",
     "load_run",
     "reproduce", "train", "PRESETS", "load_preset", "preset", "KerasAdam", "evaluate", "fit",
