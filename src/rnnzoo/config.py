@@ -295,6 +295,19 @@ def _check_output(model, task, steps: int, where: str) -> None:
         raise ConfigError(f"{where}: {task} {error}") from None
 
 
+def override(experiment: Experiment, settings: dict[str, Any], source: str = "override") -> Experiment:
+    """The experiment with dotted keys replaced, e.g. {"data.length": 1000, "training.epochs": 3},
+    validated again like a file (so {"training.epochs": 0} is refused naming the key)."""
+    data = experiment.to_dict()
+    for key, value in settings.items():
+        section, _, name = key.partition(".")
+        if section not in ("data", "optimizer", "training") or not name:
+            raise ConfigError(f"{source}: {key}: expected a key like data.length, optimizer.learning_rate "
+                              "or training.epochs")
+        data[section][name] = value
+    return parse(data, source)
+
+
 def load(path: str | Path) -> Experiment:
     """Read and validate an experiment TOML file."""
     path = Path(path)

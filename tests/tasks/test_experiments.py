@@ -88,3 +88,17 @@ def test_a_generated_task_resumes_bit_exactly(tmp_path, monkeypatch):
     assert resumed.history.loss == whole.history.loss and resumed.test == whole.test
     a, b = load_file(tmp_path / "whole" / "weights.safetensors"), load_file(tmp_path / "cut" / "weights.safetensors")
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_train_overrides_any_key_with_set(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "adding_lstm", "--set", "data.length=12", "--set", "data.train_limit=64",
+                 "--set", "data.test_limit=32", "--epochs", "1", "--out", str(run)]) == 0
+    saved = json.loads((run / "result.json").read_text())
+    assert saved["task"]["steps"] == 12 and saved["train_examples"] == 64 and len(saved["epochs"]) == 1
+    assert "test loss" in capsys.readouterr().out
+    assert main(["train", "adding_lstm", "--set", "data.length=0", "--out", str(tmp_path / "bad")]) == 2
+    assert capsys.readouterr().err.strip() == "rnnzoo: error: command line: data.length: expected a positive integer, got 0"
+    assert main(["train", "adding_lstm", "--set", "model.input=[3]", "--out", str(tmp_path / "bad")]) == 2
+    assert "model.input: expected a key like data.length" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
