@@ -99,7 +99,7 @@ def fit(
             while loop.epoch < epochs:
                 if loop.order is None:
                     loop.begin_epoch(epoch_order(len(data), shuffle, loop.shuffler))
-                if loop.step == 0:  # mid-epoch, a resumed stateful model continues from its checkpoint
+                if loop.step == 0:  # an epoch starts from zero state (resumed mid-epoch: the checkpoint's state)
                     reset_states(model)
                 hooks.on_epoch_begin(loop.epoch)
                 started = time.perf_counter() - loop.epoch_seconds
