@@ -149,6 +149,13 @@ record("rnn/stacked", layers.RNN([layers.LSTMCell(U), layers.GRUCell(3), layers.
 record("time_distributed/Dense", layers.TimeDistributed(layers.Dense(3, activation="tanh")),
        [rng.normal(size=(B, T, F)).astype("float32")])
 
+# zero_output_for_mask without return_sequences: the last output is zeros where the last step read is masked
+for kind, cls in LAYERS.items():
+    for backwards in (False, True):
+        name = f"mask/{kind}-{'backward' if backwards else 'forward'}-last-zeros"
+        record(name, cls(U, return_state=True, go_backwards=backwards, zero_output_for_mask=True),
+               [rng.normal(size=(B, T, F)).astype("float32")], mask=MASK)
+
 path = Path(__file__).with_name("keras_api.npz")
 np.savez_compressed(path, keras_version=np.array(keras.__version__), **cases)
 print(f"wrote {len(cases)} arrays to {path} (Keras {keras.__version__})")

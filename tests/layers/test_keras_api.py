@@ -66,8 +66,8 @@ def test_masks_match_keras(case, backend):
 
 
 def test_mask_cases_cover_every_layer_and_mode():
-    # 3 kinds x (2 directions x (last, sequences, sequences with zeros) + 2 bidirectional)
-    assert len(cases("mask")) == 3 * (2 * 3 + 2)
+    # 3 kinds x (2 directions x (last, sequences, each with and without zeros) + 2 bidirectional)
+    assert len(cases("mask")) == 3 * (2 * 4 + 2)
     assert str(KERAS["keras_version"]).startswith("3.")
 
 
