@@ -3,11 +3,12 @@
 __version__ = "0.1.0"  # first: submodules read it while the package is still importing
 
 from .layers import (
-    GRU, LSTM, RNN, Activation, Bidirectional, Dense, Dropout, Input, Layer, MinGRU, MinLSTM, Sequential, SimpleRNN,
-    Transformer,
+    GRU, LSTM, RNN, Activation, Bidirectional, Dense, Dropout, GRUCell, Input, Layer, LSTMCell, Masking, MinGRU, MinLSTM,
+    Sequential, SimpleRNN, SimpleRNNCell, StackedRNNCells, TimeDistributed, Transformer,
 )
 
 from . import data, tasks
+from .layers import constraints, regularizers  # Keras' keras.regularizers.L2(0.01), keras.constraints.MaxNorm(3)
 from .config import ConfigError, Experiment
 from .config import load as load_config
 from .lab import load_run, reproduce, train
@@ -17,8 +18,10 @@ from .training import KerasAdam, evaluate, fit
 
 
 __all__ = [
-    "GRU", "LSTM", "RNN", "Activation", "Bidirectional", "Dense", "Dropout", "Input", "Layer", "MinGRU", "MinLSTM",
-    "Sequential", "SimpleRNN", "Transformer", "__version__", "data", "tasks", "ConfigError", "Experiment", "load_config",
+    "GRU", "LSTM", "RNN", "Activation", "Bidirectional", "Dense", "Dropout", "Input", "Layer", "Masking", "MinGRU",
+    "MinLSTM", "Sequential", "SimpleRNN", "Transformer", "SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells",
+    "TimeDistributed", "__version__", "constraints", "data", "regularizers", "tasks", "ConfigError", "Experiment",
+    "load_config",
     "load_run",
     "reproduce", "train", "PRESETS", "load_preset", "preset", "KerasAdam", "evaluate", "fit",
     "KerasFileError", "load_keras", "save_keras",

@@ -71,6 +71,7 @@ class DataConfig:
     length: int | None = None  # adding, copy: the sequence length T
     train_limit: int | None = None  # the first N training / test examples (generated tasks: how many)
     test_limit: int | None = None
+    window: int | None = None  # read each example in windows of this many steps (stateful models, TBPTT)
 
     def task(self):
         """The `rnnzoo.tasks.Task` these settings name."""
@@ -203,6 +204,9 @@ def _layer(table: Any, where: str) -> LayerSpec:
                 ok, options[key] = True, float(value)
             if not ok:
                 raise ConfigError(f"{where}.{key}: expected {_type_name(default)}, got {_type_name(value)} {value!r}")
+        elif key.endswith(("_regularizer", "_constraint")):
+            if not isinstance(value, (str, dict)):  # checked by the layer (regularizers.get, constraints.get)
+                raise ConfigError(f"{where}.{key}: expected a name or a table, got {_type_name(value)} {value!r}")
         elif not isinstance(value, (str, int, float, bool)):
             raise ConfigError(f"{where}.{key}: expected a string or number, got {_type_name(value)}")
     spec = LayerSpec(kind, tuple(options.items()))
@@ -258,17 +262,22 @@ def parse(data: dict, source: str = "<config>") -> Experiment:
             raise ConfigError(f"{where}optimizer.{beta}: expected a number in [0, 1), got {getattr(optimizer, beta)}")
     _positive(training.batch_size, f"{where}training.batch_size")
     _positive(training.epochs, f"{where}training.epochs")
-    if shape[-1] != task.features or (len(shape) == 2 and shape[0] != task.steps):
-        expected = f"[{task.features}] or [{task.steps}, {task.features}]"
-        raise ConfigError(f"{where}model.input: expected {expected} for {task} ({task.steps} steps of "
-                          f"{task.features} features), got {shape!r}")
+    _positive(data_config.window, f"{where}data.window", allow_none=True)
+    steps = data_config.window or task.steps  # what the model reads in one call
+    if data_config.window and task.steps % data_config.window:
+        raise ConfigError(f"{where}data.window: expected a divisor of the {task.steps} steps of {task}, "
+                          f"got {data_config.window}")
+    if shape[-1] != task.features or (len(shape) == 2 and shape[0] != steps):
+        expected = f"[{task.features}] or [{steps}, {task.features}]"
+        raise ConfigError(f"{where}model.input: expected {expected} for {task} ({steps} steps of "
+                          f"{task.features} features{' per window' if data_config.window else ''}), got {shape!r}")
     input_shape = (None, *shape) if len(shape) == 1 else tuple(shape)
     experiment = Experiment(name, ModelConfig(specs, input_shape), data_config, optimizer, training, data.get("notes", ""))
     try:  # the layers must also fit together (e.g. no return_state inside a Sequential)
         model = experiment.build_model()
     except (ValueError, TypeError) as error:
         raise ConfigError(f"{where}model.layers: {error}") from None
-    _check_output(model, task, input_shape[0] or min(task.steps, 2), f"{where}model.layers")
+    _check_output(model, task, input_shape[0] or min(steps, 2), f"{where}model.layers")
     return experiment
 
 

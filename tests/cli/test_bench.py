@@ -80,3 +80,23 @@ def test_side_by_side_table_ratios():
             {"contender": "torch.nn", "threads": 1, "alone_ms": 20.0, "pair_ms": [60.0, 50.0], "pair_over_alone": 3.0}]
     table = format_table(rows, "gru")
     assert "rnnzoo's pair/alone over torch.nn's 0.70; rnnzoo's step in a pair over torch.nn's 0.35" in table
+
+
+def test_bench_masks_times_masked_and_stateful_batches_on_the_fused_path(tmp_path, monkeypatch, capsys):
+    from rnnzoo.bench import masks
+
+    calls = []
+    monkeypatch.setattr(masks, "run_masks_bench", lambda **kwargs: calls.append(kwargs))
+    assert main(["bench", "--masks", "--rounds", "2", "--json", "m.json"]) == 0  # the CLI hands on its flags
+    assert calls == [{"json_path": "m.json", "rounds": 2}]
+    monkeypatch.undo()
+
+    out = tmp_path / "masks.json"
+    masks.run_masks_bench(json_path=out, rounds=1, per_round=1, kinds=("SimpleRNN", "GRU"))
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["variant"] for r in rows[:6]] == ["unmasked", "end-padded", "left-padded", "holes", "stateful",
+                                                "holes, ref"]
+    assert len(rows) == 12 and all(r["train_ms"] > 0 and r["infer_ms"] > 0 for r in rows)
+    for r in rows:  # every variant but the reference one really ran fused
+        assert r["route"].startswith("kernels/") == (r["variant"] != "holes, ref"), r
+    assert "ratio to unmasked" in capsys.readouterr().out

@@ -75,7 +75,7 @@ def data(dtype=torch.float64, batch=B, units=6, states=1):
 def test_fused_equals_reference_float64(kind, activation, go_backwards, return_sequences, padded):
     reference, fast = pair(kind, activation=activation, go_backwards=go_backwards,
                            return_sequences=return_sequences, return_state=True)
-    x, state = data(states=fast.cell.state_size)
+    x, state = data(states=fast.cell.state_count)
     assert_same(reference, fast, x, LENGTHS if padded else None, state)
 
 
@@ -85,7 +85,7 @@ def test_fused_equals_reference_float32_split_across_threads(kind, activation):
     """70 units: the native kernels split them across threads in blocks of 8, with a remainder."""
     reference, fast = pair(kind, units=70, dtype=torch.float32, activation=activation,
                            return_sequences=True, return_state=True)
-    x, state = data(torch.float32, units=70, states=fast.cell.state_size)
+    x, state = data(torch.float32, units=70, states=fast.cell.state_count)
     assert_same(reference, fast, x, LENGTHS, state)
 
 
@@ -229,7 +229,7 @@ def test_both_work_splits_equal_the_reference(kind, split, dtype, kernel_setting
     torch.manual_seed(3)
     x = torch.randn(37, T, F, dtype=dtype)  # 37 rows: uneven blocks either way
     lengths = torch.randint(1, T + 1, (37,))
-    state = [torch.randn(37, 70, dtype=dtype) for _ in range(fast.cell.state_size)]
+    state = [torch.randn(37, 70, dtype=dtype) for _ in range(fast.cell.state_count)]
     assert_same(reference, fast, x, lengths, state)
 
 
@@ -259,7 +259,7 @@ def test_a_zero_initial_state_that_needs_its_gradient_gets_it(kind, split, dtype
     kernel_settings(split=split)
     reference, fast = pair(kind, units=70, dtype=dtype, return_sequences=True, return_state=True)
     x = data(dtype)[0]
-    zeros = [torch.zeros(B, 70, dtype=dtype) for _ in range(fast.cell.state_size)]
+    zeros = [torch.zeros(B, 70, dtype=dtype) for _ in range(fast.cell.state_count)]
     assert_same(reference, fast, x, LENGTHS, zeros)
 
 

@@ -21,7 +21,7 @@ def test_gradcheck(kind, activation, go_backwards, return_sequences, padded):
         for p in layer.parameters():
             p.add_(0.1 * torch.randn_like(p))
     x = torch.randn(2, 3, 2, dtype=torch.float64, requires_grad=True)
-    h0 = [torch.randn(2, 3, dtype=torch.float64, requires_grad=True) for _ in range(layer.cell.state_size)]
+    h0 = [torch.randn(2, 3, dtype=torch.float64, requires_grad=True) for _ in range(layer.cell.state_count)]
     lengths = torch.tensor([3, 2]) if padded else None
     assert torch.autograd.gradcheck(lambda x, *args: layer(x, lengths, initial_state=list(args[: len(h0)])),
                                     (x, *h0, *layer.parameters()))

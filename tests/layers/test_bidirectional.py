@@ -53,7 +53,7 @@ def test_bidirectional_matches_reference(kind, merge_mode, return_sequences, pad
             torch.testing.assert_close(got[b, :length] if return_sequences else got[b], want, **TOL)
         for got_s, want_s in zip(states, (*fwd_state, *bwd_state)):
             torch.testing.assert_close(got_s[b], want_s, **TOL)
-    assert n == layer.forward_layer.cell.state_size
+    assert n == layer.forward_layer.cell.state_count
 
 
 def test_backward_copy_is_fresh_and_reversed():

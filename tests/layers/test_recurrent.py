@@ -104,7 +104,7 @@ def test_initial_state_is_used(kind):
     layer = make(kind, return_sequences=True, return_state=True)
     x = inputs()
     torch.manual_seed(3)
-    state = tuple(torch.randn(B, U, dtype=torch.float64) for _ in range(layer.cell.state_size))
+    state = tuple(torch.randn(B, U, dtype=torch.float64) for _ in range(layer.cell.state_count))
     got = layer(x, initial_state=state)
     for b in range(B):
         ref_outputs, _ = reference.run(layer, x[b], h0=[s[b] for s in state])

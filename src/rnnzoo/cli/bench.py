@@ -17,11 +17,15 @@ def add_parser(commands) -> None:
     parser.add_argument("--minimal", action="store_true",
                         help="instead: MinGRU and MinLSTM (batch 64, T 784, 256 units) against mingru-pytorch "
                              "(bench/minimal.py)")
+    parser.add_argument("--masks", action="store_true",
+                        help="instead: masked and stateful batches against unmasked ones on the fused path "
+                             "(bench/masks.py)")
     parser.set_defaults(run=run)
 
 
 def run(args) -> int:
     from ..bench.benchmark import run_benchmark
+    from ..bench.masks import run_masks_bench
     from ..bench.minimal import run_minimal
     from ..bench.side_by_side import run_side_by_side
 
@@ -30,6 +34,9 @@ def run(args) -> int:
         return 0
     if args.side_by_side:
         run_side_by_side()
+        return 0
+    if args.masks:
+        run_masks_bench(json_path=args.json, rounds=args.rounds)
         return 0
 
     png = args.png or (args.json and str(args.json).removesuffix(".json") + ".png")

@@ -24,6 +24,7 @@ from ..config import Experiment, parse
 from ..files import atomic_write
 from ..kernels import build
 from ..training import Checkpointer, CheckpointError, EpochLog, History, KerasAdam, NumericalError, checkpoint, evaluate, fit
+from ..training.stateful import Windows
 from . import environment
 from .errors import OutputExistsError
 
@@ -101,8 +102,11 @@ def make_optimizer(experiment: Experiment, parameters) -> KerasAdam:
 def examples(experiment: Experiment, dataset: datasets.Dataset | None = None, cache_dir=None):
     """The experiment's task and its (train, test) examples, cut to the experiment's limits."""
     task, settings = experiment.task(), experiment.data
-    return task, *task.examples(experiment.training.seed, settings.train_limit, settings.test_limit,
-                                cache_dir=cache_dir, dataset=dataset)
+    sets = task.examples(experiment.training.seed, settings.train_limit, settings.test_limit,
+                         cache_dir=cache_dir, dataset=dataset)
+    if settings.window:  # one batch row per lane, so a stateful model's state follows each example
+        sets = [Windows(examples, task.steps, settings.window, experiment.training.batch_size) for examples in sets]
+    return task, *sets
 
 
 def train(experiment: Experiment, *, dataset: datasets.Dataset | None = None, run_dir: str | Path | None = None,

@@ -2,7 +2,9 @@
 
 The backward copy is the same layer with go_backwards flipped, built from the wrapped layer's
 config (fresh weights). Its per-step outputs come in reading order, so they are put back in time
-order — within each sequence's own length — before the two directions are merged.
+order — within each sequence's own length, or, with a mask, over all steps as Keras does — before
+the two directions are merged. As in Keras, both directions output zeros at masked steps when
+they return sequences (zero_output_for_mask follows return_sequences).
 """
 
 import torch
@@ -20,6 +22,8 @@ MERGE_MODES = {
 
 
 class Bidirectional(Layer):
+    supports_masking = True
+
     """`Bidirectional(layer, merge_mode="concat")`; merge_mode "concat", "sum", "mul", "ave" or
     None (returns the pair). With return_state: (merged output, *forward state, *backward state).
     `backend` ("auto", "fused", "reference"), if given, is set on both directions' layers.
@@ -42,8 +46,11 @@ class Bidirectional(Layer):
             if backend not in BACKENDS:
                 raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
             layer.backend = backward_layer.backend = backend
+        for direction in (layer, backward_layer):
+            direction.zero_output_for_mask = direction.return_sequences
         self.forward_layer = layer
         self.backward_layer = backward_layer
+        self.stateful = layer.stateful
         wrapped = layer.name
         self.forward_layer.name = f"forward_{wrapped}"
         self.backward_layer.name = f"backward_{wrapped}"
@@ -65,18 +72,29 @@ class Bidirectional(Layer):
             return (*shape[:-1], 2 * shape[-1])
         return shape
 
-    def forward(self, x: torch.Tensor, lengths=None, initial_state=None):
+    def compute_mask(self, inputs, mask):
+        return mask if self.return_sequences else None
+
+    def reset_state(self, states=None) -> None:
+        """Keras' reset_state(): both directions' kept states to zeros (or forward's, then backward's)."""
+        half = None if states is None else len(states) // 2
+        self.forward_layer.reset_state(None if states is None else states[:half])
+        self.backward_layer.reset_state(None if states is None else states[half:])
+
+    def forward(self, x: torch.Tensor, lengths=None, initial_state=None, mask=None):
         forward_state = backward_state = None
         if initial_state is not None:  # Keras: the forward layer's states, then the backward's
             half = len(initial_state) // 2
             forward_state, backward_state = initial_state[:half], initial_state[half:]
-        forward = self.forward_layer(x, lengths, forward_state)
-        backward = self.backward_layer(x, lengths, backward_state)
+        forward = self.forward_layer(x, lengths, forward_state, mask=mask)
+        backward = self.backward_layer(x, lengths, backward_state, mask=mask)
         if self.return_state:
             (forward, *forward_states), (backward, *backward_states) = forward, backward
-        if self.return_sequences:
-            lengths = check_lengths(lengths, x.shape[0], x.shape[1], x.device)
-            backward = reverse_padded(backward, lengths)  # reading order -> time order
+        if self.return_sequences:  # reading order -> time order
+            if mask is not None:
+                backward = backward.flip(1)
+            else:
+                backward = reverse_padded(backward, check_lengths(lengths, x.shape[0], x.shape[1], x.device))
         output = self.merge(forward, backward)
         if self.return_state:
             return (output, *forward_states, *backward_states)

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from .. import kernels
-from . import activations, initializers
+from . import activations, constraints, initializers, regularizers
 
 
 def gate_matmul(x: torch.Tensor, weight: torch.Tensor, masks: torch.Tensor | None) -> torch.Tensor:
@@ -52,7 +52,7 @@ def _check_rate(name: str, rate: float) -> float:
 
 class RecurrentCell(nn.Module):
     gates: int = 1  # column blocks in kernel / recurrent_kernel
-    state_size: int = 1  # tensors in the state: (h,) or (h, c)
+    state_count: int = 1  # tensors in the state: (h,) or (h, c)
     # The step equations the fused kernels compute for this class (a kernels.Kind), or None. Each
     # class declares its own: a subclass that doesn't may have changed the step, so it runs the
     # reference loop unless it declares the kind again.
@@ -74,6 +74,12 @@ class RecurrentCell(nn.Module):
         bias_initializer="zeros",
         dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
     ):
         super().__init__()
         if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
@@ -87,6 +93,12 @@ class RecurrentCell(nn.Module):
         self.bias_initializer = initializers.get(bias_initializer)
         self.dropout = _check_rate("dropout", dropout)
         self.recurrent_dropout = _check_rate("recurrent_dropout", recurrent_dropout)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.recurrent_constraint = constraints.get(recurrent_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.input_dim: int | None = None
 
     # -- weights -------------------------------------------------------------------------------
@@ -108,6 +120,19 @@ class RecurrentCell(nn.Module):
         self.recurrent_initializer(self.recurrent_kernel)
         if self.bias is not None:
             self.bias_initializer(self.bias)
+
+    def _weights_with(self, kind: str) -> list:
+        pairs = [(self.kernel, getattr(self, f"kernel_{kind}")),
+                 (self.recurrent_kernel, getattr(self, f"recurrent_{kind}")), (self.bias, getattr(self, f"bias_{kind}"))]
+        return [(w, f) for w, f in pairs if w is not None and f is not None] if self.input_dim is not None else []
+
+    def weight_regularizers(self) -> list:
+        """(weight, regularizer) pairs, for `regularizers.collect_losses`."""
+        return self._weights_with("regularizer")
+
+    def weight_constraints(self) -> list:
+        """(weight, constraint) pairs, for `constraints.apply_constraints`."""
+        return self._weights_with("constraint")
 
     def input_bias(self) -> torch.Tensor | None:
         return self.bias
@@ -138,10 +163,37 @@ class RecurrentCell(nn.Module):
         return (f"there is no fused kernel for {type(self).__name__} "
                 "(only SimpleRNNCell, LSTMCell, GRUCell; a subclass declares fused_kind to keep it)")
 
+    # -- Keras' cell API: the cell called alone -----------------------------------------------------
+    @property
+    def state_size(self):
+        """Keras' state_size: units for one state tensor, [units, units] for LSTM's (h, c)."""
+        return self.units if self.state_count == 1 else [self.units] * self.state_count
+
+    @property
+    def output_size(self) -> int:
+        return self.units
+
+    def get_initial_state(self, batch_size: int) -> list[torch.Tensor]:
+        like = self.kernel if self.input_dim is not None else torch.empty(0)
+        return list(self.initial_state(batch_size, like))
+
+    def forward(self, inputs: torch.Tensor, states) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Keras' `cell(x_t, states) -> (output, new_states)`: one step, x_t (B, F), states a list
+        of (B, U) tensors (or one tensor). Built on the first call; applies no dropout (an RNN
+        running the cell draws the masks)."""
+        if self.input_dim is None:
+            self.build(inputs.shape[-1])
+            self.to(device=inputs.device, dtype=inputs.dtype)
+        states = (states,) if isinstance(states, torch.Tensor) else tuple(states)
+        if len(states) != self.state_count:
+            raise ValueError(f"{type(self).__name__} takes {self.state_count} state tensor(s), got {len(states)}")
+        output, new_states = self.call_step(self.project_inputs(inputs, None), states, None)
+        return output, list(new_states)
+
     # -- the step --------------------------------------------------------------------------------
     def initial_state(self, batch: int, like: torch.Tensor) -> tuple[torch.Tensor, ...]:
         zeros = like.new_zeros(batch, self.units)
-        return tuple(zeros for _ in range(self.state_size))
+        return tuple(zeros for _ in range(self.state_count))
 
     def dropout_masks(self, batch: int, like: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         """Keras' dropout masks for one batch: drawn once, the same at every step.
@@ -164,6 +216,11 @@ class RecurrentCell(nn.Module):
         projected = gate_matmul(x, self.kernel, masks)
         bias = self.input_bias()
         return projected if bias is None else projected + bias
+
+    def call_step(self, x_projected, state, recurrent_masks):
+        """One time step as the loop takes it: (output, new state); a recurrent cell outputs h."""
+        state = self.step(x_projected, state, recurrent_masks)
+        return state[0], state
 
     def step(self, x_projected, state, recurrent_masks):
         """One time step: (x_t @ kernel + bias, state_{t-1}) -> state_t; state_t[0] is the output."""

@@ -35,6 +35,8 @@ class Dense(Layer):
     torch.nn.Linear's weight.
     """
 
+    supports_masking = True  # the mask passes through unchanged, as in Keras
+
     @keeps_config
     def __init__(self, units: int, activation=None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
@@ -72,6 +74,8 @@ class Dropout(Layer):
     the rest by 1/(1 - rate); the identity at inference. The mask is counter-based (a hash of each
     element's index and a seed drawn from torch's generator), see rnnzoo/kernels/dropout.py."""
 
+    supports_masking = True
+
     @keeps_config
     def __init__(self, rate: float, name: str | None = None):
         super().__init__(name)
@@ -86,6 +90,8 @@ class Dropout(Layer):
 
 class Activation(Layer):
     """Keras' `Activation(activation)`: applies a named activation (see activations.py) elementwise."""
+
+    supports_masking = True
 
     @keeps_config
     def __init__(self, activation, name: str | None = None):

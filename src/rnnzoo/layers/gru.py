@@ -25,14 +25,14 @@ from .rnn import RNN
 
 class GRUCell(RecurrentCell):
     gates = 3
-    state_size = 1
+    state_count = 1
     fused_kind = kernels.Kind.GRU  # the kernels compute reset_after=True (see describe)
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-                 bias_initializer="zeros", dropout=0.0, recurrent_dropout=0.0, reset_after=True):
+                 bias_initializer="zeros", dropout=0.0, recurrent_dropout=0.0, reset_after=True, **weight_options):
         super().__init__(units, activation, use_bias, kernel_initializer, recurrent_initializer,
-                         bias_initializer, dropout, recurrent_dropout)
+                         bias_initializer, dropout, recurrent_dropout, **weight_options)
         self.recurrent_activation = activations.get(recurrent_activation)
         self.reset_after = reset_after
 
@@ -94,12 +94,21 @@ class GRU(RNN):
         kernel_initializer="glorot_uniform",
         recurrent_initializer="orthogonal",
         bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
         dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
         reset_after: bool = True,
         return_sequences: bool = False,
         return_state: bool = False,
         go_backwards: bool = False,
+        stateful: bool = False,
+        zero_output_for_mask: bool = False,
         input_dim: int | None = None,
         name: str | None = None,
         backend: str = "auto",
@@ -107,7 +116,11 @@ class GRU(RNN):
         cell = GRUCell(
             units, activation, recurrent_activation, use_bias, kernel_initializer,
             recurrent_initializer, bias_initializer, dropout, recurrent_dropout, reset_after,
+            kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint,
         )
-        super().__init__(cell, return_sequences, return_state, go_backwards, name, backend)
+        super().__init__(cell, return_sequences, return_state, go_backwards, stateful, zero_output_for_mask,
+                         activity_regularizer, name, backend)
         if input_dim is not None:
             self.build((None, None, input_dim))

@@ -14,6 +14,8 @@ import re
 import torch
 from torch import nn
 
+from . import regularizers
+
 Shape = tuple[int | None, ...]
 
 
@@ -40,6 +42,10 @@ def keeps_config(init):
 
 
 class Layer(nn.Module):
+    # Keras' masking protocol: a layer that supports masking takes a (batch, time) mask from the
+    # layer before it in a Sequential, and compute_mask says what it hands on (see masking.py).
+    supports_masking = False
+
     def __init__(self, name: str | None = None):
         super().__init__()
         if name is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
@@ -53,6 +59,16 @@ class Layer(nn.Module):
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return input_shape
+
+    def compute_mask(self, inputs: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor | None:
+        """The mask this layer's output carries, given its input's (Keras: passed on unchanged)."""
+        return mask
+
+    @property
+    def losses(self) -> list[torch.Tensor]:
+        """Keras' `layer.losses`: weight regularization from the current weights, and activity
+        regularization from the last call, of this layer and the layers inside it."""
+        return regularizers.collect_losses(self)
 
     def get_config(self) -> dict:
         """Constructor arguments that recreate this layer, unbuilt (as Keras' get_config)."""

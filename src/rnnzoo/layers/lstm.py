@@ -21,14 +21,14 @@ from .rnn import RNN
 
 class LSTMCell(RecurrentCell):
     gates = 4
-    state_size = 2  # (h, c)
+    state_count = 2  # (h, c)
     fused_kind = kernels.Kind.LSTM
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-                 bias_initializer="zeros", unit_forget_bias=True, dropout=0.0, recurrent_dropout=0.0):
+                 bias_initializer="zeros", unit_forget_bias=True, dropout=0.0, recurrent_dropout=0.0, **weight_options):
         super().__init__(units, activation, use_bias, kernel_initializer, recurrent_initializer,
-                         bias_initializer, dropout, recurrent_dropout)
+                         bias_initializer, dropout, recurrent_dropout, **weight_options)
         self.recurrent_activation = activations.get(recurrent_activation)
         self.unit_forget_bias = unit_forget_bias
 
@@ -68,11 +68,20 @@ class LSTM(RNN):
         recurrent_initializer="orthogonal",
         bias_initializer="zeros",
         unit_forget_bias: bool = True,
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
         dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
         return_sequences: bool = False,
         return_state: bool = False,
         go_backwards: bool = False,
+        stateful: bool = False,
+        zero_output_for_mask: bool = False,
         input_dim: int | None = None,
         name: str | None = None,
         backend: str = "auto",
@@ -80,7 +89,11 @@ class LSTM(RNN):
         cell = LSTMCell(
             units, activation, recurrent_activation, use_bias, kernel_initializer,
             recurrent_initializer, bias_initializer, unit_forget_bias, dropout, recurrent_dropout,
+            kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint,
         )
-        super().__init__(cell, return_sequences, return_state, go_backwards, name, backend)
+        super().__init__(cell, return_sequences, return_state, go_backwards, stateful, zero_output_for_mask,
+                         activity_regularizer, name, backend)
         if input_dim is not None:
             self.build((None, None, input_dim))

@@ -22,12 +22,22 @@ twin) — or says why none applies: `backend="fused"` then raises with that reas
 `backend="auto"` (the default) runs the reference loop. `layer.plan(x)` shows the choice. The routes
 and their conditions are listed in `rnnzoo/kernels/route.py`. Every backend draws the same dropout
 masks and computes the same function.
+
+Masks: `mask` (B, T) boolean, Keras' masks with holes anywhere (see `masking.py`): a masked step
+keeps the state and repeats the previous output, or outputs zeros with `zero_output_for_mask`.
+The fused kernels run a masked batch by packing each sequence's valid steps to the front.
+
+Stateful: with `stateful=True` the final state of a call is kept (persistent buffers `state_0`,
+`state_1`, so it travels in `state_dict` and checkpoints) and is the next call's initial state;
+the batch size is then fixed by the first call, and `reset_state()` sets the state to zeros.
 """
 
 import torch
 
 from .. import kernels
+from . import masking, regularizers
 from .cell import RecurrentCell
+from .cells import KerasCell, StackedRNNCells
 from .layer import Layer, Shape
 
 BACKENDS = ("auto", "fused", "reference")
@@ -59,7 +69,14 @@ def check_lengths(lengths, batch: int, steps: int, device: torch.device) -> torc
 
 
 class RNN(Layer):
-    """Runs `cell` over the time axis. Subclasses (SimpleRNN, LSTM, GRU) only choose the cell."""
+    """Runs `cell` over the time axis. Subclasses (SimpleRNN, LSTM, GRU) only choose the cell.
+
+    Keras' `RNN(cell)`: `cell` is one of rnnzoo's cells (fused where the configuration allows), a
+    list of cells (stacked, `StackedRNNCells`), or any Keras-style cell (`cells.KerasCell`: a
+    `state_size` and `cell(x_t, states) -> (output, new_states)`), run by the reference loop.
+    """
+
+    supports_masking = True
 
     def __init__(
         self,
@@ -67,18 +84,32 @@ class RNN(Layer):
         return_sequences: bool = False,
         return_state: bool = False,
         go_backwards: bool = False,
+        stateful: bool = False,
+        zero_output_for_mask: bool = False,
+        activity_regularizer=None,
         name: str | None = None,
         backend: str = "auto",
     ):
         super().__init__(name)
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        if isinstance(cell, (list, tuple)):
+            cell = StackedRNNCells(cell)
+        if not isinstance(cell, RecurrentCell):
+            cell = KerasCell(cell)
         self.backend = backend
         self.cell = cell
         self.units = cell.units
         self.return_sequences = return_sequences
         self.return_state = return_state
         self.go_backwards = go_backwards
+        self.zero_output_for_mask = zero_output_for_mask
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.activity_losses: list[torch.Tensor] = []  # from the last call, as Keras' layer.losses
+        self.stateful = stateful
+        if stateful:  # empty until the first call fixes the batch size
+            for i in range(cell.state_count):
+                self.register_buffer(f"state_{i}", torch.empty(0))
 
     def build(self, input_shape: Shape) -> None:
         if len(input_shape) != 3:
@@ -92,12 +123,19 @@ class RNN(Layer):
             return (batch, steps, self.units)
         return (batch, self.units)
 
-    def forward(self, inputs: torch.Tensor, lengths=None, initial_state=None):
+    def compute_mask(self, inputs, mask):
+        return mask if self.return_sequences else None
+
+    def forward(self, inputs: torch.Tensor, lengths=None, initial_state=None, mask=None):
         x = self._check_inputs(inputs)
         batch, steps, _ = x.shape
         lengths = check_lengths(lengths, batch, steps, x.device)
+        mask = masking.check_mask(mask, batch, steps, x.device)
+        if lengths is not None and mask is not None:
+            raise ValueError(f"{self.name}: give lengths (end padding) or mask, not both")
         if self.go_backwards:
             x = reverse_padded(x, lengths)
+            mask = None if mask is None else mask.flip(1)  # Keras reverses the mask with the steps
         if lengths is not None:
             steps = int(lengths.max())  # nothing to compute past the longest sequence
             x = x[:, :steps]
@@ -108,45 +146,102 @@ class RNN(Layer):
         state = self._initial_state(initial_state, batch, x)
 
         cell = self.cell.describe()
-        plan = self._plan(cell, x, state, lengths)
+        plan = self._plan(cell, x, state, lengths if mask is None else mask.sum(1))
         if plan.route is not None:
-            if input_masks is not None:  # one mask for every gate: recurrent dropout is never fused
-                x = x * input_masks[0].unsqueeze(1)
-            outputs, state = kernels.run(plan, cell, x, state, lengths, self.return_sequences)
+            outputs, state, last = self._run_fused(plan, cell, x, state, lengths, mask, input_masks)
         else:
             projected = self.cell.project_inputs(x, input_masks)  # (B, T, gates·U): one GEMM for all steps
-            outputs, state = self._run_reference(projected, state, lengths, recurrent_masks)
+            outputs, state, last = self._run_reference(projected, state, lengths, mask, recurrent_masks)
+        if mask is not None and self.zero_output_for_mask:
+            last = torch.where(mask[:, -1:], last, 0.0)
+            outputs = None if outputs is None else torch.where(mask[..., None], outputs, 0.0)
+        if self.stateful:
+            self._keep_state(state)
 
         if self.return_sequences:
             output = outputs  # (B, T', U)
             if output.shape[1] < inputs.shape[1]:  # steps past the longest sequence are padding
                 output = torch.nn.functional.pad(output, (0, 0, 0, inputs.shape[1] - output.shape[1]))
         else:
-            output = state[0]
-        return (output, *state) if self.return_state else output
+            output = last
+        result = (output, *state) if self.return_state else output
+        self.activity_losses = regularizers.activity_losses(self.activity_regularizer, result)
+        return result
 
-    def _run_reference(self, projected, state, lengths, recurrent_masks):
-        """The loop over time, one cell step after another: (outputs (B, T', U) or None, final state)."""
-        outputs = []
+    def _run_fused(self, plan, cell, x, state, lengths, mask, input_masks):
+        """The kernels' run: (outputs (B, T', U) or None, final state, last output)."""
+        if input_masks is not None:  # one mask for every gate: recurrent dropout is never fused
+            x = x * input_masks[0].unsqueeze(1)
+        if mask is None:
+            outputs, state = kernels.run(plan, cell, x, state, lengths, self.return_sequences)
+            return outputs, state, state[0]
+        initial = state
+        packed, lengths = masking.compact(x, mask)  # the valid steps first: an end-padded batch
+        outputs, state = kernels.run(plan, cell, packed, state, lengths, self.return_sequences)
+        state = masking.masked_final_state(state, initial, mask)
+        outputs = masking.spread(outputs, mask) if self.return_sequences else None
+        return outputs, state, torch.where(mask.any(1)[:, None], state[0], 0.0)
+
+    def _run_reference(self, projected, state, lengths, mask, recurrent_masks):
+        """The loop over time, one cell step after another: (outputs (B, T', U) or None, final
+        state, last output). A step past a sequence's length, or masked, keeps the state; its
+        output is zeros past the length, and the previous output where masked (Keras)."""
+        outputs, last = [], None
         for t in range(projected.shape[1]):
-            new_state = self.cell.step(projected[:, t], state, recurrent_masks)
-            if lengths is None:
-                state = new_state
-                outputs.append(state[0])
+            output, new_state = self.cell.call_step(projected[:, t], state, recurrent_masks)
+            if lengths is None and mask is None:
+                state, last = new_state, output
             else:
-                running = (t < lengths)[:, None]  # (B, 1): sequences not yet past their end
-                state = tuple(torch.where(running, new, old) for new, old in zip(new_state, state))
-                outputs.append(torch.where(running, state[0], 0.0))
-            if not self.return_sequences:
-                outputs.clear()  # only the final state is returned: don't keep T outputs alive
-        return (torch.stack(outputs, dim=1) if self.return_sequences else None), state
+                valid = (t < lengths)[:, None] if mask is None else mask[:, t, None]  # (B, 1)
+                state = tuple(torch.where(valid, new, old) for new, old in zip(new_state, state))
+                last = torch.where(valid, output, 0.0 if last is None else last)
+                output = last if mask is not None else torch.where(valid, output, 0.0)
+            if self.return_sequences:  # else only the final state is returned: don't keep T outputs alive
+                outputs.append(output)
+        return (torch.stack(outputs, dim=1) if self.return_sequences else None), state, last
 
-    def plan(self, inputs: torch.Tensor, lengths=None, initial_state=None) -> kernels.Plan:
+    # -- stateful ------------------------------------------------------------------------------
+    def _kept_state(self) -> tuple[torch.Tensor, ...] | None:
+        state = tuple(getattr(self, f"state_{i}") for i in range(self.cell.state_count))
+        if state[0].numel() == 0:
+            return None
+        if state[0].is_inference() and not torch.is_inference_mode_enabled():
+            state = tuple(s.clone() for s in state)  # kept under inference_mode (evaluate)
+        return state
+
+    def _keep_state(self, state: tuple) -> None:
+        # Detached: truncated backpropagation through time ends at the call's first step.
+        for i, s in enumerate(state):
+            setattr(self, f"state_{i}", s.detach())
+
+    def reset_state(self, states=None) -> None:
+        """Keras' reset_state(): the kept state to zeros, or to `states` (one tensor per state)."""
+        if not self.stateful:
+            raise AttributeError(f"{self.name} is not stateful (stateful=True keeps the state)")
+        kept = self._kept_state()
+        if states is None:
+            if kept is not None:
+                self._keep_state(tuple(torch.zeros_like(s) for s in kept))
+            return
+        states = (states,) if isinstance(states, torch.Tensor) else tuple(states)
+        self._keep_state(self._initial_state(states, states[0].shape[0], states[0]))
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # The kept state's shape is fixed by the batch size of the first call; take the saved one's.
+        if self.stateful:
+            for i in range(self.cell.state_count):
+                saved = state_dict.get(f"{prefix}state_{i}")
+                if saved is not None:
+                    setattr(self, f"state_{i}", torch.empty_like(saved))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def plan(self, inputs: torch.Tensor, lengths=None, initial_state=None, mask=None) -> kernels.Plan:
         """The route a call on these inputs would take now (`kernels.Plan`), without running it."""
         x = self._check_inputs(inputs)
         lengths = check_lengths(lengths, x.shape[0], x.shape[1], x.device)
+        mask = masking.check_mask(mask, x.shape[0], x.shape[1], x.device)
         state = self._initial_state(initial_state, x.shape[0], x)
-        return self._plan(self.cell.describe(), x, state, lengths)
+        return self._plan(self.cell.describe(), x, state, lengths if mask is None else mask.sum(1))
 
     def _plan(self, cell: kernels.CellSpec, x: torch.Tensor, state: tuple, lengths) -> kernels.Plan:
         """The kernels' plan; with backend="fused" one that runs, or an error saying why none can."""
@@ -174,18 +269,23 @@ class RNN(Layer):
         return inputs
 
     def _initial_state(self, given, batch: int, like: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        if given is None and self.stateful:
+            given = self._kept_state()
+            if given is not None and given[0].shape[0] != batch:
+                raise ValueError(f"{self.name} is stateful with batch size {given[0].shape[0]} (its first call's), "
+                                 f"got a batch of {batch}; call reset_state() with new states to change it")
+        zeros = self.cell.initial_state(batch, like)
         if given is None:
-            return self.cell.initial_state(batch, like)
+            return zeros
         state = (given,) if isinstance(given, torch.Tensor) else tuple(given)
-        expected = (batch, self.units)
-        if len(state) != self.cell.state_size or any(s.shape != expected for s in state):
-            raise ValueError(
-                f"{self.name} expects initial_state of {self.cell.state_size} tensor(s) of shape "
-                f"{expected}, got {[tuple(s.shape) for s in state]}"
-            )
+        expected = [tuple(s.shape) for s in zeros]
+        if [tuple(s.shape) for s in state] != expected:
+            raise ValueError(f"{self.name} expects initial_state of {len(expected)} tensor(s) of shape "
+                             f"{', '.join(map(str, expected))}, got {[tuple(s.shape) for s in state]}")
         return state
 
     def extra_repr(self) -> str:
-        flags = [f for f in ("return_sequences", "return_state", "go_backwards") if getattr(self, f)]
+        flags = [f for f in ("return_sequences", "return_state", "go_backwards", "stateful", "zero_output_for_mask")
+                 if getattr(self, f)]
         backend = [] if self.backend == "auto" else [f"backend={self.backend!r}"]
         return ", ".join([f"name={self.name!r}", *(f"{f}=True" for f in flags), *backend])

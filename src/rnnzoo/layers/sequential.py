@@ -4,8 +4,10 @@
 
 With an `Input` first, every layer is built at once, so `model.parameters()` is complete and an
 optimizer can be made straight away. Layer names follow Keras (`lstm`, `lstm_1`, ...) and are the
-submodule names, so state_dict keys read `lstm.cell.kernel`. `forward(x, lengths=None)` passes
-per-sequence lengths to every layer that still sees a sequence.
+submodule names, so state_dict keys read `lstm.cell.kernel`. `forward(x, lengths=None, mask=None)`
+passes per-sequence lengths to every layer that still sees a sequence, and a Keras mask (given,
+or made by a `Masking` layer) on as Keras does: each layer's `compute_mask` says what its output
+carries; a layer that cannot take a mask (supports_masking False) refuses one.
 """
 
 import torch
@@ -16,6 +18,7 @@ from .layer import Layer, Shape
 from .rnn import RNN
 from .bidirectional import Bidirectional
 from .minimal import MinimalRNN
+from .regularizers import collect_losses
 from .summary import summary_table
 
 
@@ -65,11 +68,29 @@ class Sequential(nn.Module):
             shapes.append(shape)
         return shapes
 
-    def forward(self, x: torch.Tensor, lengths=None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, lengths=None, mask=None) -> torch.Tensor:
         self._check_input(x)
         for layer in self.layers:
-            x = layer(x, lengths) if x.dim() == 3 else layer(x)
+            if mask is not None and not layer.supports_masking:
+                raise ValueError(f"layer {layer.name!r} ({type(layer).__name__}) cannot take a mask")
+            next_mask = layer.compute_mask(x, mask)
+            if mask is not None and isinstance(layer, (RNN, Bidirectional)):
+                x = layer(x, mask=mask)
+            else:
+                x = layer(x, lengths) if x.dim() == 3 else layer(x)
+            mask = next_mask
         return x
+
+    @property
+    def losses(self) -> list[torch.Tensor]:
+        """Keras' `model.losses`: every layer's regularization losses (see regularizers.py)."""
+        return collect_losses(self)
+
+    def reset_state(self) -> None:
+        """Keras' reset_state(): every stateful layer's kept state to zeros."""
+        for layer in self.layers:
+            if getattr(layer, "stateful", False):
+                layer.reset_state()
 
     def _check_input(self, x) -> None:
         if not isinstance(x, torch.Tensor):

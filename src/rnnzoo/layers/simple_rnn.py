@@ -13,7 +13,7 @@ from .rnn import RNN
 
 class SimpleRNNCell(RecurrentCell):
     gates = 1
-    state_size = 1
+    state_count = 1
     fused_kind = kernels.Kind.SIMPLE
 
     def step(self, x_projected, state, recurrent_masks):
@@ -38,11 +38,20 @@ class SimpleRNN(RNN):
         kernel_initializer="glorot_uniform",
         recurrent_initializer="orthogonal",
         bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
         dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
         return_sequences: bool = False,
         return_state: bool = False,
         go_backwards: bool = False,
+        stateful: bool = False,
+        zero_output_for_mask: bool = False,
         input_dim: int | None = None,
         name: str | None = None,
         backend: str = "auto",
@@ -50,7 +59,11 @@ class SimpleRNN(RNN):
         cell = SimpleRNNCell(
             units, activation, use_bias, kernel_initializer, recurrent_initializer,
             bias_initializer, dropout, recurrent_dropout,
+            kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint,
         )
-        super().__init__(cell, return_sequences, return_state, go_backwards, name, backend)
+        super().__init__(cell, return_sequences, return_state, go_backwards, stateful, zero_output_for_mask,
+                         activity_regularizer, name, backend)
         if input_dim is not None:
             self.build((None, None, input_dim))

@@ -35,6 +35,9 @@ from .logger import KerasLogger
 from .metrics import RunningMetrics
 from .objectives import ClassAtLastStep, Objective
 from .state import LoopState
+from .stateful import check_stateful, reset_states
+from ..layers.constraints import apply_constraints
+from ..layers.regularizers import regularization_loss
 
 
 def fit(
@@ -68,6 +71,11 @@ def fit(
     terminal. The model is moved to ``device``; the data stays where it is and
     travels one batch at a time.
 
+    Keras' extras: the model's regularization losses (``kernel_regularizer``, ...,
+    ``activity_regularizer``) are added to the loss, its constraints applied after every
+    ``optimizer.step()``; a stateful model (``stateful=True``) reads its batches in order, all
+    full, with its kept state reset at each epoch's start and end (``stateful.py``).
+
     ``resume``: a ``LoopState`` restored from a checkpoint (``checkpoint.restore``)
     continues that run exactly where it stopped, mid-epoch included. ``check_finite``
     stops with ``NumericalError`` on a NaN/Inf loss or gradient, before the update.
@@ -83,25 +91,31 @@ def fit(
     hooks.bind(model=model, optimizer=optimizer, loop=loop)
     model.to(device)
 
+    shuffle = check_stateful(model, len(data), batch_size, shuffle)
+
     hooks.on_fit_begin(epochs, steps(data, batch_size))
     with _mode(model, training=True):
         try:
             while loop.epoch < epochs:
                 if loop.order is None:
                     loop.begin_epoch(epoch_order(len(data), shuffle, loop.shuffler))
+                if loop.step == 0:  # an epoch starts from zero state (resumed mid-epoch: the checkpoint's state)
+                    reset_states(model)
                 hooks.on_epoch_begin(loop.epoch)
                 started = time.perf_counter() - loop.epoch_seconds
                 for xb, yb, lb in batches(data, loop.order[loop.step * batch_size :], batch_size, device):
                     outputs = _forward(model, xb, lb)
-                    loss = objective.loss(outputs, yb)
+                    loss = objective.loss(outputs, yb) + regularization_loss(model)
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     if check_finite:
                         _check_finite(loss, model, loop)
                     optimizer.step()
+                    apply_constraints(model)
                     log = loop.metrics.update(objective, outputs, yb, loss)
                     loop.epoch_seconds = time.perf_counter() - started
                     hooks.on_batch_end(log.step, log)
+                reset_states(model)
                 mean_loss, metrics = loop.metrics.result()  # the loop's one read of device values
                 epoch_log = EpochLog(loop.epoch, mean_loss, metrics, time.perf_counter() - started, loop.step)
                 loop.finish_epoch(epoch_log)
