@@ -7,7 +7,7 @@ from .layers import (
     Transformer,
 )
 
-from . import data
+from . import data, tasks
 from .config import ConfigError, Experiment
 from .config import load as load_config
 from .lab import load_run, reproduce, train
@@ -18,7 +18,7 @@ from .training import KerasAdam, evaluate, fit
 
 __all__ = [
     "GRU", "LSTM", "RNN", "Activation", "Bidirectional", "Dense", "Dropout", "Input", "Layer", "MinGRU", "MinLSTM",
-    "Sequential", "SimpleRNN", "Transformer", "__version__", "data", "ConfigError", "Experiment", "load_config",
+    "Sequential", "SimpleRNN", "Transformer", "__version__", "data", "tasks", "ConfigError", "Experiment", "load_config",
     "load_run",
     "reproduce", "train", "PRESETS", "load_preset", "preset", "KerasAdam", "evaluate", "fit",
     "KerasFileError", "load_keras", "save_keras",

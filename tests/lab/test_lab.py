@@ -21,7 +21,7 @@ def small_experiment(units=32, epochs=2, seed=0):
 def test_learns_real_mnist_far_above_chance(mnist_subset):
     result = train(small_experiment(), dataset=mnist_subset, verbose=0)
     assert result.train_examples == 2000 and result.test_examples == 500
-    assert result.test_accuracy > 0.6  # chance is 0.1
+    assert result.test["accuracy"] > 0.6  # chance is 0.1
     assert result.history.loss[-1] < result.history.loss[0]
 
 
@@ -30,26 +30,26 @@ def test_notebook_preset_learns_on_the_subset(mnist_subset):
     experiment = parse({**experiment.to_dict(), "training": {"epochs": 1, "batch_size": 64, "seed": 0}})
     result = train(experiment, dataset=mnist_subset, verbose=0)
     assert result.params == 206_858
-    assert result.test_accuracy > 0.5
+    assert result.test["accuracy"] > 0.5
 
 
 def test_same_seed_same_result(mnist_subset):
     a = train(small_experiment(units=8, epochs=1), dataset=mnist_subset, verbose=0)
     b = train(small_experiment(units=8, epochs=1), dataset=mnist_subset, verbose=0)
     c = train(small_experiment(units=8, epochs=1, seed=1), dataset=mnist_subset, verbose=0)
-    assert a.history.loss == b.history.loss and a.test_loss == b.test_loss
+    assert a.history.loss == b.history.loss and a.test == b.test
     assert c.history.loss != a.history.loss
 
 
 def test_run_folder_round_trip(mnist_subset, tmp_path):
     result = train(small_experiment(units=8, epochs=1), dataset=mnist_subset, run_dir=tmp_path / "run", verbose=0)
     saved = json.loads((tmp_path / "run" / "result.json").read_text())
-    assert saved["params"] == result.params and saved["test"]["accuracy"] == result.test_accuracy
+    assert saved["params"] == result.params and saved["test"]["accuracy"] == result.test["accuracy"]
     assert {"torch", "cpu", "torch_threads", "python"} <= set(saved["environment"])
     experiment, model = load_run(tmp_path / "run")
     assert experiment == result.experiment
     metrics = rnnzoo.evaluate(model, rnnzoo.data.rows(mnist_subset.x_test), mnist_subset.y_test.astype("int64"), verbose=0)
-    assert metrics["accuracy"] == pytest.approx(result.test_accuracy)
+    assert metrics["accuracy"] == pytest.approx(result.test["accuracy"])
 
 
 def test_load_run_refuses_mismatched_weights(mnist_subset, tmp_path):
@@ -73,7 +73,7 @@ def test_reproduce_quick_writes_the_report(offline_mnist, tmp_path, capsys):
     assert data["simple_rnn"]["params"] == 206_858 and len(data["simple_rnn"]["epochs"]) == 2
     table = (out / "results.md").read_text()
     assert "| Simple_RNNs (simple_rnn) | 206,858 |" in table and "95.68%" in table
-    assert results["simple_rnn"].test_accuracy > 0.3
+    assert results["simple_rnn"].test["accuracy"] > 0.3
     assert "Epoch 2/2" in capsys.readouterr().out
 
 

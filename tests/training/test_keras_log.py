@@ -29,7 +29,7 @@ def test_fit_prints_keras_lines(mean_linear, toy_data):
         line = lines[2 * epoch + 1]
         assert re.match(LINE, line), line
         assert line.startswith("4/4 - ")
-        assert f"loss: {history.loss[epoch]:.4f} - accuracy: {history.accuracy[epoch]:.4f}" in line
+        assert f"loss: {history.loss[epoch]:.4f} - accuracy: {history.metric('accuracy')[epoch]:.4f}" in line
 
 
 def test_single_epoch_has_no_header_like_keras(mean_linear, toy_data):
@@ -63,7 +63,7 @@ def test_evaluate_prints_one_line(mean_linear, toy_data):
 
 
 def test_keras_number_and_time_formats():
-    assert keras_line(938, 97.4, 0.15714, 0.95521, 0.1043) == (
+    assert keras_line(938, 97.4, 0.15714, {"accuracy": 0.95521}, 0.1043) == (
         "938/938 - 97s - loss: 0.1571 - accuracy: 0.9552 - 104ms/step"
     )
     assert format_value(0.0005) == "5.0000e-04"  # Keras switches to %.4e at <= 1e-3

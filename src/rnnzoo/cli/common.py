@@ -15,7 +15,7 @@ def experiment_from(argument: str) -> Experiment:
     path = Path(argument)
     if path.suffix == ".toml" or path.exists():
         return load(path)
-    raise ConfigError(f"{argument!r} is neither a preset ({', '.join(PRESETS)}) nor a .toml file")
+    raise ConfigError(f"{argument!r} is neither a preset (`rnnzoo presets` lists them) nor a .toml file")
 
 
 def console() -> Console:

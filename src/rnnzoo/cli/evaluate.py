@@ -1,8 +1,7 @@
 """`rnnzoo evaluate RUN_DIR`: test a trained run's saved weights on its data set's test split."""
 
-from .. import data as datasets
 from ..lab import load_run
-from ..lab.run import split
+from ..lab.run import examples, test_scores
 from ..training import evaluate
 from .common import add_cache_dir, console
 
@@ -16,9 +15,9 @@ def add_parser(commands) -> None:
 
 def run(args) -> int:
     experiment, model = load_run(args.run_dir)
-    _, _, x_test, y_test = split(experiment, datasets.load(experiment.data.dataset, cache_dir=args.cache_dir))
+    task, _, test_set = examples(experiment, cache_dir=args.cache_dir)
     out_console = console()
-    metrics = evaluate(model, x_test, y_test, batch_size=experiment.training.batch_size, console=out_console)
-    out_console.print(f"{experiment.name}: test loss {metrics['loss']:.4f}, test accuracy {metrics['accuracy']:.2%} "
-                      f"on {len(x_test):,} examples")
+    scores = evaluate(model, test_set, objective=task.objective, batch_size=experiment.training.batch_size,
+                      console=out_console)
+    out_console.print(f"{experiment.name}: {test_scores(scores)} on {len(test_set):,} examples of {task}")
     return 0

@@ -28,7 +28,7 @@ def run(args) -> int:
     elif (folder / "experiment.json").is_file():
         experiment = parse(json.loads((folder / "experiment.json").read_text()), str(folder / "experiment.json"))
         result = train(experiment, run_dir=folder, resume=True, cache_dir=args.cache_dir, console=out_console)
-        out_console.print(f"test accuracy {result.test_accuracy:.2%}, test loss {result.test_loss:.4f}; run in {folder}/")
+        out_console.print(f"{result.headline()}; run in {folder}/")
     else:
         raise FileNotFoundError(f"{folder} is not a run folder (no reproduce.json or experiment.json)")
     return 0

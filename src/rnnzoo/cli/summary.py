@@ -5,7 +5,7 @@ from .common import experiment_from
 
 def add_parser(commands) -> None:
     parser = commands.add_parser("summary", help="print a model's Keras-style summary")
-    parser.add_argument("model", help="a preset (simple_rnn, lstm, gru, bilstm) or an experiment .toml file")
+    parser.add_argument("model", help="a preset (`rnnzoo presets` lists them) or an experiment .toml file")
     parser.set_defaults(run=run)
 
 

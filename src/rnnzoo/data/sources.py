@@ -193,6 +193,41 @@ class LocalIdxSource:
         return arrays
 
 
+@dataclass(frozen=True)
+class AptDownloadSource:
+    """A Debian package fetched with `apt-get download` (no root needed) and unpacked with `dpkg-deb -x`
+    into the work folder, never installed; its IDX files are then read like `LocalIdxSource`'s."""
+
+    package: str
+    directory: Path  # where the package puts the files, relative to /
+    timeout: float = 300.0
+
+    @property
+    def name(self) -> str:
+        return f"apt-get download {self.package}"
+
+    def fetch(self, workdir: Path, log: Log) -> Arrays:
+        self._run(["apt-get", "download", self.package], workdir)
+        debs = sorted(workdir.glob(f"{self.package}_*.deb"))
+        if not debs:
+            raise DataError(f"apt-get download {self.package} left no .deb file")
+        self._run(["dpkg-deb", "-x", str(debs[0]), str(workdir / "root")], workdir)
+        return LocalIdxSource(workdir / "root" / self.directory.relative_to("/"), self.package).fetch(workdir, log)
+
+    def _run(self, command: list[str], workdir: Path) -> None:
+        try:
+            done = subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=self.timeout)
+        except FileNotFoundError:
+            raise DataError(f"{command[0]} not found (a Debian or Ubuntu system has it)") from None
+        except subprocess.TimeoutExpired:
+            raise DataError(f"{' '.join(command)} took over {self.timeout:.0f} s") from None
+        if done.returncode != 0:
+            errors = [line for line in done.stderr.splitlines() if line.startswith("E:")] or done.stderr.splitlines()
+            raise DataError(f"{' '.join(command)} failed: {errors[-1] if errors else f'exit {done.returncode}'}")
+
+
+FASHION_MNIST_PACKAGE = ("dataset-fashion-mnist", Path("/usr/share/datasets/fashion-mnist"))
+
 SOURCES: dict[str, tuple[Source, ...]] = {
     "mnist": (
         MirrorSource("https://ossci-datasets.s3.amazonaws.com/mnist/"),
@@ -201,6 +236,7 @@ SOURCES: dict[str, tuple[Source, ...]] = {
     ),
     "fashion_mnist": (
         MirrorSource("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"),
-        LocalIdxSource(Path("/usr/share/datasets/fashion-mnist"), "dataset-fashion-mnist"),
+        LocalIdxSource(FASHION_MNIST_PACKAGE[1], FASHION_MNIST_PACKAGE[0]),
+        AptDownloadSource(*FASHION_MNIST_PACKAGE),
     ),
 }

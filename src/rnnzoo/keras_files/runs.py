@@ -35,8 +35,9 @@ def import_run(keras_path, run_dir, dataset: str = "mnist", overwrite: bool = Fa
             "model": {"input": input_shape, "layers": loaded.specs}, "data": {"dataset": dataset}}
     try:
         experiment = parse(data, str(keras_path))
-    except ConfigError as error:
-        raise KerasFileError(str(error)) from None
+    except ConfigError as error:  # e.g. a model that doesn't read the task's features
+        raise KerasFileError(f"{error} (a run folder's model must fit its task; use rnnzoo.load_keras in Python "
+                             "for any other model)") from None
     state = {k: v.detach().cpu().contiguous() for k, v in loaded.model.state_dict().items()}
     if set(state) != set(experiment.build_model().state_dict()):
         raise KerasFileError(f"{keras_path}: the rebuilt experiment's weights differ from the loaded model's")

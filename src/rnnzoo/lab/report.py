@@ -22,8 +22,8 @@ def markdown_table(results: dict) -> str:
         paper = NOTEBOOK.get(preset, {})
         acc = f"{paper['test_accuracy']:.2%}" if paper else "—"
         sec = f"{paper['seconds_per_epoch']}" if paper else "—"
-        lines.append(f"| {result.experiment.name} ({preset}) | {result.params:,} | {result.test_accuracy:.2%} | {acc} "
-                     f"| {result.seconds_per_epoch:.0f} | {sec} | {result.test_loss:.4f} |")
+        lines.append(f"| {result.experiment.name} ({preset}) | {result.params:,} | {result.test['accuracy']:.2%} | {acc} "
+                     f"| {result.seconds_per_epoch:.0f} | {sec} | {result.test['loss']:.4f} |")
     first = next(iter(results.values()))
     lines += [
         "",
@@ -41,8 +41,8 @@ def learning_curves(results: dict, path: Path) -> None:
     for preset, result in results.items():
         epochs = [e.epoch + 1 for e in result.history.epochs]
         loss_ax.plot(epochs, result.history.loss, marker="o", label=result.experiment.name)
-        acc_ax.plot(epochs, result.history.accuracy, marker="o", label=f"{result.experiment.name} (train)")
-        acc_ax.axhline(result.test_accuracy, linestyle="--", color=acc_ax.lines[-1].get_color(), linewidth=1,
+        acc_ax.plot(epochs, result.history.metric("accuracy"), marker="o", label=f"{result.experiment.name} (train)")
+        acc_ax.axhline(result.test["accuracy"], linestyle="--", color=acc_ax.lines[-1].get_color(), linewidth=1,
                        label=f"{result.experiment.name} (test)")
     loss_ax.set(title="Training loss", xlabel="epoch", ylabel="sparse categorical cross-entropy")
     acc_ax.set(title="Accuracy", xlabel="epoch", ylabel="accuracy")
@@ -60,7 +60,7 @@ def tradeoffs(results: dict, path: Path) -> None:
     for ax, key, label in ((axes[0], "params", "parameters"), (axes[1], "seconds_per_epoch", "seconds per epoch")):
         for preset, result in results.items():
             ours = result.params if key == "params" else result.seconds_per_epoch
-            point = ax.scatter(ours, 100 * result.test_accuracy, s=60, label=f"{result.experiment.name} (rnnzoo)")
+            point = ax.scatter(ours, 100 * result.test["accuracy"], s=60, label=f"{result.experiment.name} (rnnzoo)")
             paper = NOTEBOOK.get(preset)
             if paper:
                 ax.scatter(paper[key], 100 * paper["test_accuracy"], s=60, marker="x", color=point.get_facecolor(),

@@ -49,7 +49,7 @@ def reproduce(out_dir: str | Path, *, quick: bool = False, models=NOTEBOOK_MODEL
         run_dir = out_dir / preset
         if resume and (run_dir / "result.json").exists():
             results[preset] = RunResult.from_dict(json.loads((run_dir / "result.json").read_text()), str(run_dir))
-            say(f"\n== {preset}: finished earlier, test accuracy {results[preset].test_accuracy:.2%}")
+            say(f"\n== {preset}: finished earlier, {results[preset].headline()}")
             continue
         experiment = load_preset(preset)
         if quick:

@@ -1,35 +1,40 @@
 """The gradient norm through time, ‖∂L/∂h_t‖ against t, from a trained run's weights.
 
-h_t is the output sequence of the model's first layer that returns one (the first recurrent
-layer in the shipped models); for a model with no such layer it is the input x_t. The loss is the
-training loss on one test batch, in eval mode (no dropout). Vanishing gradients show as norms
-that fall by orders of magnitude from the last step back to the first.
+h_t is the hidden state of the model's first recurrent layer at step t. A layer that returns only
+its last state is run returning all of them (the same computation; the rest of the model still
+sees the last one), so every h_t is in the graph. A model with no recurrent layer (the
+Transformer, which sees every step directly) is measured at its input, ∂L/∂x_t. The loss is the
+task's training loss on one test batch, in eval mode (no dropout). Vanishing gradients show as
+norms that fall by orders of magnitude from the last steps back to the first.
 """
 
 import torch
-import torch.nn.functional as F
 
 from ..lab.run import load_run
+from ..layers import RNN
+from ..layers.minimal import MinimalRNN
 
 
-def loss_of(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """The training loss for this output: cross-entropy on class targets, else squared error."""
-    if target.dtype in (torch.int64, torch.int32) and output.dim() == target.dim() + 1:
-        return F.cross_entropy(output.flatten(0, -2), target.flatten())
-    return F.mse_loss(output.float(), target.float().reshape(output.shape))
-
-
-def gradient_norms(run_dir, x: torch.Tensor, y: torch.Tensor) -> dict:
+def gradient_norms(run_dir, task, x: torch.Tensor, y: torch.Tensor) -> dict:
     """{"what": "h_t of <layer>" or "x_t", "norms": [‖∂L/∂h_t‖ averaged over the batch, per t]}."""
     _, model = load_run(run_dir)
     model.eval()
     x = x.clone().requires_grad_(True)
     watched, what, h = x, "x_t", x
     for layer in model.layers:
-        h = layer(h)
-        if watched is x and h.dim() == 3 and h.requires_grad:
-            h.retain_grad()
-            watched, what = h, f"h_t of {layer.name}"
-    loss_of(h, y).backward()
+        recurrent = watched is x and isinstance(layer, (RNN, MinimalRNN)) and not layer.go_backwards
+        if recurrent and not layer.return_sequences:
+            layer.return_sequences = True
+            try:
+                sequence = layer(h)
+            finally:
+                layer.return_sequences = False
+            h = sequence[:, -1]
+        else:
+            sequence = h = layer(h)
+        if recurrent:
+            sequence.retain_grad()
+            watched, what = sequence, f"h_t of {layer.name}"
+    task.objective.loss(h, y).backward()
     norms = watched.grad.float().norm(dim=-1).mean(dim=0)  # (T,)
     return {"what": what, "norms": norms.tolist()}

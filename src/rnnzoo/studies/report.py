@@ -59,8 +59,8 @@ def _profile(study: Study, threads: int) -> list[dict]:
 
 def _gradients(trials: list[Trial], out: Path, cache_dir, datasets) -> list[dict]:
     """‖∂L/∂h_t‖ of each model on each task, at the grid point with the longest sequences, first seed."""
-    from .. import data
-    from ..lab.run import split
+    from ..config import parse
+    from ..lab.run import examples
     from .gradients import gradient_norms
 
     picked = {}
@@ -68,21 +68,16 @@ def _gradients(trials: list[Trial], out: Path, cache_dir, datasets) -> list[dict
         if not (out / trial.name / "weights.safetensors").is_file():
             continue
         key = (trial.model, trial.task)
-        length = dict(trial.point).get("data.length", 0)
-        if key not in picked or (length, -trial.seed) > (dict(picked[key].point).get("data.length", 0), -picked[key].seed):
-            picked[key] = trial
-    rows, loaded = [], {}
-    for trial in picked.values():
-        from ..config import parse
-
+        steps = parse(trial.experiment, trial.name).task().steps
+        if key not in picked or (steps, -trial.seed) > picked[key][0]:
+            picked[key] = (steps, -trial.seed), trial
+    rows = []
+    for _, trial in picked.values():
         experiment = parse(trial.experiment, trial.name)
-        name = experiment.data.dataset
-        if name not in loaded:
-            loaded[name] = (datasets or {}).get(name) or data.load(name, cache_dir=cache_dir)
-        _, _, x_test, y_test = split(experiment, loaded[name])
-        x, y = torch.from_numpy(x_test[:GRADIENT_EXAMPLES]), torch.from_numpy(y_test[:GRADIENT_EXAMPLES])
+        task, _, test = examples(experiment, (datasets or {}).get(experiment.data.dataset), cache_dir)
+        x, y, _ = test.batch(torch.arange(min(GRADIENT_EXAMPLES, len(test))))
         rows.append({"model": trial.model, "task": trial.task, "where": point_label(trial.point), "trial": trial.name,
-                     **gradient_norms(out / trial.name, x, y)})
+                     "steps": task.steps, **gradient_norms(out / trial.name, task, x, y)})
     return rows
 
 

@@ -38,6 +38,7 @@ def point_label(point) -> str:
 
 
 def _task_of(experiment: dict) -> str:
+    """`mnist`, `mnist_pixels`, `adding`: the data set and its view (a gridded length is in the point)."""
     data = experiment["data"]
     view = data.get("view")
     return data["dataset"] if view in (None, "rows") else f"{data['dataset']}_{view}"

@@ -34,7 +34,7 @@ from .history import EpochLog, History
 from .metrics import RunningMetrics
 from .state import LoopState
 
-FORMAT = 1
+FORMAT = 2
 TENSOR_FILES = ("model.safetensors", "state.safetensors")
 
 
@@ -96,12 +96,11 @@ def save(directory: str | Path, model: torch.nn.Module, optimizer: torch.optim.O
     if loop.order is not None:
         state_tensors["loop.order"] = loop.order
     metric_sums = {}
-    for key in ("loss_sum", "correct_sum"):
-        value = getattr(loop.metrics, key)
+    for name, value in loop.metrics.sums.items():
         if isinstance(value, torch.Tensor):  # exact bits, not a decimal rendering
-            state_tensors[f"metrics.{key}"] = value.detach().cpu().reshape(1)
+            state_tensors[f"metrics.{name}"] = value.detach().cpu().reshape(1)
         else:
-            metric_sums[key] = value
+            metric_sums[name] = value
     optimizer_rest = _split(optimizer.state_dict(), "optimizer", state_tensors)
 
     save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, temp / "model.safetensors")
@@ -111,7 +110,7 @@ def save(directory: str | Path, model: torch.nn.Module, optimizer: torch.optim.O
         "epoch": loop.epoch,
         "step": loop.step,
         "epoch_seconds": loop.epoch_seconds,
-        "metrics": {"steps": loop.metrics.steps, "seen": loop.metrics.seen, **metric_sums},
+        "metrics": {"steps": loop.metrics.steps, "seen": loop.metrics.seen, "sums": metric_sums},
         "history": [vars(e) for e in loop.history.epochs],
         "optimizer": optimizer_rest,
         "metadata": metadata or {},
@@ -184,9 +183,8 @@ def restore(path: Path, meta: dict, model: torch.nn.Module, optimizer: torch.opt
     shuffler.set_state(tensors["rng.shuffler"])
     metrics = RunningMetrics()
     metrics.steps, metrics.seen = meta["metrics"]["steps"], meta["metrics"]["seen"]
-    for key in ("loss_sum", "correct_sum"):
-        metrics_key = f"metrics.{key}"
-        setattr(metrics, key, tensors[metrics_key][0] if metrics_key in tensors else meta["metrics"][key])
+    metrics.sums = {**meta["metrics"]["sums"],
+                    **{key.removeprefix("metrics."): value[0] for key, value in tensors.items() if key.startswith("metrics.")}}
     return LoopState(
         shuffler=shuffler,
         epoch=meta["epoch"],

@@ -1,14 +1,19 @@
-"""Keras' ``model.fit`` and ``model.evaluate`` for any classifier ``nn.Module``.
+"""Keras' ``model.fit`` and ``model.evaluate`` for any sequence model ``nn.Module``.
 
-The model maps a float batch (B, T, F) to logits (B, C), called as
-``model(x)``, or ``model(x, lengths=lengths)`` when per-sample lengths are given
-(the lengths batch is on ``device`` like the data). Training minimises Keras'
-``SparseCategoricalCrossentropy(from_logits=True)``, the batch mean of::
+The model maps a float batch (B, T, F) to its outputs, called as ``model(x)``, or
+``model(x, lengths=lengths)`` when per-sample lengths are given (the lengths batch is
+on ``device`` like the data). What the outputs must be, the loss that training
+minimises and the metrics it reports come from an ``Objective`` (``objectives.py``).
+The default is Keras' ``SparseCategoricalCrossentropy(from_logits=True)`` on logits
+(B, C), the batch mean of::
 
     loss_i = -log softmax(logits_i)[y_i]          (F.cross_entropy)
 
-and reports ``accuracy = mean(argmax(logits_i) == y_i)``; both are aggregated
-over an epoch as sample-weighted running means (``metrics.py``).
+with ``accuracy = mean(argmax(logits_i) == y_i)``; the loss and every metric are
+aggregated over an epoch as sample-weighted running means (``metrics.py``).
+
+The data are arrays ``x`` (N, T, F) and ``y`` (N, ...), or any ``Examples`` (e.g. a
+generated task's training set, which makes each batch from its indices) with ``y=None``.
 """
 
 from __future__ import annotations
@@ -19,25 +24,26 @@ from contextlib import contextmanager
 from typing import TextIO
 
 import torch
-import torch.nn.functional as F
 from rich.console import Console
 from torch import nn
 
-from .batches import as_dataset, batches, epoch_order
+from .batches import Examples, as_dataset, batches, epoch_order, steps
 from .callbacks import Callback, CallbackList, StopTraining
 from .errors import NumericalError
 from .history import EpochLog, History
 from .logger import KerasLogger
 from .metrics import RunningMetrics
+from .objectives import ClassAtLastStep, Objective
 from .state import LoopState
 
 
 def fit(
     model: nn.Module,
     x,
-    y,
+    y=None,
     *,
     optimizer: torch.optim.Optimizer,
+    objective: Objective | None = None,
     batch_size: int = 64,
     epochs: int = 10,
     seed: int = 0,
@@ -51,6 +57,8 @@ def fit(
     check_finite: bool = True,
 ) -> History:
     """Train ``model`` in place, as Keras' ``fit(x, y, batch_size, epochs, shuffle, verbose)``.
+
+    ``objective`` sets the loss and metrics (default ``ClassAtLastStep()``: labels, logits).
 
     Every epoch reshuffles the whole set (a generator seeded with ``seed``), runs
     ceil(N / batch_size) optimizer steps, the last batch partial, in train mode.
@@ -68,13 +76,14 @@ def fit(
     _check_count("batch_size", batch_size)
     _check_count("epochs", epochs)
     device = torch.device(device)
-    data = as_dataset(x, y, lengths)
+    objective = objective or ClassAtLastStep()
+    data = _examples(x, y, lengths, objective)
     loop = resume or LoopState.start(seed)
     hooks = CallbackList([*_loggers(verbose, console), *callbacks])
     hooks.bind(model=model, optimizer=optimizer, loop=loop)
     model.to(device)
 
-    hooks.on_fit_begin(epochs, data.steps(batch_size))
+    hooks.on_fit_begin(epochs, steps(data, batch_size))
     with _mode(model, training=True):
         try:
             while loop.epoch < epochs:
@@ -83,18 +92,18 @@ def fit(
                 hooks.on_epoch_begin(loop.epoch)
                 started = time.perf_counter() - loop.epoch_seconds
                 for xb, yb, lb in batches(data, loop.order[loop.step * batch_size :], batch_size, device):
-                    logits = _forward(model, xb, lb)
-                    loss = F.cross_entropy(logits, yb)
+                    outputs = _forward(model, xb, lb)
+                    loss = objective.loss(outputs, yb)
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     if check_finite:
                         _check_finite(loss, model, loop)
                     optimizer.step()
-                    log = loop.metrics.update(logits, yb, loss)
+                    log = loop.metrics.update(objective, outputs, yb, loss)
                     loop.epoch_seconds = time.perf_counter() - started
                     hooks.on_batch_end(log.step, log)
-                mean_loss, accuracy = loop.metrics.result()  # the loop's one read of device values
-                epoch_log = EpochLog(loop.epoch, mean_loss, accuracy, time.perf_counter() - started, loop.step)
+                mean_loss, metrics = loop.metrics.result()  # the loop's one read of device values
+                epoch_log = EpochLog(loop.epoch, mean_loss, metrics, time.perf_counter() - started, loop.step)
                 loop.finish_epoch(epoch_log)
                 hooks.on_epoch_end(epoch_log.epoch, epoch_log)
         except StopTraining:
@@ -120,15 +129,16 @@ def _check_finite(loss: torch.Tensor, model: nn.Module, loop: LoopState) -> None
 def evaluate(
     model: nn.Module,
     x,
-    y,
+    y=None,
     *,
+    objective: Objective | None = None,
     batch_size: int = 64,
     lengths=None,
     device: str | torch.device = "cpu",
     verbose: int = 2,
     console: Console | TextIO | None = None,
 ) -> dict[str, float]:
-    """Keras' ``evaluate``: ``{"loss": ..., "accuracy": ...}`` over the data, in order.
+    """Keras' ``evaluate``: ``{"loss": ..., "accuracy": ...}`` (the objective's metrics) over the data, in order.
 
     Eval mode (dropout off) under ``torch.inference_mode``; the model's previous
     train/eval mode is restored afterwards. With ``verbose`` 1 or 2 prints one line,
@@ -136,25 +146,39 @@ def evaluate(
     """
     _check_count("batch_size", batch_size)
     device = torch.device(device)
-    data = as_dataset(x, y, lengths)
+    objective = objective or ClassAtLastStep()
+    data = _examples(x, y, lengths, objective)
     hooks = CallbackList(_loggers(verbose, console))
     model.to(device)
     metrics = RunningMetrics()
 
-    hooks.on_fit_begin(1, data.steps(batch_size))  # one pass, so no "Epoch" header
+    hooks.on_fit_begin(1, steps(data, batch_size))  # one pass, so no "Epoch" header
     hooks.on_epoch_begin(0)
     start = time.perf_counter()
     with _mode(model, training=False), torch.inference_mode():
         try:
             for xb, yb, lb in batches(data, torch.arange(len(data)), batch_size, device):
-                logits = _forward(model, xb, lb)
-                log = metrics.update(logits, yb, F.cross_entropy(logits, yb))
+                outputs = _forward(model, xb, lb)
+                log = metrics.update(objective, outputs, yb, objective.loss(outputs, yb))
                 hooks.on_batch_end(log.step, log)
-            loss, accuracy = metrics.result()
-            hooks.on_epoch_end(0, EpochLog(0, loss, accuracy, time.perf_counter() - start, metrics.steps))
+            loss, means = metrics.result()
+            hooks.on_epoch_end(0, EpochLog(0, loss, means, time.perf_counter() - start, metrics.steps))
         finally:
             hooks.on_fit_end(History())
-    return {"loss": loss, "accuracy": accuracy}
+    return {"loss": loss, **means}
+
+
+def _examples(x, y, lengths, objective: Objective) -> Examples:
+    """Arrays validated into a ``Dataset``, or ``Examples`` taken as they are."""
+    if isinstance(x, Examples):
+        if y is not None or lengths is not None:
+            raise ValueError("y, lengths: expected None when x is an Examples object, which carries its own")
+        if len(x) == 0:
+            raise ValueError("x: expected at least one example, got 0")
+        return x
+    if y is None:
+        raise ValueError("y: expected the targets of x, got None")
+    return as_dataset(x, y, lengths, objective)
 
 
 def _forward(model: nn.Module, x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:

@@ -11,7 +11,7 @@ follows Keras' Progbar: it leaves out the first step (warm-up) when there is
 more than one, and switches units (s / ms / us) by magnitude.
 
 On a terminal a transient ``rich`` bar shows step/total and the running loss and
-accuracy while the epoch runs; it vanishes before the epoch's line is printed.
+metrics while the epoch runs; it vanishes before the epoch's line is printed.
 It never appears when the output is not a terminal (CI, pipes, files).
 """
 
@@ -45,16 +45,14 @@ def format_step_time(seconds: float) -> str:
     return f"{seconds * 1e6:.0f}us/step"
 
 
-def keras_line(steps: int, seconds: float, loss: float, accuracy: float, step_seconds: float) -> str:
-    """``938/938 - 97s - loss: 0.1571 - accuracy: 0.9552 - 104ms/step``."""
-    return (
-        f"{steps}/{steps} - {seconds:.0f}s - loss: {format_value(loss)}"
-        f" - accuracy: {format_value(accuracy)} - {format_step_time(step_seconds)}"
-    )
+def keras_line(steps: int, seconds: float, loss: float, metrics: dict[str, float], step_seconds: float) -> str:
+    """``938/938 - 97s - loss: 0.1571 - accuracy: 0.9552 - 104ms/step``: the loss, then each metric."""
+    values = "".join(f" - {name}: {format_value(value)}" for name, value in {"loss": loss, **metrics}.items())
+    return f"{steps}/{steps} - {seconds:.0f}s{values} - {format_step_time(step_seconds)}"
 
 
 def _metrics_text(logs: BatchLog) -> str:
-    return f"loss: {logs.mean_loss.item():.4f} - accuracy: {logs.mean_accuracy.item():.4f}"
+    return " - ".join(f"{name}: {logs.mean(name).item():.4f}" for name in logs.sums)
 
 
 class KerasLogger(Callback):
@@ -105,7 +103,7 @@ class KerasLogger(Callback):
             step_seconds = (now - self._after_first_step) / (log.steps - 1)
         else:
             step_seconds = (now - self._start) / max(log.steps, 1)
-        self._print(keras_line(log.steps, log.seconds, log.loss, log.accuracy, step_seconds))
+        self._print(keras_line(log.steps, log.seconds, log.loss, log.metrics, step_seconds))
 
     def on_fit_end(self, history: History) -> None:
         self._stop_bar()  # after an error or StopTraining mid-epoch
