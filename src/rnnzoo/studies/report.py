@@ -48,7 +48,8 @@ def _profile(study: Study, threads: int) -> list[dict]:
     torch.set_num_threads(threads)
     rows, seen = [], set()
     for entry in study.experiments:
-        if entry.model in seen:
+        task = entry.task or entry.experiment["data"]["dataset"]
+        if entry.model in seen or settings.get("task", task) != task:
             continue
         seen.add(entry.model)
         for row in profile_model(entry.experiment, settings["lengths"], settings.get("batches", [32]),

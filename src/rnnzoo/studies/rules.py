@@ -27,7 +27,12 @@ def _select(rows, model, task, where) -> dict | None:
 
 
 def comparison(rows, spec: Comparison, tests) -> dict | None:
-    a, b = _select(rows, spec.a, spec.task, spec.where), _select(rows, spec.b, spec.task, spec.where)
+    a = _select(rows, spec.a, spec.task, spec.where)
+    if isinstance(spec.b, tuple):  # the best of several models, on a's task and grid point
+        found = [c for c in (_select(rows, m, a and a["task"], spec.where) for m in spec.b) if c is not None]
+        b = max(found, key=lambda c: c["mean"] if c["higher_is_better"] else -c["mean"], default=None)
+    else:
+        b = _select(rows, spec.b, spec.task, spec.where)
     if a is None or b is None or (a["task"], a["where"]) != (b["task"], b["where"]):
         return None
     result = compare(a, b)

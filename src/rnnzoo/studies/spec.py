@@ -3,12 +3,13 @@
     name = "demo"
     seeds = [0, 1, 2]
     overrides = { "training.epochs" = 3 }            # every trial
-    grid = { "data.length" = [100, 1000] }           # crossed with every experiment
+    grid = { "training.batch_size" = [32, 64] }      # crossed with every experiment
 
     [[experiments]]
     preset = "lstm"                                  # or an inline table: experiment = { name = ..., model = ... }
     model = "lstm"                                   # the name statistics group by (default: the preset)
     task = "rows"                                    # ditto (default: the data set and its view)
+    grid = { "data.length" = [100, 1000] }           # crossed with this experiment only
 
     [quick]                                          # what --quick changes: seeds, overrides, grid values
     seeds = [0, 1]
@@ -17,8 +18,9 @@
     [[comparisons]]                                  # named pairs the claims' rules look at
     name = "lstm_vs_rnn"
     a = "lstm"
-    b = "simple_rnn"
+    b = "simple_rnn"                                 # or a list: the best of them on that task
     task = "rows"
+    where = { "data.length" = "max" }                # a grid point: a value, or "max" / "min"
 
     [[claims]]
     name = "gated_beat_simple"
@@ -61,15 +63,17 @@ class ExperimentEntry:
     task: str | None  # None: derived from each trial's data settings
     experiment: dict
     overrides: tuple[tuple[str, Any], ...] = ()
+    grid: tuple[tuple[str, tuple], ...] = ()  # crossed with the study's grid, for this entry only
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """A named pair of cells: `a` against `b` on `task`, at the grid point `where` selects."""
+    """A named pair of cells: `a` against `b` on `task`, at the grid point `where` selects. `b` may
+    be a list of models: the one with the best mean on that task and point is taken."""
 
     name: str
     a: str
-    b: str
+    b: str | tuple[str, ...]
     task: str | None = None
     where: tuple[tuple[str, Any], ...] = ()
     metric: str | None = None  # default: the task's primary metric
@@ -111,11 +115,13 @@ class Study:
         """The study as `--quick` runs it: the `[quick]` seeds, overrides and grid values."""
         from dataclasses import replace
 
-        overrides = dict(self.overrides) | dict(self.quick.get("overrides", {}))
-        grid = dict(self.grid) | {k: tuple(v) for k, v in self.quick.get("grid", {}).items()}
+        quick = tuple(self.quick.get("overrides", {}).items())  # last, so they win over the entries' own
+        quick_grid = {k: tuple(v) for k, v in self.quick.get("grid", {}).items()}
+        regrid = lambda grid: tuple((k, quick_grid.get(k, v)) for k, v in grid)
+        experiments = tuple(replace(e, grid=regrid(e.grid), overrides=(*e.overrides, *quick)) for e in self.experiments)
         profile = self.profile | self.quick.get("profile", {})
-        return replace(self, seeds=tuple(self.quick.get("seeds", self.seeds)), overrides=tuple(overrides.items()),
-                       grid=tuple(grid.items()), profile=profile, quick={})
+        return replace(self, seeds=tuple(self.quick.get("seeds", self.seeds)),
+                       grid=regrid(self.grid), experiments=experiments, profile=profile, quick={})
 
 
 # -- validation ----------------------------------------------------------------------------------
@@ -164,7 +170,7 @@ def _name(value, where: str) -> str:
 
 def _experiment(entry, where: str) -> ExperimentEntry:
     entry = _table(entry, where)
-    _keys(entry, ("preset", "experiment", "model", "task", "overrides"), f"{where}.")
+    _keys(entry, ("preset", "experiment", "model", "task", "overrides", "grid"), f"{where}.")
     if ("preset" in entry) == ("experiment" in entry):
         _fail(where, "expected exactly one of `preset = \"lstm\"` or an inline `experiment = { ... }` table")
     if "preset" in entry:
@@ -181,16 +187,20 @@ def _experiment(entry, where: str) -> ExperimentEntry:
     if task is not None:
         _name(task, f"{where}.task")
     return ExperimentEntry(_name(entry.get("model", default_model), f"{where}.model"), task, experiment,
-                           _overrides(entry.get("overrides", {}), f"{where}.overrides."))
+                           _overrides(entry.get("overrides", {}), f"{where}.overrides."),
+                           _grid(entry.get("grid", {}), f"{where}.grid."))
 
 
 def _comparison(entry, where: str, models: set) -> Comparison:
     entry = _table(entry, where)
     _keys(entry, ("name", "a", "b", "task", "where", "metric"), f"{where}.")
     for side in ("a", "b"):
-        if entry.get(side) not in models:
-            _fail(f"{where}.{side}", f"expected one of the study's models ({', '.join(sorted(models))}), got {entry.get(side)!r}")
-    return Comparison(_name(entry.get("name"), f"{where}.name"), entry["a"], entry["b"], entry.get("task"),
+        names = entry.get(side) if side == "b" and isinstance(entry.get(side), list) else [entry.get(side)]
+        if not names or any(name not in models for name in names):
+            _fail(f"{where}.{side}", f"expected one of the study's models ({', '.join(sorted(models))})"
+                                     f"{' or a list of them' if side == 'b' else ''}, got {entry.get(side)!r}")
+    b = tuple(entry["b"]) if isinstance(entry["b"], list) else entry["b"]
+    return Comparison(_name(entry.get("name"), f"{where}.name"), entry["a"], b, entry.get("task"),
                       tuple(_table(entry.get("where", {}), f"{where}.where").items()), entry.get("metric"))
 
 
@@ -236,8 +246,9 @@ def parse_study(data: dict, source: str = "<study>") -> Study:
     quick = _table(data.get("quick", {}), f"{where}quick")
     _keys(quick, ("seeds", "overrides", "grid", "profile"), f"{where}quick.")
     grid = _grid(data.get("grid", {}), f"{where}grid.")
+    gridded = set(dict(grid)) | {key for e in entries for key, _ in e.grid}
     for key, values in _grid(quick.get("grid", {}), f"{where}quick.grid.") or ():
-        if key not in dict(grid):
+        if key not in gridded:
             _fail(f"{where}quick.grid.{key!r}", "not in the study's own grid; --quick may only change its values")
     _overrides(quick.get("overrides", {}), f"{where}quick.overrides.")
     if "seeds" in quick:
@@ -247,7 +258,7 @@ def parse_study(data: dict, source: str = "<study>") -> Study:
     claims = tuple(_claim(c, f"{source}: claims[{i}]", {c.name for c in comparisons}, models)
                    for i, c in enumerate(data.get("claims", [])))
     profile = _table(data.get("profile", {}), f"{where}profile")
-    _keys(profile, ("lengths", "batches", "steps"), f"{where}profile.")
+    _keys(profile, ("task", "lengths", "batches", "steps"), f"{where}profile.")
     study = Study(name, entries, tuple(seeds), _overrides(data.get("overrides", {}), f"{where}overrides."), grid, quick,
                   comparisons, claims, profile, str(data.get("description", "")), source)
     from .trials import expand  # every trial's experiment validated now, not in a worker an hour later

@@ -57,24 +57,34 @@ def _slug(value) -> str:
 
 
 def expand(study: Study) -> list[Trial]:
-    """The trials of `study`, in a stable order (experiments, then grid points, then seeds)."""
-    keys = [key for key, _ in study.grid]
-    points = [tuple(zip(keys, values)) for values in itertools.product(*(values for _, values in study.grid))]
+    """The trials of `study`, in a stable order (experiments, then grid points, then seeds); each
+    experiment runs at every point of the study's grid crossed with its own."""
     trials = []
-    for entry, point, seed in itertools.product(study.experiments, points, study.seeds):
-        overrides = (*study.overrides, *entry.overrides, *point, ("training.seed", seed))
-        data = _apply(entry.experiment, overrides)
-        try:
-            experiment = parse(data, f"{study.source}: {entry.model} {point_label(point)} seed {seed}".rstrip()).to_dict()
-        except ConfigError as error:
-            raise StudyError(str(error)) from None
-        task = entry.task or _task_of(experiment)
-        digest = hashlib.sha256(json.dumps(experiment, sort_keys=True).encode()).hexdigest()[:8]
-        parts = [entry.model, task, *(f"{key.rpartition('.')[2]}{_slug(v)}" for key, v in point), f"s{seed}", digest]
-        trials.append(Trial("-".join(parts), entry.model, task, point, seed, experiment))
+    for entry in study.experiments:
+        grid = (*study.grid, *entry.grid)
+        keys = [key for key, _ in grid]
+        points = [tuple(zip(keys, values)) for values in itertools.product(*(values for _, values in grid))]
+        trials += _trials(study, entry, points)
     names = [t.name for t in trials]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise StudyError(f"{study.source}: experiments: two entries train the same thing ({duplicates[0]}); "
                          "give them different experiments or `model` names")
+    return trials
+
+
+def _trials(study: Study, entry, points) -> list[Trial]:
+    trials = []
+    for point in points:
+        overrides = (*study.overrides, *entry.overrides, *point)
+        try:  # validated once per point: the seed changes nothing a check looks at
+            validated = parse(_apply(entry.experiment, overrides), f"{study.source}: {entry.model} {point_label(point)}".rstrip())
+        except ConfigError as error:
+            raise StudyError(str(error)) from None
+        for seed in study.seeds:
+            experiment = _apply(validated.to_dict(), (("training.seed", seed),))
+            task = entry.task or _task_of(experiment)
+            digest = hashlib.sha256(json.dumps(experiment, sort_keys=True).encode()).hexdigest()[:8]
+            parts = [entry.model, task, *(f"{key.rpartition('.')[2]}{_slug(v)}" for key, v in point), f"s{seed}", digest]
+            trials.append(Trial("-".join(parts), entry.model, task, point, seed, experiment))
     return trials
