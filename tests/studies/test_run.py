@@ -101,3 +101,19 @@ def _run(errors, study, out, datasets):
         run_study(study, out=out, datasets=datasets, report=False)
     except Exception as error:  # noqa: BLE001 - handed to the test thread
         errors.append(error)
+
+
+def test_tensorboard_event_files_hold_each_epoch(tmp_path, subset_datasets):
+    from dataclasses import replace
+
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    study = load_study(TINY)
+    study = replace(study, seeds=(0,), experiments=study.experiments[:1])
+    run_study(study, out=tmp_path / "tb", datasets=subset_datasets, tensorboard=True, report=False)
+    [trial] = expand(study)
+    events = EventAccumulator(str(tmp_path / "tb" / trial.name / "tensorboard"))
+    events.Reload()
+    result = json.loads((tmp_path / "tb" / trial.name / "result.json").read_text())
+    assert [e.value for e in events.Scalars("epoch/loss")] == pytest.approx([e["loss"] for e in result["epochs"]])
+    assert len(events.Scalars("batch/loss")) == 2 * 8  # 2 epochs of 256 examples in batches of 32
