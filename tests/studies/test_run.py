@@ -82,7 +82,7 @@ def test_a_killed_worker_is_retried_and_resumes_from_its_checkpoint(tmp_path, su
     while killed is None and runner.is_alive() and time.monotonic() < deadline:
         if checkpoint.latest(checkpoints, log=lambda _: None) and not (out / trial.name / "result.json").exists():
             for child in multiprocessing.active_children():
-                if child.name == f"rnnzoo-trial-{trial.name}":
+                if child.name == "rnnzoo-study-worker":  # the study's only worker
                     os.kill(child.pid, signal.SIGKILL)
                     killed = child.pid
         time.sleep(0.01)

@@ -54,7 +54,9 @@ def tradeoffs(cells: list[dict], cost: str, label: str) -> bytes:
                           label=row["model"])
         front = pareto([(r[cost], r["mean"]) for r in rows], rows[0]["higher_is_better"])
         axis.step(*zip(*front), where="post", color="grey", linestyle="--", linewidth=1, label="Pareto front")
-        axis.set(xscale="log", xlabel=label, ylabel=rows[0]["metric"], title=title)
+        costs = [r[cost] for r in rows if r[cost] > 0]
+        wide = costs and max(costs) > 10 * min(costs)  # a log axis only where it spreads the points
+        axis.set(xscale="log" if wide else "linear", xlabel=label, ylabel=rows[0]["metric"], title=title)
         axis.legend(fontsize=7)
     return _png(figure)
 

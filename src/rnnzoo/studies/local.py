@@ -1,13 +1,15 @@
-"""Run trials on this machine: N worker processes at a time, K torch threads each.
+"""Run trials on this machine: N worker processes, K torch threads each.
 
-Each trial gets a fresh process (spawned, not forked: torch's thread pools don't survive a fork),
-so a trial's peak memory is its own and a crash takes down only that trial. A worker killed from
-outside (SIGKILL, the OOM killer) is retried: its trial resumes from its last checkpoint. A trial
-that fails with an error of its own (bad data, NaN loss) is not: the same inputs would fail again.
+Workers are spawned, not forked (torch's thread pools don't survive a fork), and each runs one
+trial after another, so torch, the kernels and the data set are loaded once per worker, not once
+per trial. A worker killed from outside (SIGKILL, the OOM killer) is replaced and its trial
+retried: it resumes from its last checkpoint. A trial that fails with an error of its own (bad
+data, NaN loss) is not retried: the same inputs would fail again.
 """
 
 import multiprocessing
 import os
+import signal
 from multiprocessing.connection import wait
 from pathlib import Path
 
@@ -33,63 +35,89 @@ def layout(trials: int, workers: int | None = None, threads: int | None = None) 
     return max(1, min(workers, trials)), threads
 
 
-def _child(trial, folder, options, connection) -> None:
+def _serve(connection, options) -> None:
+    """A worker: run each trial the driver sends, answer ("ok", "") or ("error", line); None ends."""
     die_with_parent()
-    try:
-        run_trial(trial, folder, **options)
-        connection.send(("ok", ""))
-    except BaseException as error:  # reported to the driver as one line; the trial's folder keeps its checkpoints
-        connection.send(("error", f"{type(error).__name__}: {error}"))
-        raise SystemExit(1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches a trial through its checkpointer's handler
+    while (job := connection.recv()) is not None:
+        trial, folder = job
+        try:
+            run_trial(trial, folder, **options)
+            connection.send(("ok", ""))
+        except KeyboardInterrupt:  # the study's Ctrl-C: the trial saved a checkpoint, and this worker is done
+            connection.send(("error", "interrupted; it resumes with the study's --resume"))
+            return
+        except Exception as error:  # reported as one line; the trial's folder keeps its checkpoints
+            connection.send(("error", f"{type(error).__name__}: {error}"))
 
 
-def _report(receive, exitcode) -> tuple[str, str]:
-    """What the worker said before it ended, or ("killed", ...) if it ended without a word."""
-    try:
-        return receive.recv() if receive.poll() else ("killed", f"worker exit code {exitcode}")
-    except EOFError:
-        return "killed", f"worker exit code {exitcode}"
-    finally:
-        receive.close()
+class _Worker:
+    def __init__(self, context, options):
+        self.connection, theirs = context.Pipe()
+        self.process = context.Process(target=_serve, args=(theirs, options), name="rnnzoo-study-worker")
+        self.process.start()
+        theirs.close()
+        self.trial = None
+
+    def give(self, trial, folder) -> None:
+        self.trial = trial
+        self.connection.send((trial, folder))
+
+    def answer(self):
+        """The finished trial's ("ok" | "error" | "killed", message), or None while it runs."""
+        try:
+            if self.connection.poll():
+                return self.connection.recv()
+        except (EOFError, OSError):
+            pass
+        if self.process.is_alive():
+            return None
+        return "killed", f"worker exit code {self.process.exitcode}"
 
 
 def run_local(trials: list[Trial], out: Path, *, workers: int, threads: int, retries: int = 2, on_done=None,
               **options) -> dict[str, str]:
-    """Run `trials` (those unfinished) into `out/<trial.name>`; returns {name: error} for failures.
+    """Run `trials` into `out/<trial.name>`; returns {name: error} for those that failed.
 
     `on_done(trial, error_or_None)` is called as each trial ends. `options` go to `run_trial`.
     """
     context = multiprocessing.get_context("spawn")
-    pending, running, attempts, failures = list(trials), {}, {}, {}
     options = dict(options, threads=threads)
+    pending, attempts, failures = list(trials), {}, {}
+    pool = [_Worker(context, options) for _ in range(min(workers, len(trials)))]
     try:
-        while pending or running:
-            while pending and len(running) < workers:
-                trial = pending.pop(0)
-                receive, send = context.Pipe(duplex=False)
-                process = context.Process(target=_child, args=(trial, out / trial.name, options, send),
-                                          name=f"rnnzoo-trial-{trial.name}")
-                process.start()
-                send.close()
-                attempts[trial.name] = attempts.get(trial.name, 0) + 1
-                running[process.sentinel] = (trial, process, receive)
-            for sentinel in wait(list(running)):
-                trial, process, receive = running.pop(sentinel)
-                process.join()
-                status, message = _report(receive, process.exitcode)
-                if status == "ok":
-                    error = None
-                elif status == "killed" and attempts[trial.name] <= retries:
-                    pending.insert(0, trial)  # resumes from its checkpoint in a new worker
+        while pending or any(w.trial for w in pool):
+            for worker in pool:
+                if worker.trial is None and pending:
+                    trial = pending.pop(0)
+                    attempts[trial.name] = attempts.get(trial.name, 0) + 1
+                    worker.give(trial, out / trial.name)
+            busy = [w for w in pool if w.trial]
+            wait([w.connection for w in busy] + [w.process.sentinel for w in busy])
+            for index, worker in enumerate(pool):
+                answer = worker.trial and worker.answer()
+                if not answer:
                     continue
-                else:
-                    error = failures[trial.name] = message
+                trial, worker.trial = worker.trial, None
+                status, message = answer
+                if status == "killed":
+                    pool[index] = _Worker(context, options)  # a fresh process for what comes next
+                    if attempts[trial.name] <= retries:
+                        pending.insert(0, trial)  # resumes from its checkpoint
+                        continue
+                if status != "ok":
+                    failures[trial.name] = message
                 if on_done:
-                    on_done(trial, error)
-    finally:  # Ctrl-C or an error here: the workers got the same SIGINT and save a checkpoint; wait for them
-        for trial, process, _ in running.values():
-            process.join(timeout=30)
-            if process.is_alive():
-                process.kill()
-                process.join()
+                    on_done(trial, failures.get(trial.name))
+    finally:  # done, Ctrl-C or an error: a SIGINT also reached the workers, which checkpoint and stop
+        for worker in pool:
+            try:
+                worker.connection.send(None)
+            except OSError:
+                pass
+        for worker in pool:
+            worker.process.join(timeout=30)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
     return failures

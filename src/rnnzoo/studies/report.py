@@ -142,7 +142,7 @@ def _tables(results: dict) -> list[tuple[str, list[str], list[list[str]]]]:
                    [[r["model"], f"{r['task']} {r['where']}".strip(), r["metric"], str(r["n"]), _number(r["mean"]),
                      _number(r["std"]), f"[{_number(r['ci'][0])}, {_number(r['ci'][1])}]",
                      f"{_number(r['iqm'])} [{_number(r['iqm_ci'][0])}, {_number(r['iqm_ci'][1])}]" if "iqm" in r else "—",
-                     f"{r['params']:,}", f"{r['train_seconds']:.0f}"] for r in results["cells"]]))
+                     f"{r['params']:,}", f"{r['train_seconds']:.1f}"] for r in results["cells"]]))
     if results["pairwise"]:
         tables.append(("Pairwise (Welch's t, Holm within each task; difference oriented so + = a better)",
                        ["a", "b", "task", "difference", "95 % CI", "t", "p", "p (Holm)", "P(a > b)"],

@@ -121,20 +121,22 @@ def describe(rule: dict) -> str:
     if kind in ("ci_excludes_zero", "ci_within_margin"):
         bound = f" (margin ±{rule['margin']})" if kind == "ci_within_margin" else ""
         return (f"{kind}{bound}: {n['a']} − {n['b']} on {n['task']} {n['where']}".rstrip() +
-                f", {n['metric']} difference {n['difference']:+.4f}, 95 % CI [{n['ci'][0]:+.4f}, {n['ci'][1]:+.4f}], "
-                f"Welch p {_p(n.get('p'))} (Holm {_p(n.get('p_holm'))}), P(a > b) {n['prob_a_better']:.2f}, "
-                f"n {n['n_a']}/{n['n_b']}")
+                f", {n['metric']} difference {_f(n['difference'], '+.4f')}, 95 % CI [{_f(n['ci'][0], '+.4f')}, "
+                f"{_f(n['ci'][1], '+.4f')}], Welch p {_f(n.get('p'), '.3g')} (Holm {_f(n.get('p_holm'), '.3g')}), "
+                f"P(a > b) {_f(n['prob_a_better'], '.2f')}, n {n['n_a']}/{n['n_b']}")
     if kind == "fewer_params":
         return f"fewer_params: {n['a']} {n['params_a']:,} against {n['b']} {n['params_b']:,} parameters"
     if kind == "beats_baseline":
         return (f"beats_baseline: {n['model']} on {n['task']} {n['where']}".rstrip() +
-                f", {n['metric']} {n['mean']:.4f} (95 % CI [{n['ci'][0]:.4f}, {n['ci'][1]:.4f}], n {n['n']}) "
-                f"against baseline {n['baseline']:.4f}")
+                f", {n['metric']} {_f(n['mean'], '.4f')} (95 % CI [{_f(n['ci'][0], '.4f')}, {_f(n['ci'][1], '.4f')}], "
+                f"n {n['n']}) against baseline {_f(n['baseline'], '.4f')}")
+    y = rule.get("y", "train_seconds" if not rule["x"].startswith("profile.") else "step seconds")
     if kind == "slope_at_least":
-        return f"slope_at_least: {rule['model']} {rule.get('y', 'train_seconds')} ∝ {rule['x']}^{n['slope']:.2f} (needs ≥ {rule['min']})"
-    return (f"slope_above: {rule['model']} {rule.get('y', 'train_seconds')} ∝ {rule['x']}^{n['slope']:.2f}, "
-            f"{rule['other']} ^{n['other_slope']:.2f}")
+        return f"slope_at_least: {rule['model']} {y} ∝ {rule['x']}^{_f(n['slope'], '.2f')} (needs ≥ {rule['min']})"
+    return (f"slope_above: {rule['model']} {y} ∝ {rule['x']}^{_f(n['slope'], '.2f')}, "
+            f"{rule['other']} ^{_f(n['other_slope'], '.2f')}")
 
 
-def _p(value) -> str:
-    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3g}"
+def _f(value, spec: str) -> str:
+    """A number formatted, or n/a where there is none (one run: no interval, no test)."""
+    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, spec)

@@ -2,8 +2,9 @@
 
 A finished trial (its result.json exists) is left alone; an interrupted one resumes from its own
 checkpoints through `rnnzoo.train(resume=True)`, bit for bit as if never stopped; anything else
-starts afresh. Besides the run folder's files, `trial.json` records how the trial ran (threads,
-peak memory of its process, attempts), which the report reads for its time and memory figures.
+starts afresh. Besides the run folder's files, `trial.json` records how the trial ran: threads, attempts,
+wall time, and the peak memory of the process so far (a worker runs several trials, so this is
+an upper bound for the trial's own).
 """
 
 import json
@@ -30,6 +31,21 @@ def die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+_loaded = {}  # data sets this process has read, kept for its next trials (a worker runs many)
+
+
+def _dataset(name: str, cache_dir, datasets: dict | None):
+    from .. import data
+
+    if datasets and name in datasets:
+        return datasets[name]
+    if name not in data.DATASETS:  # a generated task (adding, copy): nothing to read
+        return None
+    if name not in _loaded:
+        _loaded[name] = data.load(name, cache_dir=cache_dir)
+    return _loaded[name]
+
+
 def is_finished(folder: Path) -> bool:
     return (folder / "result.json").is_file()
 
@@ -54,7 +70,7 @@ def run_trial(trial: Trial, folder, *, threads: int, cache_dir=None, datasets: d
     callbacks = [_tensorboard(folder / "tensorboard")] if tensorboard else []
     started = time.perf_counter()
     train(experiment, run_dir=folder, resume=resume, overwrite=not resume, cache_dir=cache_dir,
-          dataset=(datasets or {}).get(experiment.data.dataset), verbose=verbose, callbacks=callbacks,
+          dataset=_dataset(experiment.data.dataset, cache_dir, datasets), verbose=verbose, callbacks=callbacks,
           checkpoint_every_minutes=1.0)
     info.update(wall_seconds=time.perf_counter() - started,
                 peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, resumed=resume)
