@@ -14,13 +14,20 @@ def add_parser(commands) -> None:
     parser.add_argument("--side-by-side", action="store_true",
                         help="instead: two trainings of the notebook's GRU at once against each alone, rnnzoo and "
                              "torch.nn (bench/side_by_side.py)")
+    parser.add_argument("--minimal", action="store_true",
+                        help="instead: MinGRU and MinLSTM (batch 64, T 784, 256 units) against mingru-pytorch "
+                             "(bench/minimal.py)")
     parser.set_defaults(run=run)
 
 
 def run(args) -> int:
     from ..bench.benchmark import run_benchmark
+    from ..bench.minimal import run_minimal
     from ..bench.side_by_side import run_side_by_side
 
+    if args.minimal:
+        run_minimal(rounds=args.rounds)
+        return 0
     if args.side_by_side:
         run_side_by_side()
         return 0
