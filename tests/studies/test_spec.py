@@ -69,3 +69,17 @@ def test_a_missing_file_and_bad_toml(tmp_path):
     (tmp_path / "bad.toml").write_text("name = ")
     with pytest.raises(StudyError, match="TOML syntax error"):
         load_study(tmp_path / "bad.toml")
+
+
+def test_the_documented_examples_are_valid_studies():
+    import re
+    import textwrap
+    from pathlib import Path
+
+    import rnnzoo.studies.spec as spec
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "studies.md").read_text()
+    examples = re.findall(r"```toml\n(.*?)```", page, re.S)
+    examples.append(textwrap.dedent(spec.__doc__.split("\n\n", 1)[1].split("Every error")[0]))
+    for text in examples:
+        assert expand(parse_study(tomllib.loads(text), "example"))

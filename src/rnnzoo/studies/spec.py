@@ -6,10 +6,15 @@
     grid = { "training.batch_size" = [32, 64] }      # crossed with every experiment
 
     [[experiments]]
-    preset = "lstm"                                  # or an inline table: experiment = { name = ..., model = ... }
+    preset = "adding_lstm"                           # or an inline table: experiment = { name = ..., model = ... }
     model = "lstm"                                   # the name statistics group by (default: the preset)
-    task = "rows"                                    # ditto (default: the data set and its view)
+    task = "adding"                                  # ditto (default: the data set and its view)
     grid = { "data.length" = [100, 1000] }           # crossed with this experiment only
+
+    [[experiments]]
+    preset = "adding_simple_rnn"
+    model = "simple_rnn"
+    grid = { "data.length" = [100, 1000] }
 
     [quick]                                          # what --quick changes: seeds, overrides, grid values
     seeds = [0, 1]
@@ -19,12 +24,12 @@
     name = "lstm_vs_rnn"
     a = "lstm"
     b = "simple_rnn"                                 # or a list: the best of them on that task
-    task = "rows"
-    where = { "data.length" = "max" }                # a grid point: a value, or "max" / "min"
+    task = "adding"
+    where = { "data.length" = "max", "training.batch_size" = 32 }   # a value, or "max" / "min"
 
     [[claims]]
-    name = "gated_beat_simple"
-    text = "LSTM and GRU beat SimpleRNN on row-MNIST"
+    name = "lstm_remembers"
+    text = "the LSTM beats the SimpleRNN on the adding problem at T = 1000"
     rules = [{ rule = "ci_excludes_zero", comparison = "lstm_vs_rnn" }]
 
 Every error is one line naming the key at fault, like `rnnzoo.config`'s.
