@@ -1,5 +1,7 @@
 """`rnnzoo study STUDY`: run a study (a shipped one's name or a TOML file) and write its report."""
 
+import sys
+
 from .. import process
 from ..studies import SHIPPED, StudyError, run_study
 from .common import add_cache_dir, console
@@ -25,7 +27,12 @@ def run(args) -> int:
         if value is not None and value < 1:
             raise StudyError(f"--{flag}: expected a positive integer, got {value}")
     process.tune_malloc()
-    run_study(args.study, quick=args.quick, out=args.out, workers=args.workers, threads=args.threads,
-              address=args.address, resume=args.resume, tensorboard=args.tensorboard, cache_dir=args.cache_dir,
-              console=console())
+    try:
+        run_study(args.study, quick=args.quick, out=args.out, workers=args.workers, threads=args.threads,
+                  address=args.address, resume=args.resume, tensorboard=args.tensorboard, cache_dir=args.cache_dir,
+                  console=console())
+    except KeyboardInterrupt:  # the running trials saved checkpoints; say how to go on
+        again = " ".join(a for a in sys.argv[1:] if a != "--resume")
+        print(f"rnnzoo: continue with: rnnzoo {again} --resume", file=sys.stderr)
+        raise
     return 0
