@@ -9,7 +9,6 @@ import base64
 import html
 import json
 import platform
-import sys
 from datetime import datetime, timezone
 from pathlib import Path
 

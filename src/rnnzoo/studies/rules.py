@@ -10,7 +10,6 @@ import math
 from . import statistics as st
 from .analysis import compare
 from .spec import Comparison, Study
-from .trials import point_label
 
 
 def _select(rows, model, task, where) -> dict | None:
