@@ -13,9 +13,9 @@ from ..config import ConfigError
 from ..lab import OutputExistsError
 from ..training import CheckpointError, TrainingInterrupted
 from ..keras_files import KerasFileError
-from . import bench, data, evaluate, export_keras, import_keras, presets, reproduce, resume, summary, train
+from . import bench, data, evaluate, export_keras, import_keras, presets, reproduce, resume, study, summary, train
 
-COMMANDS = (reproduce, train, resume, evaluate, summary, presets, data, bench, import_keras, export_keras)
+COMMANDS = (reproduce, train, resume, study, evaluate, summary, presets, data, bench, import_keras, export_keras)
 USAGE_ERRORS = (ConfigError, OutputExistsError, CheckpointError, KerasFileError, FileNotFoundError,
                 NotADirectoryError)
 

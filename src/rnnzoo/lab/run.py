@@ -112,15 +112,16 @@ def examples(experiment: Experiment, dataset: datasets.Dataset | None = None, ca
 def train(experiment: Experiment, *, dataset: datasets.Dataset | None = None, run_dir: str | Path | None = None,
           cache_dir=None, device="cpu", console=None, verbose: int = 2, resume: bool = False,
           overwrite: bool = False, checkpoint_every_steps: int | None = None,
-          checkpoint_every_minutes: float | None = 5.0) -> RunResult:
+          checkpoint_every_minutes: float | None = 5.0, callbacks=()) -> RunResult:
     """Train and evaluate `experiment` as the notebook does.
 
     With `run_dir`, the run is saved there (see the module docstring) and checkpointed under
     `run_dir/checkpoints` at every epoch end and every few minutes or steps; `resume=True`
-    carries on from the newest good checkpoint, bit for bit as if never stopped.
+    carries on from the newest good checkpoint, bit for bit as if never stopped. `callbacks` (see
+    `rnnzoo.training.Callback`) are handed to `fit` after the checkpointer, e.g. a live logger.
     """
     say = printer(console)
-    callbacks, restored = [], None
+    extra, callbacks, restored = list(callbacks), [], None
     if run_dir is not None:
         run_dir = Path(run_dir)
         saver = Checkpointer(run_dir / "checkpoints", every_steps=checkpoint_every_steps,
@@ -128,6 +129,7 @@ def train(experiment: Experiment, *, dataset: datasets.Dataset | None = None, ru
                              metadata={"experiment": experiment.to_dict(), "rnnzoo": __version__})
         callbacks.append(saver)
         restored = _prepare_run_dir(run_dir, experiment, resume, overwrite, say)
+    callbacks += extra
     task, train_set, test_set = examples(experiment, dataset, cache_dir)
     torch.manual_seed(experiment.training.seed)  # the initial weights
     model = experiment.build_model()
