@@ -172,13 +172,16 @@ class TorchContender:
         self.y = torch.randint(0, case.classes, (case.batch,), generator=generator)
         self.optimizer = adam(model.parameters())
 
+    def forward(self) -> torch.Tensor:
+        return self.model(self.x)
+
     def train(self, n: int) -> list[float]:
         self.model.train()
         times = []
         for _ in range(n):
             start = time.perf_counter()
             self.optimizer.zero_grad(set_to_none=True)
-            loss = nn.functional.cross_entropy(self.model(self.x), self.y)
+            loss = nn.functional.cross_entropy(self.forward(), self.y)
             loss.backward()
             self.optimizer.step()
             times.append(time.perf_counter() - start)
@@ -190,7 +193,7 @@ class TorchContender:
         with torch.no_grad():
             for _ in range(n):
                 start = time.perf_counter()
-                self.model(self.x)
+                self.forward()
                 times.append(time.perf_counter() - start)
         return times
 

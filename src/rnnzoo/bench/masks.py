@@ -22,9 +22,10 @@ medians over every step; the ratio is against the unmasked batch.
 
 import json
 import statistics
-import time
 
 import torch
+
+from .benchmark import TorchContender
 
 B, T, F, U = 64, 100, 28, 128
 VARIANTS = ("unmasked", "end-padded", "holes", "left-padded", "stateful", "holes, ref")
@@ -38,7 +39,9 @@ def masks(batch: int, steps: int, generator: torch.Generator) -> dict:
             "holes, ref": torch.rand(batch, steps, generator=generator) >= 0.25}
 
 
-class Variant:
+class Variant(TorchContender):
+    """One mask variant; TorchContender's timed train and infer loops, the mask passed in."""
+
     def __init__(self, kind: str, name: str, mask):
         import rnnzoo
 
@@ -54,27 +57,8 @@ class Variant:
         plan = layer.plan(self.x, mask=mask)  # in training mode, with gradients: what a training step runs
         self.route = "reference" if plan.route is None else f"{plan.route}/{plan.engine}"
 
-    def train(self, n: int) -> list[float]:
-        self.model.train()
-        times = []
-        for _ in range(n):
-            start = time.perf_counter()
-            self.optimizer.zero_grad(set_to_none=True)
-            loss = torch.nn.functional.cross_entropy(self.model(self.x, mask=self.mask), self.y)
-            loss.backward()
-            self.optimizer.step()
-            times.append(time.perf_counter() - start)
-        return times
-
-    def infer(self, n: int) -> list[float]:
-        self.model.eval()
-        times = []
-        with torch.no_grad():
-            for _ in range(n):
-                start = time.perf_counter()
-                self.model(self.x, mask=self.mask)
-                times.append(time.perf_counter() - start)
-        return times
+    def forward(self) -> torch.Tensor:
+        return self.model(self.x, mask=self.mask)
 
 
 def bench_kind(kind: str, rounds: int, per_round: int) -> list[dict]:
