@@ -1,4 +1,4 @@
-"""Fixtures shared across test folders: the committed real-MNIST subset, offline."""
+"""Fixtures shared across test folders: the committed real-MNIST subset, offline; steady threads."""
 
 from pathlib import Path
 
@@ -6,9 +6,19 @@ import numpy as np
 import pytest
 
 import rnnzoo
+from rnnzoo import kernels
 from rnnzoo.data import Dataset
 
 SUBSET = Path(__file__).parent / "data" / "mnist_subset.npz"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def steady_threads():
+    """torch's thread count as the test session starts, however busy the machine (kernels/threads.py):
+    tests compare results within the process, and torch's own sums round differently on fewer threads.
+    tests/kernels/test_threads.py tests the adaptive default; child processes run with it."""
+    with kernels.configure(threads="all"):
+        yield
 
 
 @pytest.fixture(scope="session")

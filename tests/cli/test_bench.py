@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from rnnzoo.bench import machine
 from rnnzoo.cli.main import main
 from rnnzoo.kernels import build
 
@@ -27,6 +28,24 @@ def test_bench_smallest_run(tmp_path, monkeypatch, capsys):
     assert f"rnnzoo's layers ran as train: {ran}, {ran}; infer: {ran}, {ran}" in printed
     assert (tmp_path / "bench.png").read_bytes()[:4] == b"\x89PNG"
     assert "GEMM floor" in printed and "rnnzoo x" in printed
+    where = report["machine"]  # the CPU, its ISA and the products chosen, printed and kept
+    assert where["isa"] in ("AVX-512", "AVX2", "SSE", "unknown") and where["cpus"] >= 1
+    assert where["kernels"]["native"] == (build.native() is not None)
+    assert f"machine: {where['cpu']}" in printed and where["isa"] in printed
+
+
+def test_the_machine_is_read_from_cpuinfo(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 143\n"
+                       "model name\t: Intel(R) Xeon(R) Platinum 8488C\nflags\t\t: fpu sse avx2 fma avx512f\n\n"
+                       "processor\t: 1\nmodel name\t: something else\n")
+    where = machine.describe(cpuinfo)
+    assert (where["cpu"], where["vendor"], where["family"], where["model"]) == \
+        ("Intel(R) Xeon(R) Platinum 8488C", "GenuineIntel", 6, 143)
+    assert where["isa"] == "AVX-512"
+    if where["kernels"]["native"]:
+        assert where["kernels"]["recurrence"] == "rnnzoo micro-kernel AVX-512 8x32"
+    assert machine.widest_isa({"avx2", "fma", "sse"}) == "AVX2" and machine.widest_isa(set()) == "unknown"
 
 
 def test_table_shows_how_far_each_contender_could_be_led_at_the_floor():

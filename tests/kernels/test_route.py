@@ -1,6 +1,7 @@
 """The seam between layers and kernels: a leaf package, one plan per call, one documented knob."""
 
 import ast
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -84,7 +85,7 @@ def test_running_a_plan_without_a_route_says_why():
 def test_configure_sets_now_and_restores_after_a_with_block():
     before = settings.current()
     with kernels.configure(split="units", native=False) as inside:
-        assert inside == settings.Settings(native=False, split="units", projection="auto")
+        assert inside == replace(before, native=False, split="units")
         with kernels.configure(projection="hoisted"):
             assert settings.current().projection == "hoisted" and settings.current().split == "units"
         assert settings.current().projection == "auto"
@@ -97,7 +98,8 @@ def test_configure_sets_now_and_restores_after_a_with_block():
 
 
 @pytest.mark.parametrize("changes, error, message", [
-    (dict(threads=2), TypeError, "unknown setting 'threads'"),
+    (dict(workers=2), TypeError, "unknown setting 'workers'"),
+    (dict(threads=2), ValueError, "threads must be one of"),
     (dict(split="columns"), ValueError, r"split must be one of \('auto', 'rows', 'units'\), got 'columns'"),
     (dict(projection="inside"), ValueError, "projection must be one of"),
     (dict(native="no"), TypeError, "native must be True or False"),

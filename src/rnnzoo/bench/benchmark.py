@@ -44,6 +44,7 @@ from torch import nn
 from ..kernels import build
 from ..kernels.projection import onednn_linear
 from .. import process
+from . import machine
 
 RECURRENT = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}  # gates per layer type
 WORKER = Path(__file__).with_name("keras_worker.py")
@@ -462,6 +463,8 @@ def run_benchmark(json_path=None, png_path=None, sweep: str = "full", rounds: in
     native = build.native() is not None  # build (or load) the kernels before any timing
     print_fn(f"rnnzoo fused kernels: {'native C++' if native else 'pure-PyTorch fallback'}; torch "
              f"{torch.__version__}, {torch.get_num_threads()} threads; mallopt {'on' if mallopt else 'off'}")
+    where = machine.describe()
+    print_fn(machine.summary(where))
     print_fn(LEGEND)
     cases = seed_cases()
     if sweep != "none":
@@ -476,7 +479,7 @@ def run_benchmark(json_path=None, png_path=None, sweep: str = "full", rounds: in
         results.append(result)
         print_fn(format_result(result))
     report = {
-        "torch": torch.__version__, "threads": torch.get_num_threads(), "mallopt": mallopt,
+        "machine": where, "torch": torch.__version__, "threads": torch.get_num_threads(), "mallopt": mallopt,
         "native": native, "keras": keras is not None,
         "results": [{**asdict(r), "floor_train_ms": r.floor_ms()[0], "floor_infer_ms": r.floor_ms()[1]} for r in results],
     }

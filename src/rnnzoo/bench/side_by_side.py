@@ -3,8 +3,9 @@
     from rnnzoo.bench.side_by_side import run_side_by_side
     rows = run_side_by_side()                        # what `rnnzoo bench --side-by-side` calls
 
-Studies run several trials per machine, and users share machines; a kernel whose threads spin at
-barriers while a core is taken by someone else turns a 2x slowdown into a much larger one. For
+Studies run several trials per machine, and users share machines; threads that spin at barriers
+while a core is taken by someone else turn a 2x slowdown into a much larger one (what rnnzoo does
+about it: kernels/threads.py). For
 each contender (rnnzoo with backend="auto", torch.nn with the same sizes; see benchmark.py) and
 each thread setting (torch's default, all cores; and torch.set_num_threads(1)) this times the
 notebook's model (the preset `gru` by default: batch 64, T 28) training alone, then two identical

@@ -14,7 +14,8 @@ torch's `nn.LSTM` calls `_VF.lstm`.
     projection.py    x W + b over all steps on the fastest GEMM at hand, and its gradients
     scan.py          h_t = a_t h_{t-1} + b_t as one node (minGRU, minLSTM): native on the CPU
     dropout.py       the Dropout layer's counter-based mask (native, or the same in tensor ops)
-    settings.py      configure(): the one knob (engine, work split, projection), for tests and A/B
+    settings.py      configure(): the one knob (engine, work split, projection, memory, threads)
+    threads.py       how many threads to compute on when other work shares the machine
 """
 
 from .cell import ACTIVATION_CODES, CellSpec, Kind

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import torch
 
-from . import build, fused, library, settings
+from . import build, fused, library, settings, threads
 from .cell import CellSpec, Kind
 
 # A hoisted inference runs time in chunks whose projected inputs take at most this many bytes, and
@@ -108,5 +108,6 @@ def run(plan: Plan, cell: CellSpec, x: torch.Tensor, state: tuple, lengths: torc
     if plan.route == "library":
         return library.run(cell, x, state, return_sequences, plan.training)
     if plan.route == "kernels":
+        threads.update()
         return fused.run(plan, cell, x, state, lengths, return_sequences)
     raise ValueError(f"no fused route to run: {plan.reason}")

@@ -11,6 +11,9 @@
                  and states; "low" only the state at every k-th step (k = ceil(sqrt(T))), each
                  segment's gates recomputed in the backward pass (more time, memory O(sqrt(T)));
                  "auto" (the default) "low" when "full" would keep more than route.LOW_MEMORY_BYTES
+    threads      "free" (the default): while other processes keep cores busy, torch's thread count
+                 is lowered to the cores left free, and raised back to the user's count after
+                 (threads.py); "all": the user's count always
 
 Every setting changes speed (and memory) only: "auto" and "hoisted" projections, and in float32 the two splits,
 give results equal to the bit; float64 splits and the two engines agree to float rounding.
@@ -29,9 +32,11 @@ class Settings:
     split: str = "auto"
     projection: str = "auto"
     memory: str = "auto"
+    threads: str = "free"
 
 
-CHOICES = {"split": ("auto", "rows", "units"), "projection": ("auto", "hoisted"), "memory": ("auto", "full", "low")}
+CHOICES = {"split": ("auto", "rows", "units"), "projection": ("auto", "hoisted"), "memory": ("auto", "full", "low"),
+           "threads": ("free", "all")}
 
 _current = [Settings()]
 

@@ -200,19 +200,22 @@ inline void gemm(int64_t M, const float* A, int64_t lda, const Panels& B, float*
 }
 
 // sums[j] (+)= the sum over k of B[k, j], for the packed block's columns (first: start from zero).
+// Each sum runs on from the previous block's value, so it adds the rows in the same order however
+// the rows are cut into blocks (and the block depth follows the thread's share of the columns).
 inline void add_column_sums(const Panels& block, float* sums, bool first) {
   for (int64_t p = 0; p < block.count(); ++p) {
     const float* panel = block.panel(p);
-    vec total0 = vec{}, total1 = vec{};
+    const int64_t cols = std::min(NR, block.columns() - p * NR);
+    alignas(64) float total[NR] = {};
+    if (!first) std::memcpy(total, sums + p * NR, cols * sizeof(float));
+    vec total0 = *reinterpret_cast<const vec*>(total), total1 = *reinterpret_cast<const vec*>(total + VW);
     for (int64_t k = 0; k < block.depth(); ++k) {
       total0 += *reinterpret_cast<const vec*>(panel + k * NR);
       total1 += *reinterpret_cast<const vec*>(panel + k * NR + VW);
     }
-    alignas(64) float total[NR];
     *reinterpret_cast<vec*>(total) = total0;
     *reinterpret_cast<vec*>(total + VW) = total1;
-    const int64_t cols = std::min(NR, block.columns() - p * NR);
-    for (int64_t j = 0; j < cols; ++j) sums[p * NR + j] = (first ? 0.0f : sums[p * NR + j]) + total[j];
+    std::memcpy(sums + p * NR, total, cols * sizeof(float));
   }
 }
 

@@ -1,0 +1,76 @@
+"""The machine a benchmark ran on and the products rnnzoo chose there, kept with every `rnnzoo bench` run.
+
+    describe()  ->  {"cpu": "AMD EPYC", "vendor": "AuthenticAMD", "family": 25, "model": 1, "cpus": 2,
+                     "isa": "AVX2", "torch_isa": "AVX2", "kernels": {...}}
+    summary(d)  ->  one printable line
+
+"isa" is the widest vector instruction set the CPU has (the native kernels are compiled with
+-march=native, so it is also theirs); "torch_isa" is the one torch's own CPU kernels dispatch to.
+"kernels" says what runs the fused path's products: the native micro-kernel's tile (rows x
+columns of C kept in registers, packed_gemm.h) for the recurrence's per-step products and the
+weight gradients, and the engine of the input projection (kernels/projection.py).
+"""
+
+import os
+from pathlib import Path
+
+import torch
+
+from ..kernels import build, projection
+
+CPUINFO = Path("/proc/cpuinfo")
+TILES = {"AVX-512": "8x32", "AVX2": "6x16"}  # packed_gemm.h's MR x NR for each vector width
+ENGINES = {"native": "the rnnzoo micro-kernel", "onednn": "oneDNN", "blas": "torch.mm (BLAS)"}
+
+
+def cpu_fields(cpuinfo: Path = CPUINFO) -> dict:
+    """The first processor's entries of /proc/cpuinfo ({} where there is none)."""
+    try:
+        text = cpuinfo.read_text()
+    except OSError:
+        return {}
+    fields = {}
+    for line in text.split("\n\n")[0].splitlines():
+        key, _, value = line.partition(":")
+        fields[key.strip()] = value.strip()
+    return fields
+
+
+def widest_isa(flags: set[str]) -> str:
+    if "avx512f" in flags:
+        return "AVX-512"
+    if "avx2" in flags and "fma" in flags:
+        return "AVX2"
+    return "SSE" if flags else "unknown"
+
+
+def describe(cpuinfo: Path = CPUINFO) -> dict:
+    fields = cpu_fields(cpuinfo)
+    isa = widest_isa(set(fields.get("flags", "").split()))
+    native = build.native() is not None
+    return {
+        "cpu": fields.get("model name", "unknown"),
+        "vendor": fields.get("vendor_id", "unknown"),
+        "family": _number(fields, "cpu family"),
+        "model": _number(fields, "model"),
+        "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "isa": isa,
+        "torch_isa": torch.backends.cpu.get_cpu_capability(),
+        "kernels": {
+            "native": native,
+            "recurrence": f"rnnzoo micro-kernel {isa} {TILES.get(isa, '')}".strip() if native else "portable (torch.mm)",
+            "projection": projection.engine(torch.empty(1)),
+        },
+    }
+
+
+def _number(fields: dict, key: str) -> int | None:
+    return int(fields[key]) if fields.get(key, "").isdigit() else None
+
+
+def summary(machine: dict) -> str:
+    kernels = machine["kernels"]
+    return (f"machine: {machine['cpu']} ({machine['vendor']}, family {machine['family']} model {machine['model']}), "
+            f"{machine['cpus']} CPUs, {machine['isa']} (torch dispatches {machine['torch_isa']}); products: "
+            f"recurrence and weight gradients on the {kernels['recurrence']}, input projection on "
+            f"{ENGINES[kernels['projection']]}")

@@ -1,0 +1,107 @@
+"""How many threads to compute on: the cores that other work leaves free, up to the user's count.
+
+torch and the kernels run their parallel work on an OpenMP team whose idle threads spin, waiting
+for the next region, before they sleep. Alone on a machine that is what makes short regions fast;
+on a machine shared with other work (a study's other trials, a second training, someone else's
+job) the spinning threads hold cores the other work needs, and a team member whose core is taken
+stalls the rest at the next barrier: two trainings on two cores then each run three to four
+times slower than alone, where sharing the cores fairly would cost two (`rnnzoo bench
+--side-by-side`, figures in docs/performance.md).
+
+So, with `configure(threads="free")` (the default), every layer call that runs the kernels first
+calls `update`: at most every INTERVAL seconds it reads how busy the CPUs this process may run on
+were since the last reading (/proc/stat, time stolen by a hypervisor included), takes away this
+process's own CPU time, and sets torch's thread count (torch.set_num_threads, which the kernels
+and torch's own operations follow) to
+
+    max(1, round(cpus - busy elsewhere))        never more than the user's count
+
+and back to the user's count once nothing else is running. The user's count is torch's thread
+count as this module first finds it, or as the user last set it (torch.set_num_threads, or
+OMP_NUM_THREADS before the start). `threads="all"` leaves the count alone (and restores it).
+rnnzoo's kernels add in an order that does not depend on the number of threads, so in them the
+count changes speed only, never a result (tests/kernels/test_threads.py); torch's own
+operations may round differently with another count, so a run that must be bit-reproducible on a
+busy machine sets `threads="all"`. Without /proc/stat (not Linux) nothing changes.
+"""
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from . import settings
+
+INTERVAL = 0.25  # seconds between readings: long enough for /proc/stat's 10 ms ticks to mean something
+STAT = Path("/proc/stat")
+TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+@dataclass(frozen=True)
+class Reading:
+    wall: float  # time.monotonic(), s
+    busy: float  # CPU-seconds the allowed CPUs were busy (or stolen) since boot
+    own: float   # CPU-seconds this process has run, all threads
+
+
+def allowed_cpus() -> set[int]:
+    return os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set(range(os.cpu_count() or 1))
+
+
+def read(cpus: set[int], stat: Path = STAT) -> Reading | None:
+    """The busy time of `cpus` from /proc/stat and this process's CPU time, or None without /proc/stat."""
+    try:
+        lines = stat.read_text().splitlines()
+    except OSError:
+        return None
+    busy = 0
+    for line in lines:
+        name, *fields = line.split()
+        if name.startswith("cpu") and name[3:].isdigit() and int(name[3:]) in cpus:
+            user, nice, system, idle, iowait, irq, softirq, steal = (int(v) for v in fields[:8])
+            busy += user + nice + system + irq + softirq + steal
+    return Reading(time.monotonic(), busy / TICK, time.process_time())
+
+
+def free_cores(before: Reading, after: Reading, cpus: int) -> float:
+    """The cores, out of `cpus`, that other processes left idle between two readings."""
+    wall = after.wall - before.wall
+    elsewhere = (after.busy - before.busy) - (after.own - before.own)
+    return cpus - max(0.0, elsewhere) / wall
+
+
+def team(free: float, cpus: int, threads: int) -> int:
+    """The threads to run on with `free` of `cpus` cores free and the user's count `threads`."""
+    if round(free) >= cpus:  # nothing else running: the user's count, even one above the cores
+        return threads
+    return max(1, min(threads, round(free)))
+
+
+# "users": the user's count; "ours": the count update() last set (None: it has set none);
+# "reading": the last Reading
+_state: dict = {"users": None, "ours": None, "reading": None}
+
+
+def update() -> None:
+    """Sets torch's thread count for the cores free now (threads="free"); restores the user's ("all")."""
+    now = torch.get_num_threads()
+    if _state["ours"] is None or now != _state["ours"]:  # first call, or the user has set a count since
+        _state["users"], _state["ours"] = now, None
+    if settings.current().threads == "all":
+        if _state["ours"] is not None:
+            torch.set_num_threads(_state["users"])
+            _state["ours"] = None
+        return
+    previous = _state["reading"]
+    if previous is not None and time.monotonic() - previous.wall < INTERVAL:
+        return
+    cpus = allowed_cpus()
+    _state["reading"] = reading = read(cpus)
+    if reading is None or previous is None:
+        return
+    wanted = team(free_cores(previous, reading, len(cpus)), len(cpus), _state["users"])
+    if wanted != now:
+        torch.set_num_threads(wanted)
+    _state["ours"] = wanted
