@@ -41,9 +41,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .. import kernels, process
 from ..kernels import build
 from ..kernels.projection import onednn_linear
-from .. import process
 from . import machine
 
 RECURRENT = {"SimpleRNN": 1, "LSTM": 4, "GRU": 3}  # gates per layer type
@@ -455,6 +455,13 @@ def run_benchmark(json_path=None, png_path=None, sweep: str = "full", rounds: in
     sweep: "full" (three cells x six sizes), "lstm" (the LSTM row only) or "none".
     The tables' columns are explained by LEGEND, printed first.
     """
+    # Every contender on the user's thread count throughout: rnnzoo's default would lower torch's
+    # count while something else runs (kernels/threads.py), and torch.nn in this process with it.
+    with kernels.configure(threads="all"):
+        return _run(json_path, png_path, sweep, rounds, per_round, keras_python_path, mallopt, memory, print_fn)
+
+
+def _run(json_path, png_path, sweep, rounds, per_round, keras_python_path, mallopt, memory, print_fn) -> dict:
     if mallopt:
         process.tune_malloc()
     keras, why = keras_python(keras_python_path)
