@@ -16,7 +16,9 @@
                  (threads.py); "all": the user's count always
 
 Every setting changes speed (and memory) only: "auto" and "hoisted" projections, and in float32 the two splits,
-give results equal to the bit; float64 splits and the two engines agree to float rounding.
+give results equal to the bit; float64 splits and the two engines agree to float rounding. The
+kernels give the same bits with any thread count; torch's own operations may round differently on
+fewer threads, which is why "all" exists.
 
     rnnzoo.kernels.configure(native=False)          # from now on
     with rnnzoo.kernels.configure(split="units"):   # inside the block only
