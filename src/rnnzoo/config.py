@@ -310,15 +310,19 @@ def override(experiment: Experiment, settings: dict[str, Any], source: str = "ov
 
 def load(path: str | Path) -> Experiment:
     """Read and validate an experiment TOML file."""
+    return parse(read_toml(path), str(path))
+
+
+def read_toml(path: str | Path, error: type[ConfigError] = ConfigError, missing: str = "no such file") -> dict:
+    """The TOML file at `path` as a dict; `error` with a one-line message naming the file if it can't be."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: cannot read: {error}") from None
+        raise error(f"{path}: {missing}") from None
+    except (OSError, UnicodeDecodeError) as reason:
+        raise error(f"{path}: cannot read: {reason}") from None
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: TOML syntax error: {error}") from None
-    return parse(data, str(path))
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as reason:
+        raise error(f"{path}: TOML syntax error: {reason}") from None

@@ -41,7 +41,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..config import ConfigError
+from ..config import ConfigError, read_toml
 from ..presets import PRESETS, load_preset
 
 
@@ -279,17 +279,7 @@ SHIPPED = ("claims",)
 def load_study(argument: str | Path) -> Study:
     """A shipped study by name (`claims`) or the path of a study TOML file."""
     if str(argument) in SHIPPED:
-        text, source = resources.files(__package__).joinpath(f"{argument}.toml").read_text(encoding="utf-8"), str(argument)
-    else:
-        path = Path(argument)
-        try:
-            text, source = path.read_text(encoding="utf-8"), str(path)
-        except FileNotFoundError:
-            raise StudyError(f"{path}: no such file; expected a study .toml or one of {', '.join(SHIPPED)}") from None
-        except (OSError, UnicodeDecodeError) as error:
-            raise StudyError(f"{path}: cannot read: {error}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise StudyError(f"{source}: TOML syntax error: {error}") from None
-    return parse_study(data, source)
+        text = resources.files(__package__).joinpath(f"{argument}.toml").read_text(encoding="utf-8")
+        return parse_study(tomllib.loads(text), str(argument))
+    missing = f"no such file; expected a study .toml or one of {', '.join(SHIPPED)}"
+    return parse_study(read_toml(argument, StudyError, missing), str(Path(argument)))
