@@ -42,6 +42,18 @@ constexpr int64_t NR = 2 * VW;  // columns of a tile = width of a panel
 typedef float vec __attribute__((vector_size(VW * sizeof(float))));                       // aligned loads
 typedef float vec_u __attribute__((vector_size(VW * sizeof(float)), aligned(alignof(float))));  // any address
 
+// n floats (at least one), 64-byte aligned, uninitialised.
+struct Free {
+  void operator()(float* p) const { std::free(p); }
+};
+using Floats = std::unique_ptr<float[], Free>;
+inline Floats aligned_floats(int64_t n) {
+  const size_t bytes = static_cast<size_t>(std::max<int64_t>(1, n)) * sizeof(float);
+  Floats data(static_cast<float*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64)));
+  if (!data) throw std::bad_alloc();
+  return data;
+}
+
 // B (K x N) as ceil(N / NR) panels of K x NR floats, 64-byte aligned, where
 //
 //     B[k, j] = base[k * k_stride + column[j]]      or, given row pointers,  rows[k][column[j]]
@@ -95,9 +107,7 @@ class Panels {
 
  private:
   void allocate(const float* bias) {
-    const size_t bytes = static_cast<size_t>(std::max<int64_t>(1, count_ * K_ * NR)) * sizeof(float);
-    data_.reset(static_cast<float*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64)));
-    if (!data_) throw std::bad_alloc();
+    data_ = aligned_floats(count_ * K_ * NR);
     if (bias != nullptr) {
       bias_.assign(count_ * NR, 0.0f);  // zero-padded like the last panel
       std::copy(bias, bias + N_, bias_.begin());
@@ -105,16 +115,13 @@ class Panels {
   }
   const float* row(int64_t k) const { return rows_ != nullptr ? rows_[k] : base_ + k * k_stride_; }
 
-  struct Free {
-    void operator()(float* p) const { std::free(p); }
-  };
   int64_t K_ = 0, N_ = 0, count_ = 0;
   const float* base_ = nullptr;
   int64_t k_stride_ = 0;
   const float* const* rows_ = nullptr;
   std::vector<int64_t> column_;
   std::vector<float> bias_;
-  std::unique_ptr<float, Free> data_;
+  Floats data_;
 };
 
 // Where a tile's values of A come from: A(r, k) = column(k)[r * stride] for the tile's rows r.
@@ -124,10 +131,9 @@ struct RowsOf {  // A row-major (row stride lda), the tile's first row at `first
   const float* column(int64_t k) const { return first + k; }
   int64_t stride() const { return lda; }
 };
-struct ColumnsOf {  // A = S^T, row k of S at rows[k], the tile's rows from i0: the products C = S^T @ B
-  const float* const* rows;
-  int64_t i0;
-  const float* column(int64_t k) const { return rows[k] + i0; }
+struct Strip {  // one tile's rows of A packed k-major: A(r, k) = a[k * MR + r] (gemm_tn's strips of S^T)
+  const float* a;
+  const float* column(int64_t k) const { return a + k * MR; }
   static constexpr int64_t stride() { return 1; }
 };
 
@@ -220,27 +226,41 @@ inline void add_column_sums(const Panels& block, float* sums, bool first) {
 }
 
 // C[:, n0:n1] (C is M x N, row stride ldc) = S^T @ B[:, n0:n1] for S (K x M) with row k at s_rows[k]
-// and B (K x N) with row k at b_rows[k]: the weight gradients, whose depth K is batch x time. B is
-// packed in blocks of KC rows (this thread's columns only: KC x (n1 - n0) floats, ~768 KiB: fewer
-// passes over C beat keeping the block and C together in a 1 MiB L2), each
-// block's product added to C; S is read in place, MR consecutive floats of a row at a time.
+// and B (K x N) with row k at b_rows[k]: the weight gradients, whose depth K is batch x time. K
+// goes in blocks of KC rows. Each block packs this thread's columns of B into panels (KC x NR
+// floats each) and S^T into strips of MR rows (KC x MR floats each, k-major), so that one strip and
+// one panel, all a tile reads, sit together in L1 (32 KiB): a strip stays there while every panel
+// of the block passes from L2, and the block's product is added to C. Reading S^T in place instead
+// takes MR floats from each of KC rows, KC cache lines a tile, more than L1 holds next to a panel.
 // sums (or nullptr) receives B's column sums over all K rows, columns n0..n1 — a bias gradient,
 // taken from the packed blocks while they sit in L2 instead of another pass over B.
+constexpr int64_t KC = (24 << 10) / ((MR + NR) * sizeof(float)) / 16 * 16;  // a strip + a panel: 3/4 of L1
+
 inline void gemm_tn(int64_t M, int64_t K, const float* const* s_rows, const float* const* b_rows, int64_t n0,
                     int64_t n1, float* C, int64_t ldc, float* sums = nullptr) {
-  const int64_t width = n1 - n0, count = (width + NR - 1) / NR;
-  const int64_t KC = std::clamp<int64_t>((768 << 10) / (std::max<int64_t>(1, count) * NR * 4), 16, 512);
+  const int64_t width = n1 - n0, count = (width + NR - 1) / NR, tiles = (M + MR - 1) / MR;
   std::vector<int64_t> column(width);
   for (int64_t j = 0; j < width; ++j) column[j] = n0 + j;
+  const Floats strips = aligned_floats(tiles * MR * std::min(K, KC));
   for (int64_t k0 = 0; k0 < K; k0 += KC) {
     const int64_t depth = std::min(KC, K - k0);
     Panels block(depth, b_rows + k0, column);  // (column is copied: the block owns its description)
     block.fill(0, 1);
     if (sums != nullptr) add_column_sums(block, sums + n0, k0 == 0);
-    for (int64_t i = 0; i < M; i += MR)
+    float* strip = strips.get();
+    for (int64_t k = 0; k < depth; ++k) {  // strip i: S^T rows i·MR.., (k, r) at i·depth·MR + k·MR + r
+      const float* s = s_rows[k0 + k];
+      for (int64_t i = 0; i < tiles; ++i) {
+        float* out = strip + (i * depth + k) * MR;
+        const int64_t rows = std::min(MR, M - i * MR);
+        std::memcpy(out, s + i * MR, rows * sizeof(float));
+        std::fill(out + rows, out + MR, 0.0f);
+      }
+    }
+    for (int64_t i = 0; i < tiles; ++i)
       for (int64_t p = 0; p < count; ++p)
-        edge_tile(std::min(MR, M - i), std::min(NR, width - p * NR), depth, ColumnsOf{s_rows + k0, i},
-                  block.panel(p), nullptr, k0 > 0, C + i * ldc + n0 + p * NR, ldc);
+        edge_tile(std::min(MR, M - i * MR), std::min(NR, width - p * NR), depth, Strip{strip + i * depth * MR},
+                  block.panel(p), nullptr, k0 > 0, C + i * MR * ldc + n0 + p * NR, ldc);
   }
   if (K == 0) {
     for (int64_t i = 0; i < M; ++i) std::fill(C + i * ldc + n0, C + i * ldc + n1, 0.0f);
