@@ -42,7 +42,7 @@ import torch
 from torch import nn
 
 from .. import kernels, process
-from ..kernels import build
+from ..kernels import build, calibration
 from ..kernels.projection import onednn_linear
 from . import machine
 
@@ -349,6 +349,7 @@ class Result:
     infer_ms: dict = field(default_factory=dict)
     memory_mb: dict = field(default_factory=dict)  # contender -> {"train_mb", "infer_mb"}
     plans: dict = field(default_factory=dict)  # "train" / "infer" -> how rnnzoo ran each recurrent layer
+    gemms: dict = field(default_factory=dict)  # the projection's shape classes -> the GEMM calibrated for each
 
     def floor_ms(self) -> tuple[float, float]:
         rate = self.sgemm_gflops * 1e9
@@ -364,9 +365,11 @@ def bench_case(case: Case, rounds: int, per_round: int, keras: str | None, mallo
         contenders.append(KerasContender(keras, case, mallopt))
     sgemms = [Sgemm("blas")] + [Sgemm(name) for name, op in (("onednn", onednn_linear()), ("rnnzoo", build.native()))
                                 if op is not None]
-    for contender in contenders:  # warm-up: first calls build kernels, trace graphs, fault pages in
+    calibration.used(clear=True)
+    for contender in contenders:  # warm-up: first calls build kernels, time GEMMs, trace graphs, fault pages in
         contender.infer(2)
         contender.train(2)
+    result.gemms = calibration.used(clear=True)
     for sgemm in sgemms:
         sgemm.run(3)
     result.plans = {mode: plans(contenders[0].model, contenders[0].x, mode == "train") for mode in ("train", "infer")}
@@ -444,6 +447,9 @@ def format_result(result: Result) -> str:
     if result.plans:
         lines.append("  rnnzoo's layers ran as " + "; ".join(f"{mode}: {', '.join(plans)}"
                                                          for mode, plans in result.plans.items()))
+    if result.gemms:
+        lines.append("  rnnzoo's projection products on: " + "; ".join(f"{shape} {engine}"
+                                                                     for shape, engine in result.gemms.items()))
     return "\n".join(lines)
 
 

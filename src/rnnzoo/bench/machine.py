@@ -7,8 +7,9 @@
 "isa" is the widest vector instruction set the CPU has (the native kernels are compiled with
 -march=native, so it is also theirs); "torch_isa" is the one torch's own CPU kernels dispatch to.
 "kernels" says what runs the fused path's products: the native micro-kernel's tile (rows x
-columns of C kept in registers, packed_gemm.h) for the recurrence's per-step products and the
-weight gradients, and the engine of the input projection (kernels/projection.py).
+columns of C kept in registers, packed_gemm.h) for the recurrence's per-step products and its
+weight gradient, and for the input projection and its gradients the `gemm` setting ("auto": the
+fastest per shape, kernels/calibration.py) and the GEMMs it chooses from (kernels/projection.py).
 """
 
 import os
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from ..kernels import build, projection
+from ..kernels import build, projection, settings
 
 CPUINFO = Path("/proc/cpuinfo")
 TILES = {"AVX-512": "8x32", "AVX2": "6x16"}  # packed_gemm.h's MR x NR for each vector width
@@ -59,7 +60,8 @@ def describe(cpuinfo: Path = CPUINFO) -> dict:
         "kernels": {
             "native": native,
             "recurrence": f"rnnzoo micro-kernel {isa} {TILES.get(isa, '')}".strip() if native else "portable (torch.mm)",
-            "projection": projection.engine(torch.empty(1)),
+            "projection": settings.current().gemm,  # "auto": per shape, calibration.py
+            "gemms": list(projection.engines(torch.empty(1), "forward")),
         },
     }
 
@@ -72,5 +74,11 @@ def summary(machine: dict) -> str:
     kernels = machine["kernels"]
     return (f"machine: {machine['cpu']} ({machine['vendor']}, family {machine['family']} model {machine['model']}), "
             f"{machine['cpus']} CPUs, {machine['isa']} (torch dispatches {machine['torch_isa']}); products: "
-            f"recurrence and weight gradients on the {kernels['recurrence']}, input projection on "
-            f"{ENGINES[kernels['projection']]}")
+            f"recurrence on the {kernels['recurrence']}, input projection and its gradients on {projection_text(kernels)}")
+
+
+def projection_text(kernels: dict) -> str:
+    if kernels["projection"] != "auto" or len(kernels["gemms"]) == 1:
+        return ENGINES[kernels["gemms"][0] if kernels["projection"] == "auto" else kernels["projection"]]
+    names = ", ".join(ENGINES[name] for name in kernels["gemms"])
+    return f"the fastest per shape of {names} (timed once per machine, listed with each case)"

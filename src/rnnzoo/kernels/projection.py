@@ -1,22 +1,24 @@
 """The hoisted input projection of the fused path, `x @ kernel + bias` for all steps at once.
 
-    forward   Y  = X W + b          X (B·T, F), W = kernel (F, G·U), b (G·U,)
-    backward  dX = dY Wᵀ,  dW = Xᵀ dY,  db = Σ_rows dY
+    forward      Y  = X W + b          X (B·T, F), W = kernel (F, G·U), b (G·U,)
+    input_grad   dX = dY Wᵀ
+    weight_grad  dW = Xᵀ dY,  db = Σ_rows dY
 
-The same products autograd would run, on the fastest engine at hand, in this order:
-  "native"  rnnzoo's packed-panel GEMM (native/matmul.cpp; float32 on the CPU, extension built):
-            W is small next to X, so packing it per call is cheap, and the bias is the products'
-            starting value;
-  "onednn"  oneDNN's matmul (`mkldnn::_linear_pointwise`, bias folded in), float32 on the CPU;
-  "blas"    `torch.addmm` / `mm` otherwise (MKL does not pick its fastest code on AMD CPUs).
-dW = Xᵀ dY, whose depth is B·T, runs on the native `matmul_tn` (X read in place, dY packed in
-blocks), which also returns db = Σ_rows dY from the packed blocks, or on `mm` (oneDNN wanted both
-operands transposed there and was no faster). Speeds: docs/performance.md.
+The same products autograd would run, float32 on the CPU, on whichever of these engines
+calibration.py found fastest for the shape on this machine (`configure(gemm=...)` names one):
+  "native"  rnnzoo's packed-panel GEMM (native/matmul.cpp, extension built): W is small next to X,
+            so packing it per call is cheap, and the bias is the products' starting value; the
+            weight gradient (depth B·T) reads X in place and packs dY in blocks, and returns
+            db = Σ_rows dY from the packed blocks on the way;
+  "onednn"  oneDNN's matmul (`mkldnn::_linear_pointwise`, bias folded in), forward and input
+            gradient (for Xᵀ dY it wanted both operands transposed and was no faster);
+  "blas"    `torch.addmm` / `mm` (MKL in torch's x86 wheels); the only engine off the CPU or float32.
+Speeds: docs/performance.md.
 """
 
 import torch
 
-from . import build
+from . import build, calibration, settings
 
 _onednn: dict = {}  # "linear": the op, or None once found missing or broken
 
@@ -36,24 +38,46 @@ def onednn_linear():
     return _onednn["linear"]
 
 
-def engine(x: torch.Tensor) -> str:
-    """Which engine runs the products for x: "native", "onednn" or "blas"."""
-    if x.device.type == "cpu" and x.dtype == torch.float32:
-        if build.native() is not None:
-            return "native"
-        if onednn_linear() is not None:
-            return "onednn"
-    return "blas"
+def engines(x: torch.Tensor, product: str) -> tuple[str, ...]:
+    """The engines that can run `product` on x; the first is used where there is nothing to time."""
+    if x.device.type != "cpu" or x.dtype != torch.float32:
+        return ("blas",)
+    native = ("native",) if build.native() is not None else ()
+    onednn = ("onednn",) if product != "weight_grad" and onednn_linear() is not None else ()
+    return native + onednn + ("blas",)
 
 
-def matmul_t(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+def engine(x: torch.Tensor, product: str, rows: int, depth: int, width: int, runners: dict) -> str:
+    """The engine to run `product` of this shape: the one configured, else the calibrated one."""
+    available = engines(x, product)
+    wanted = settings.current().gemm
+    if wanted in available:
+        return wanted
+    if available[0] != "native":  # nothing to calibrate against: oneDNN where torch has it, else BLAS
+        return available[0]
+    return calibration.choose(product, rows, depth, width, {name: runners[name] for name in available})
+
+
+def matmul_t(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
+             product: str = "forward") -> torch.Tensor:
     """x @ weight.T (+ bias) for 2-D x (M, K) and weight (N, K)."""
-    which = engine(x)
-    if which == "native":
-        return build.native().matmul(x, weight.t(), bias)
-    if which == "onednn":
-        return onednn_linear()(x, weight, bias, "none", [], "")
-    return x @ weight.t() if bias is None else torch.addmm(bias, x, weight.t())
+    runners = {
+        "native": lambda rows: build.native().matmul(x[:rows], weight.t(), bias),
+        "onednn": lambda rows: onednn_linear()(x[:rows], weight, bias, "none", [], ""),
+        "blas": lambda rows: x[:rows] @ weight.t() if bias is None else torch.addmm(bias, x[:rows], weight.t()),
+    }
+    which = engine(x, product, x.shape[0], x.shape[1], weight.shape[0], runners)
+    return runners[which](x.shape[0])
+
+
+def weight_gradient(rows: torch.Tensor, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(rowsᵀ @ grad, grad's column sums) for rows (M, F) and grad (M, N)."""
+    runners = {
+        "native": lambda n: build.native().matmul_tn(rows[:n], grad[:n]),
+        "blas": lambda n: (rows[:n].t() @ grad[:n], grad[:n].sum(0)),
+    }
+    which = engine(grad, "weight_grad", rows.shape[0], rows.shape[1], grad.shape[1], runners)
+    return runners[which](rows.shape[0])
 
 
 class Projection(torch.autograd.Function):
@@ -76,14 +100,11 @@ def gradients(x, kernel, has_bias: bool, grad, needs) -> tuple:
     grad = grad.reshape(-1, grad.shape[-1]).contiguous()
     dx = dkernel = dbias = None
     if needs[0]:
-        dx = matmul_t(grad, kernel).view(x.shape)
-    rows = x.reshape(-1, x.shape[-1])
-    if needs[1] and engine(grad) == "native":  # dW and, on the way, db
-        dkernel, column_sums = build.native().matmul_tn(rows, grad)
+        dx = matmul_t(grad, kernel, product="input_grad").view(x.shape)
+    if needs[1]:
+        dkernel, column_sums = weight_gradient(x.reshape(-1, x.shape[-1]), grad)
         dbias = column_sums if has_bias and needs[2] else None
-    elif needs[1]:
-        dkernel = rows.t() @ grad
-    if has_bias and needs[2] and dbias is None:
+    elif has_bias and needs[2]:
         dbias = grad.sum(0)
     return dx, dkernel, dbias
 

@@ -11,12 +11,16 @@
                  and states; "low" only the state at every k-th step (k = ceil(sqrt(T))), each
                  segment's gates recomputed in the backward pass (more time, memory O(sqrt(T)));
                  "auto" (the default) "low" when "full" would keep more than route.LOW_MEMORY_BYTES
+    gemm         which GEMM makes the hoisted projection's products and its gradients (projection.py):
+                 "auto" (the default) the fastest for the shape on this machine, timed once and kept
+                 with the build (calibration.py); "native", "onednn" or "blas" that one wherever it
+                 can run. The per-step products of the recurrence always run on the native micro-kernel.
     threads      "free" (the default): while other processes keep cores busy, torch's thread count
                  is lowered to the cores left free, and raised back to the user's count after
                  (threads.py); "all": the user's count always
 
 Every setting changes speed (and memory) only: "auto" and "hoisted" projections, and in float32 the two splits,
-give results equal to the bit; float64 splits and the two engines agree to float rounding. The
+give results equal to the bit; float64 splits, the two engines and the GEMMs agree to float rounding. The
 kernels give the same bits with any thread count; torch's own operations may round differently on
 fewer threads, which is why "all" exists.
 
@@ -34,11 +38,12 @@ class Settings:
     split: str = "auto"
     projection: str = "auto"
     memory: str = "auto"
+    gemm: str = "auto"
     threads: str = "free"
 
 
 CHOICES = {"split": ("auto", "rows", "units"), "projection": ("auto", "hoisted"), "memory": ("auto", "full", "low"),
-           "threads": ("free", "all")}
+           "gemm": ("auto", "native", "onednn", "blas"), "threads": ("free", "all")}
 
 _current = [Settings()]
 

@@ -1,0 +1,93 @@
+"""Which GEMM runs the projection's products: the fastest per shape, timed once and kept with the build."""
+
+import json
+import time
+
+import pytest
+import torch
+
+from rnnzoo.kernels import calibration, projection
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch):
+    """A build folder of its own, as a fresh machine has it: no calibration.json yet."""
+    monkeypatch.setattr(calibration, "_folder", lambda: tmp_path)
+    monkeypatch.setattr(calibration, "_state", {"folder": None, "said": False})
+    monkeypatch.setattr(calibration, "_chosen", {})
+    monkeypatch.setattr(calibration, "_used", {})
+    return tmp_path
+
+
+def runners(delays: dict, calls: list):
+    def runner(name):
+        def run(rows):
+            calls.append((name, rows))
+            time.sleep(delays[name])
+        return run
+    return {name: runner(name) for name in delays}
+
+
+def test_the_fastest_engine_is_chosen_and_kept_in_the_build_folder(folder, capsys):
+    calls = []
+    chosen = calibration.choose("forward", 1792, 256, 1024, runners({"native": 0.004, "blas": 0.0}, calls))
+    assert chosen == "blas"
+    assert [name for name, _ in calls] == ["native"] * 4 + ["blas"] * 4  # one to warm up, then the best of three
+    assert {rows for _, rows in calls} == {1792}
+    kept = json.loads((folder / "calibration.json").read_text())
+    assert kept == {"forward rows<=2048 depth=256 width=1024": "blas"}
+    assert "timing the GEMMs" in capsys.readouterr().err
+
+
+def test_a_known_shape_class_is_not_timed_again_even_in_another_process(folder):
+    calls = []
+    calibration.choose("forward", 1792, 256, 1024, runners({"native": 0.0, "blas": 0.004}, calls))
+    calibration._state["folder"] = None  # as a new process: calibration.json read afresh
+    calibration._chosen.clear()
+    calls.clear()
+    # rows 1100 fall in the same class (up to 2048); the timings would now say blas
+    assert calibration.choose("forward", 1100, 256, 1024, runners({"native": 0.004, "blas": 0.0}, calls)) == "native"
+    assert calls == []
+    assert calibration.used() == {"forward rows<=2048 depth=256 width=1024": "native"}
+
+
+def test_large_products_are_timed_on_their_first_rows_and_classes_are_separate(folder):
+    calls = []
+    calibration.choose("weight_grad", 50_000, 28, 1024, runners({"native": 0.0, "blas": 0.0}, calls))
+    assert {rows for _, rows in calls} == {calibration.CALIBRATION_ROWS}
+    calibration.choose("input_grad", 50_000, 1024, 28, runners({"native": 0.0, "blas": 0.0}, calls))
+    assert sorted(calibration.chosen()) == ["input_grad rows<=65536 depth=1024 width=28",
+                                            "weight_grad rows<=65536 depth=28 width=1024"]
+
+
+def test_an_unreadable_calibration_file_is_timed_again_and_rewritten(folder):
+    (folder / "calibration.json").write_text("{not json")
+    calls = []
+    assert calibration.choose("forward", 64, 28, 256, runners({"native": 0.0, "blas": 0.004}, calls)) == "native"
+    assert json.loads((folder / "calibration.json").read_text()) == {"forward rows<=256 depth=28 width=256": "native"}
+    assert not list(folder.glob(".calibration-*"))  # no temporary file left behind
+
+
+def test_a_named_engine_runs_where_it_can_and_is_not_timed(folder, native, kernel_settings):
+    x, weight = torch.randn(300, 20), torch.randn(12, 20)
+    kernel_settings(gemm="blas")
+    torch.testing.assert_close(projection.matmul_t(x, weight), x @ weight.t())
+    kernel_settings(gemm="onednn")  # oneDNN doesn't make the weight gradient: that one is timed
+    projection.weight_gradient(x, torch.randn(300, 12))
+    assert list(calibration.chosen()) == ["weight_grad rows<=512 depth=20 width=12"]
+
+
+def test_auto_times_each_real_product_once(folder, native, kernel_settings):
+    kernel_settings(gemm="auto")
+    torch.manual_seed(0)
+    x = torch.randn(8, 30, 16, requires_grad=True)
+    kernel = torch.randn(16, 24, requires_grad=True)
+    bias = torch.randn(24, requires_grad=True)
+    y = projection.project(x, kernel, bias)
+    y.backward(torch.ones_like(y))
+    assert sorted(calibration.chosen()) == ["forward rows<=256 depth=16 width=24",
+                                            "input_grad rows<=256 depth=24 width=16",
+                                            "weight_grad rows<=256 depth=16 width=24"]
+    assert set(calibration.chosen().values()) <= {"native", "onednn", "blas"}
+    torch.testing.assert_close(y, x @ kernel + bias)
+    torch.testing.assert_close(kernel.grad, x.reshape(-1, 16).t() @ torch.ones(240, 24))
