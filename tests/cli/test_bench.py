@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from rnnzoo import kernels
 from rnnzoo.bench import machine
 from rnnzoo.cli.main import main
 from rnnzoo.kernels import build
@@ -119,3 +120,15 @@ def test_bench_masks_times_masked_and_stateful_batches_on_the_fused_path(tmp_pat
     for r in rows:  # every variant but the reference one really ran fused
         assert r["route"].startswith("kernels/") == (r["variant"] != "holes, ref"), r
     assert "ratio to unmasked" in capsys.readouterr().out
+
+
+def test_kernels_forced_to_avx2_are_said_to_be_on_an_avx512_cpu(tmp_path, monkeypatch):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("vendor_id\t: GenuineIntel\nmodel name\t: Xeon\nflags\t\t: avx2 fma avx512f\n")
+    monkeypatch.setitem(build._state, "avx2", build.native())  # as if built: this test compiles nothing
+    with kernels.configure(isa="avx2"):
+        where = machine.describe(cpuinfo)
+    assert where["isa"] == "AVX-512" and where["kernels"]["isa"] == "AVX2"
+    if where["kernels"]["native"]:
+        assert where["kernels"]["recurrence"] == "rnnzoo micro-kernel AVX2 6x16"
+        assert "AVX2 6x16" in machine.summary(where)

@@ -87,6 +87,12 @@ def test_the_reason_names_what_changed(cache, compiles, monkeypatch, capsys):
     build._state.clear()
     build.native()
     assert "(the sources changed)" in capsys.readouterr().err
+    monkeypatch.setattr(build, "key_parts", lambda: {**parts, "environment": "/other/.venv /x /y c++",
+                                                     "sources": "0123456789abcdef", "isa": "avx2 -mno-avx512f"})
+    build._state.clear()
+    build.native()
+    assert "(instructions avx2 -mno-avx512f (the last build was for native; each has its own))" in \
+        capsys.readouterr().err
 
 
 def test_what_a_killed_build_left_is_cleared_and_does_not_block(cache, compiles):
@@ -297,3 +303,12 @@ def test_two_environments_in_turn_build_once_each_then_load_in_under_a_second(se
     print("build.native() seconds, in turn:", {name: [f"{s:.3f}" for s in t] for name, t in times.items()})
     assert compiled == {"this": 0, "other": compiled["other"]} and compiled["other"] <= 1
     assert all(s < 1 for s in times["this"]) and all(s < 1 for s in times["other"][1:])
+
+
+def test_avx2_only_is_a_build_of_its_own(kernel_settings):
+    default = (build.cflags(), build.module_name(), build.build_dir())
+    kernel_settings(isa="avx2")
+    assert build.cflags() == default[0] + ["-mno-avx512f"]  # -march=native without AVX-512
+    assert build.module_name() == "rnnzoo_recurrent_avx2"  # so both can be loaded in one process
+    assert build.build_dir() != default[2] and build.build_dir().parent == default[2].parent
+    assert build.key_parts()["isa"] == "avx2 -mno-avx512f"

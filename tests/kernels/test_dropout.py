@@ -58,7 +58,7 @@ def test_same_mask_with_and_without_the_native_kernels(monkeypatch):
     x = torch.randn(8, 5, 16)
     torch.manual_seed(1)
     with_native = dropout.dropout(x, 0.4)
-    monkeypatch.setitem(build._state, "module", None)
+    monkeypatch.setitem(build._state, "native", None)
     torch.manual_seed(1)
     assert torch.equal(dropout.dropout(x, 0.4), with_native)
 

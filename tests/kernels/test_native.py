@@ -24,8 +24,8 @@ class Spy:
 @pytest.mark.parametrize("in_loop", [True, False])
 def test_fused_native_kernel_really_ran(kind, in_loop, native, kernel_settings, monkeypatch):
     spy = Spy(native)
-    monkeypatch.setitem(build._state, "module", spy)
-    kernel_settings(projection="auto" if in_loop else "hoisted")
+    monkeypatch.setitem(build._state, "native", spy)
+    kernel_settings(projection="auto" if in_loop else "hoisted", gemm="native")  # no other GEMM timed or run
     layer = kind(8, input_dim=3, activation="relu")  # backend="auto"
     monkeypatch.setattr(layer.cell, "step", lambda *a: pytest.fail("the reference loop ran"))
     layer(torch.randn(4, 5, 3, requires_grad=True)).sum().backward()
@@ -71,7 +71,7 @@ def test_projection_made_in_the_loop_equals_the_hoisted_one(kind, split, padded,
     lengths = torch.tensor([7, 3, 1, 7, 5, 2]) if padded else None
     state = [(torch.randn if start == "given" else torch.zeros)(6, 64) for _ in range(2 if kind is rnnzoo.LSTM else 1)]
     spy = ForwardSpy(native, lambda arguments, _: "x" if arguments["xp"] is None and arguments["x"] is not None else "xp")
-    monkeypatch.setitem(build._state, "module", spy)
+    monkeypatch.setitem(build._state, "native", spy)
 
     def run(in_loop):
         kernel_settings(projection="auto" if in_loop else "hoisted")
@@ -117,14 +117,14 @@ def test_the_kernels_take_keyword_arguments_only(native):
 
 def test_reference_backend_never_calls_the_kernels(native, monkeypatch):
     spy = Spy(native)
-    monkeypatch.setitem(build._state, "module", spy)
+    monkeypatch.setitem(build._state, "native", spy)
     rnnzoo.LSTM(8, input_dim=3, backend="reference")(torch.randn(4, 5, 3)).sum()
     assert spy.calls == []
 
 
 def test_configure_native_false_leaves_the_native_kernels_out(native, kernel_settings, monkeypatch):
     spy = Spy(native)
-    monkeypatch.setitem(build._state, "module", spy)
+    monkeypatch.setitem(build._state, "native", spy)
     kernel_settings(native=False)
     layer = rnnzoo.LSTM(8, input_dim=3, backend="fused")
     x = torch.randn(4, 5, 3, requires_grad=True)
@@ -153,7 +153,7 @@ def test_inference_keeps_no_gates_and_gives_the_same_outputs(kind, native, monke
     layer = kind(16, input_dim=5, return_sequences=True, return_state=True)
     x, lengths = torch.randn(6, 7, 5), torch.tensor([7, 3, 1, 7, 5, 2])
     spy = ForwardSpy(native, lambda arguments, _: arguments["save"])
-    monkeypatch.setitem(build._state, "module", spy)
+    monkeypatch.setitem(build._state, "native", spy)
     training = layer(x, lengths=lengths)  # the parameters need gradients: gates are saved
     with torch.no_grad():
         inference = layer(x, lengths=lengths)
@@ -181,7 +181,7 @@ def test_inference_of_the_final_state_keeps_two_steps(kind, split, steps, dtype,
     x = torch.randn(6, steps, 5, dtype=dtype)
     lengths = torch.tensor([steps, 1, steps, max(1, steps - 1), 1, steps])
     spy = ForwardSpy(native, lambda _, result: tuple(result.Y.shape))
-    monkeypatch.setitem(build._state, "module", spy)
+    monkeypatch.setitem(build._state, "native", spy)
     training = layer(x, lengths=lengths)  # the parameters need gradients: all T outputs are kept
     with torch.no_grad():
         inference = layer(x, lengths=lengths)

@@ -42,7 +42,7 @@ import torch
 from torch import nn
 
 from .. import kernels, process
-from ..kernels import build, calibration
+from ..kernels import build, calibration, settings
 from ..kernels.projection import onednn_linear
 from . import machine
 
@@ -287,10 +287,11 @@ def keras_python(explicit: str | None = None) -> tuple[str | None, str]:
 
 
 # -- memory, in a fresh process per contender -------------------------------------------------
-def measure_memory(contender: str, case: Case, mallopt: bool = True) -> dict:
+def measure_memory(contender: str, case: Case, mallopt: bool = True, isa: str = "native") -> dict:
     """Peak RSS growth (MB) of inference, then training, over the RSS after setup. Run in a child."""
     if mallopt:
         process.tune_malloc()
+    kernels.configure(isa=isa)
     torch.manual_seed(0)
     model = build_rnnzoo(case) if contender == "rnnzoo" else TorchNN(case)
     runner = TorchContender(contender, model, case)
@@ -327,8 +328,10 @@ def _peak_mb() -> float:
 
 def _memory_in_child(contender: str, case: Case, mallopt: bool) -> dict:
     code = ("import json, sys; from rnnzoo.bench.benchmark import Case, measure_memory; "
-            "a = json.loads(sys.argv[1]); print(json.dumps(measure_memory(a['contender'], Case(**a['case']), a['mallopt'])))")
-    argument = json.dumps({"contender": contender, "case": asdict(case), "mallopt": mallopt})
+            "a = json.loads(sys.argv[1]); "
+            "print(json.dumps(measure_memory(a['contender'], Case(**a['case']), a['mallopt'], a['isa'])))")
+    argument = json.dumps({"contender": contender, "case": asdict(case), "mallopt": mallopt,
+                           "isa": settings.current().isa})
     result = subprocess.run([sys.executable, "-c", code, argument], capture_output=True, text=True)
     if result.returncode != 0:
         return {"infer_mb": None, "train_mb": None}
@@ -455,15 +458,16 @@ def format_result(result: Result) -> str:
 
 def run_benchmark(json_path=None, png_path=None, sweep: str = "full", rounds: int = 5, per_round: int = 5,
                   keras_python_path: str | None = None, mallopt: bool = True, memory: bool = True,
-                  print_fn=print) -> dict:
+                  isa: str = "native", print_fn=print) -> dict:
     """Run the benchmark, print a table per case, and write JSON (and a PNG) if paths are given.
 
     sweep: "full" (three cells x six sizes), "lstm" (the LSTM row only) or "none".
+    isa: the native kernels' build, "native" or "avx2" (kernels.configure(isa=...)).
     The tables' columns are explained by LEGEND, printed first.
     """
     # Every contender on the user's thread count throughout: rnnzoo's default would lower torch's
     # count while something else runs (kernels/threads.py), and torch.nn in this process with it.
-    with kernels.configure(threads="all"):
+    with kernels.configure(threads="all", isa=isa):
         return _run(json_path, png_path, sweep, rounds, per_round, keras_python_path, mallopt, memory, print_fn)
 
 

@@ -48,6 +48,7 @@ def widest_isa(flags: set[str]) -> str:
 def describe(cpuinfo: Path = CPUINFO) -> dict:
     fields = cpu_fields(cpuinfo)
     isa = widest_isa(set(fields.get("flags", "").split()))
+    kernel_isa = "AVX2" if settings.current().isa == "avx2" and isa == "AVX-512" else isa
     native = build.native() is not None
     return {
         "cpu": fields.get("model name", "unknown"),
@@ -59,7 +60,9 @@ def describe(cpuinfo: Path = CPUINFO) -> dict:
         "torch_isa": torch.backends.cpu.get_cpu_capability(),
         "kernels": {
             "native": native,
-            "recurrence": f"rnnzoo micro-kernel {isa} {TILES.get(isa, '')}".strip() if native else "portable (torch.mm)",
+            "isa": kernel_isa,  # what the native kernels were compiled for: isa, or AVX2 with configure(isa="avx2")
+            "recurrence": f"rnnzoo micro-kernel {kernel_isa} {TILES.get(kernel_isa, '')}".strip() if native
+                          else "portable (torch.mm)",
             "projection": settings.current().gemm,  # "auto": per shape, calibration.py
             "gemms": list(projection.engines(torch.empty(1), "forward")),
         },

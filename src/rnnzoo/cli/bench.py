@@ -11,6 +11,9 @@ def add_parser(commands) -> None:
     parser.add_argument("--keras-python", metavar="PYTHON", help="a Python with TensorFlow (default: this one)")
     parser.add_argument("--no-mallopt", action="store_true", help="leave glibc's malloc thresholds as they are")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurements")
+    parser.add_argument("--isa", choices=("native", "avx2"), default="native",
+                        help="the native kernels' instructions: the widest this CPU has, or AVX2 only, to stand for "
+                             "a CPU without AVX-512 (default: %(default)s)")
     parser.add_argument("--side-by-side", action="store_true",
                         help="instead: two trainings of the notebook's GRU at once against each alone, rnnzoo and "
                              "torch.nn (bench/side_by_side.py)")
@@ -41,5 +44,6 @@ def run(args) -> int:
 
     png = args.png or (args.json and str(args.json).removesuffix(".json") + ".png")
     run_benchmark(json_path=args.json, png_path=png, sweep=args.sweep, rounds=args.rounds,
-                  keras_python_path=args.keras_python, mallopt=not args.no_mallopt, memory=not args.no_memory)
+                  keras_python_path=args.keras_python, mallopt=not args.no_mallopt, memory=not args.no_memory,
+                  isa=args.isa)
     return 0

@@ -12,9 +12,10 @@ torch's `nn.LSTM` calls `_VF.lstm`.
     native/          the C++ kernels, built once by build.py and cached under the user cache
     portable.py      the same contract as native/ in pure PyTorch: any activation, no compiler
     projection.py    x W + b over all steps on the fastest GEMM at hand, and its gradients
+    calibration.py   which GEMM is fastest for each projection shape here: timed once, kept with the build
     scan.py          h_t = a_t h_{t-1} + b_t as one node (minGRU, minLSTM): native on the CPU
     dropout.py       the Dropout layer's counter-based mask (native, or the same in tensor ops)
-    settings.py      configure(): the one knob (engine, work split, projection, memory, threads)
+    settings.py      configure(): the one knob (engine, split, projection, memory, GEMM, ISA, threads)
     threads.py       how many threads to compute on when other work shares the machine
 """
 

@@ -5,7 +5,8 @@ The extension is compiled on first use, with torch.utils.cpp_extension, into
     $RNNZOO_CACHE_DIR/build/recurrent-<key>   (else $XDG_CACHE_HOME/rnnzoo/..., else ~/.cache/rnnzoo/...)
 
 where <key> hashes what the library depends on (key_parts()): the sources and headers and the
-compiler flags, the torch version, the Python version, this CPU's instruction flags (the code is
+compiler flags, the instructions asked for (`configure(isa=...)`: -march=native, or that without
+AVX-512), the torch version, the Python version, this CPU's instruction flags (the code is
 built with -march=native) and the environment (sys.prefix, where torch and Python's headers are,
 the compiler): torch writes the environment's include paths into its build.ninja, so two
 virtualenvs that shared a folder used to rebuild it in turn, silently. Each folder therefore holds
@@ -65,25 +66,36 @@ HEADERS = sorted(NATIVE.glob("*.h"))  # not compiled on their own, but part of t
 # evaluate both sides of a float comparison; it changes no value, only what FP exception flags would say.
 CFLAGS = ["-O3", "-march=native", "-fopenmp", "-fno-math-errno", "-fno-trapping-math"]
 LDFLAGS = ["-fopenmp"]
-NAME = "rnnzoo_recurrent"  # the extension's module name: the library is NAME.so
+ISA_FLAGS = {"native": [], "avx2": ["-mno-avx512f"]}  # configure(isa=...): what -march=native may use
+NAME = "rnnzoo_recurrent"  # the extension's module name: the library is NAME.so (NAME_avx2.so for isa="avx2")
 KEEP = 3  # build folders kept after a build, the most recently used first
 FOLDER = re.compile(r"recurrent-[0-9a-f]{16}")  # what build_dir() names; nothing else is ever removed
 SLOW = 180  # seconds: a compile still running then is said to be slow
 TIMEOUT = 900  # seconds: a compile still running then is stopped, and so is a wait for another's
 
-_state: dict = {}  # "module": the loaded extension or None once tried
+_state: dict = {}  # isa -> the loaded extension, or None once tried
 _once = threading.Lock()
 
 
 def native():
     """The compiled extension module, building it on first call; None if it can't be had or is
     configured off (`configure(native=False)`)."""
-    if not settings.current().native:
+    current = settings.current()
+    if not current.native:
         return None
     with _once:
-        if "module" not in _state:
-            _state["module"] = _load()
-    return _state["module"]
+        if current.isa not in _state:
+            _state[current.isa] = _load()
+    return _state[current.isa]
+
+
+def cflags() -> list[str]:
+    return CFLAGS + ISA_FLAGS[settings.current().isa]
+
+
+def module_name() -> str:
+    isa = settings.current().isa
+    return NAME if isa == "native" else f"{NAME}_{isa}"
 
 
 def build_dir() -> Path:
@@ -102,6 +114,7 @@ def key_parts() -> dict[str, str]:
     sources.update(" ".join(CFLAGS + LDFLAGS).encode())
     return {
         "sources": sources.hexdigest()[:16],
+        "isa": " ".join([settings.current().isa] + ISA_FLAGS[settings.current().isa]),
         "torch": torch.__version__,
         "python": sys.version,
         "cpu": hashlib.sha256(f"{platform.machine()} {_cpu_flags()}".encode()).hexdigest()[:16],
@@ -136,9 +149,9 @@ def prune(builds: Path, keep: int = KEEP) -> list[Path]:
 def _load():
     try:
         folder = build_dir()
-        if not (folder / f"{NAME}.so").is_file():
+        if not (folder / f"{module_name()}.so").is_file():
             build(folder)
-        module = _import(folder / f"{NAME}.so")
+        module = _import(folder / f"{module_name()}.so")
         os.utime(folder)  # used now
         return module
     except Exception as error:  # no compiler, no ninja, a failed build: fall back, once, loudly
@@ -153,7 +166,7 @@ def _load():
 
 def _import(library: Path):
     """The extension module from a finished library file (torch is imported, so its libraries resolve)."""
-    spec = importlib.util.spec_from_file_location(NAME, library)
+    spec = importlib.util.spec_from_file_location(library.stem, library)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -164,7 +177,7 @@ def build(folder: Path) -> None:
     builds = folder.parent
     builds.mkdir(parents=True, exist_ok=True)
     with locking.held(builds / "build.lock", TIMEOUT + 60, f"compiling the native kernels in {builds}"):
-        if (folder / f"{NAME}.so").is_file():
+        if (folder / f"{module_name()}.so").is_file():
             return
         for stale in builds.glob("tmp-*"):  # a killed build's: only the lock's holder makes them
             shutil.rmtree(stale, ignore_errors=True)
@@ -191,9 +204,11 @@ def reason(builds: Path) -> str:
         return "first build in this cache"
     last = max(finished, key=lambda folder: folder.stat().st_mtime)
     theirs, ours = json.loads((last / "key.json").read_text()), key_parts()
+    theirs.setdefault("isa", "native")  # builds from before configure(isa=...)
     changed = [name for name in ours if theirs.get(name) != ours[name]]
     words = {"sources": "the sources changed", "torch": f"torch {ours['torch']} (was {theirs.get('torch')})",
              "python": "another Python version", "cpu": "another CPU",
+             "isa": f"instructions {ours['isa']} (the last build was for {theirs['isa']}; each has its own)",
              "environment": f"another environment, {sys.prefix} (the last build was for "
                             f"{str(theirs.get('environment', '?')).split(' ')[0]}; each has its own)"}
     return "; ".join(words[name] for name in changed) or "the last build's folder was renamed"
@@ -202,8 +217,8 @@ def reason(builds: Path) -> str:
 def compile_into(folder: Path) -> None:
     """Runs compiler.py into `folder` in a session that dies with this process; TIMEOUT at most."""
     watch, keep = os.pipe()  # the child watches `watch`; this process holds `keep` until it ends
-    job = {"name": NAME, "sources": [str(source) for source in SOURCES], "folder": str(folder),
-           "cflags": CFLAGS, "ldflags": LDFLAGS, "pipe": watch}
+    job = {"name": module_name(), "sources": [str(source) for source in SOURCES], "folder": str(folder),
+           "cflags": cflags(), "ldflags": LDFLAGS, "pipe": watch}
     child = subprocess.Popen([sys.executable, str(COMPILER), json.dumps(job)], pass_fds=(watch,),
                              start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     os.close(watch)

@@ -15,6 +15,9 @@
                  "auto" (the default) the fastest for the shape on this machine, timed once and kept
                  with the build (calibration.py); "native", "onednn" or "blas" that one wherever it
                  can run. The per-step products of the recurrence always run on the native micro-kernel.
+    isa          which vector instructions the native kernels are compiled for: "native" (the default)
+                 the widest this CPU has (-march=native); "avx2" no AVX-512 (-mno-avx512f), as on a CPU
+                 without it: a build of its own, compiled on first use like the other
     threads      "free" (the default): while other processes keep cores busy, torch's thread count
                  is lowered to the cores left free, and raised back to the user's count after
                  (threads.py); "all": the user's count always
@@ -39,11 +42,12 @@ class Settings:
     projection: str = "auto"
     memory: str = "auto"
     gemm: str = "auto"
+    isa: str = "native"
     threads: str = "free"
 
 
 CHOICES = {"split": ("auto", "rows", "units"), "projection": ("auto", "hoisted"), "memory": ("auto", "full", "low"),
-           "gemm": ("auto", "native", "onednn", "blas"), "threads": ("free", "all")}
+           "gemm": ("auto", "native", "onednn", "blas"), "isa": ("native", "avx2"), "threads": ("free", "all")}
 
 _current = [Settings()]
 

@@ -29,14 +29,15 @@ using without_gil = py::call_guard<py::gil_scoped_release>;
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.doc() = "rnnzoo native kernels (CPU): fused recurrences, linear scans, packed matmul and counter-based dropout";
-  py::class_<ForwardResult>(m, "ForwardResult")
+  // module_local: each build (kernels.configure(isa=...)) registers its own, so two can load together
+  py::class_<ForwardResult>(m, "ForwardResult", py::module_local())
       .def_readonly("Y", &ForwardResult::Y)
       .def_readonly("h", &ForwardResult::h)
       .def_readonly("C", &ForwardResult::C)
       .def_readonly("c", &ForwardResult::c)
       .def_readonly("gates", &ForwardResult::gates)
       .def_readonly("extra", &ForwardResult::extra);
-  py::class_<BackwardResult>(m, "BackwardResult")
+  py::class_<BackwardResult>(m, "BackwardResult", py::module_local())
       .def_readonly("dxp", &BackwardResult::dxp)
       .def_readonly("dU", &BackwardResult::dU)
       .def_readonly("dbrec", &BackwardResult::dbrec)
