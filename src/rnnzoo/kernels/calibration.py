@@ -3,7 +3,8 @@ kept with the build.
 
 The projection (projection.py) makes three products: the forward "x W + b", the input gradient
 "dy Wᵀ" and the weight gradient "xᵀ dy". Each can run on rnnzoo's micro-kernel ("native"),
-oneDNN ("onednn") or torch.mm ("blas": MKL in torch's x86 wheels). Which is fastest depends on the
+oneDNN ("onednn") or torch.mm ("blas": MKL in torch's x86 wheels); the gradients are timed here
+(the forward keeps to the native GEMM, projection.py says why). Which is fastest depends on the
 CPU (MKL leads on some Intel parts, the micro-kernel on AMD's) and on the shape, so the first call
 of a shape class times every engine that can run it on that call's operands and keeps the fastest in
 the build folder's `calibration.json`, where every later process finds it: a machine then runs the

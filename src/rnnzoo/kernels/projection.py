@@ -5,7 +5,8 @@
     weight_grad  dW = Xᵀ dY,  db = Σ_rows dY
 
 The same products autograd would run, float32 on the CPU, on whichever of these engines
-calibration.py found fastest for the shape on this machine (`configure(gemm=...)` names one):
+calibration.py found fastest for the shape on this machine (`configure(gemm=...)` names one), but
+for the forward, which keeps to the native GEMM where it is built, as the in-loop projection does:
   "native"  rnnzoo's packed-panel GEMM (native/matmul.cpp, extension built): W is small next to X,
             so packing it per call is cheap, and the bias is the products' starting value; the
             weight gradient (depth B·T) reads X in place and packs dY in blocks, and returns
@@ -53,7 +54,10 @@ def engine(x: torch.Tensor, product: str, rows: int, depth: int, width: int, run
     wanted = settings.current().gemm
     if wanted in available:
         return wanted
-    if available[0] != "native":  # nothing to calibrate against: oneDNN where torch has it, else BLAS
+    if available[0] != "native" or product == "forward":
+        # Without the native GEMM: oneDNN where torch has it, else BLAS. The forward runs hoisted only
+        # when asked to (configure(projection="hoisted")) and stays on the native GEMM the in-loop
+        # projection uses, so that the two give the same bits.
         return available[0]
     return calibration.choose(product, rows, depth, width, {name: runners[name] for name in available})
 
