@@ -1,12 +1,12 @@
-"""Which GEMM runs each of the projection's products on this machine: timed once per shape class,
-kept with the build.
+"""Which GEMM makes the projection's gradients on this machine: timed once per shape class, kept
+with the build.
 
 The projection (projection.py) makes three products: the forward "x W + b", the input gradient
 "dy Wᵀ" and the weight gradient "xᵀ dy". Each can run on rnnzoo's micro-kernel ("native"),
 oneDNN ("onednn") or torch.mm ("blas": MKL in torch's x86 wheels); the gradients are timed here
 (the forward keeps to the native GEMM, projection.py says why). Which is fastest depends on the
-CPU (MKL leads on some Intel parts, the micro-kernel on AMD's) and on the shape, so the first call
-of a shape class times every engine that can run it on that call's operands and keeps the fastest in
+CPU and on the shape (docs/performance.md has what won where), so the first call of a shape class
+times every engine that can run it on that call's operands and keeps the fastest in
 the build folder's `calibration.json`, where every later process finds it: a machine then runs the
 same engine for a shape, and gets the same bits, run after run. Timing a class takes a few to a few
 hundred milliseconds, once per machine; a line on stderr says so.
@@ -32,7 +32,6 @@ from pathlib import Path
 
 from . import build
 
-PRODUCTS = ("forward", "input_grad", "weight_grad")
 CALIBRATION_ROWS = 4096
 FILE = "calibration.json"
 

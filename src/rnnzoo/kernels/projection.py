@@ -9,7 +9,7 @@ calibration.py found fastest for the shape on this machine (`configure(gemm=...)
 for the forward, which keeps to the native GEMM where it is built, as the in-loop projection does:
   "native"  rnnzoo's packed-panel GEMM (native/matmul.cpp, extension built): W is small next to X,
             so packing it per call is cheap, and the bias is the products' starting value; the
-            weight gradient (depth B·T) reads X in place and packs dY in blocks, and returns
+            weight gradient (depth B·T) packs Xᵀ in strips and dY in blocks, and returns
             db = Σ_rows dY from the packed blocks on the way;
   "onednn"  oneDNN's matmul (`mkldnn::_linear_pointwise`, bias folded in), forward and input
             gradient (for Xᵀ dY it wanted both operands transposed and was no faster);
