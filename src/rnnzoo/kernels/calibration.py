@@ -14,8 +14,8 @@ hundred milliseconds, once per machine; a line on stderr says so.
     shape class   the product, its depth and width exactly, and its rows rounded up to a power of two
                   (at least 256); not the thread count, which threads.py may change during a run: a
                   shape keeps its engine, timed at the count of its first call
-    timing        each engine once to warm up, then the best of three runs on the first CALIBRATION_ROWS
-                  rows (a larger product runs at the same rate)
+    timing        each engine once to warm up, then the best of three runs, the engines taking turns,
+                  on the first CALIBRATION_ROWS rows (a larger product runs at the same rate)
 
 Without the native extension nothing is timed: oneDNN runs where torch has it, else torch.mm.
 `configure(gemm=...)` names an engine instead of "auto" (settings.py).
@@ -63,16 +63,16 @@ def choose(product: str, rows: int, depth: int, width: int, runners: dict[str, C
 
 
 def fastest(runners: dict[str, Callable[[int], object]], rows: int) -> str:
-    """The engine whose best of three runs (after one to warm up) is the shortest."""
-    best = {}
-    for engine, run in runners.items():
+    """The engine whose best of three runs (after one to warm up) is the shortest. The engines take
+    turns, round by round, so that a slow spell of the machine falls on all of them."""
+    for run in runners.values():
         run(rows)
-        times = []
-        for _ in range(3):
+    best = dict.fromkeys(runners, float("inf"))
+    for _ in range(3):
+        for engine, run in runners.items():
             start = time.perf_counter()
             run(rows)
-            times.append(time.perf_counter() - start)
-        best[engine] = min(times)
+            best[engine] = min(best[engine], time.perf_counter() - start)
     return min(best, key=best.get)
 
 
