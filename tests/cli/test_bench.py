@@ -132,3 +132,9 @@ def test_kernels_forced_to_avx2_are_said_to_be_on_an_avx512_cpu(tmp_path, monkey
     if where["kernels"]["native"]:
         assert where["kernels"]["recurrence"] == "rnnzoo micro-kernel AVX2 6x16"
         assert "AVX2 6x16" in machine.summary(where)
+
+
+def test_without_the_native_kernels_the_machine_line_names_the_one_gemm_used():
+    with kernels.configure(native=False):
+        line = machine.summary(machine.describe())
+    assert "fastest per shape" not in line and ("on oneDNN" in line or "on torch.mm (BLAS)" in line)

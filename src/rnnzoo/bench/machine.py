@@ -64,7 +64,7 @@ def describe(cpuinfo: Path = CPUINFO) -> dict:
             "recurrence": f"rnnzoo micro-kernel {kernel_isa} {TILES.get(kernel_isa, '')}".strip() if native
                           else "portable (torch.mm)",
             "projection": settings.current().gemm,  # "auto": per shape, calibration.py
-            "gemms": list(projection.engines(torch.empty(1), "forward")),
+            "gemms": list(projection.engines(torch.empty(1), "input_grad")),
         },
     }
 
@@ -81,7 +81,9 @@ def summary(machine: dict) -> str:
 
 
 def projection_text(kernels: dict) -> str:
-    if kernels["projection"] != "auto" or len(kernels["gemms"]) == 1:
-        return ENGINES[kernels["gemms"][0] if kernels["projection"] == "auto" else kernels["projection"]]
+    if kernels["projection"] != "auto":
+        return ENGINES[kernels["projection"]]
+    if kernels["gemms"][0] != "native":  # without the native GEMM nothing is timed (projection.engine)
+        return ENGINES[kernels["gemms"][0]]
     names = ", ".join(ENGINES[name] for name in kernels["gemms"])
     return f"the fastest per shape of {names} (timed once per machine, listed with each case)"
