@@ -1,4 +1,5 @@
-"""Fixtures shared across test folders: the committed real-MNIST subset, offline; steady threads."""
+"""Fixtures shared across test folders: the committed real-MNIST subset, offline; steady threads; the
+GEMM choices kept apart."""
 
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import pytest
 import rnnzoo
 from rnnzoo import kernels
 from rnnzoo.data import Dataset
+from rnnzoo.kernels import calibration
 
 SUBSET = Path(__file__).parent / "data" / "mnist_subset.npz"
 
@@ -19,6 +21,16 @@ def steady_threads():
     tests/kernels/test_threads.py tests the adaptive default; child processes run with it."""
     with kernels.configure(threads="all"):
         yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def own_calibration(tmp_path_factory):
+    """The GEMM choices this test process times go to a folder of its own, not to the build's
+    calibration.json: timed on a machine busy with tests, they would stay for the user's real runs."""
+    folder = tmp_path_factory.mktemp("calibration")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(calibration, "_folder", lambda: folder)
+        yield folder
 
 
 @pytest.fixture(scope="session")

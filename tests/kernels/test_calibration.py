@@ -51,6 +51,19 @@ def test_a_known_shape_class_is_not_timed_again_even_in_another_process(folder):
     assert calibration.used() == {"input_grad rows<=2048 depth=256 width=1024": "native"}
 
 
+def test_forget_drops_every_choice_and_the_next_call_times_again(folder):
+    calls = []
+    calibration.choose("input_grad", 1792, 256, 1024, runners({"native": 0.0, "blas": 0.004}, calls))
+    calibration.choose("weight_grad", 1792, 256, 1024, runners({"native": 0.0, "blas": 0.004}, calls))
+    assert calibration.forget() == 2
+    assert not (folder / "calibration.json").exists() and calibration.chosen() == {} and calibration.used() == {}
+    assert calibration.forget() == 0  # nothing left: no error
+    calls.clear()
+    assert calibration.choose("input_grad", 1792, 256, 1024, runners({"native": 0.004, "blas": 0.0}, calls)) == "blas"
+    assert len(calls) == 8  # timed again
+    assert json.loads((folder / "calibration.json").read_text()) == {"input_grad rows<=2048 depth=256 width=1024": "blas"}
+
+
 def test_large_products_are_timed_on_their_first_rows_and_classes_are_separate(folder):
     calls = []
     calibration.choose("weight_grad", 50_000, 28, 1024, runners({"native": 0.0, "blas": 0.0}, calls))

@@ -458,26 +458,32 @@ def format_result(result: Result) -> str:
 
 def run_benchmark(json_path=None, png_path=None, sweep: str = "full", rounds: int = 5, per_round: int = 5,
                   keras_python_path: str | None = None, mallopt: bool = True, memory: bool = True,
-                  isa: str = "native", print_fn=print) -> dict:
+                  isa: str = "native", recalibrate: bool = False, print_fn=print) -> dict:
     """Run the benchmark, print a table per case, and write JSON (and a PNG) if paths are given.
 
     sweep: "full" (three cells x six sizes), "lstm" (the LSTM row only) or "none".
     isa: the native kernels' build, "native" or "avx2" (kernels.configure(isa=...)).
+    recalibrate: drop the GEMM choices kept with that build first (calibration.forget), so that each
+    product shape is timed again, on the machine as it is now.
     The tables' columns are explained by LEGEND, printed first.
     """
     # Every contender on the user's thread count throughout: rnnzoo's default would lower torch's
     # count while something else runs (kernels/threads.py), and torch.nn in this process with it.
     with kernels.configure(threads="all", isa=isa):
-        return _run(json_path, png_path, sweep, rounds, per_round, keras_python_path, mallopt, memory, print_fn)
+        return _run(json_path, png_path, sweep, rounds, per_round, keras_python_path, mallopt, memory, recalibrate,
+                    print_fn)
 
 
-def _run(json_path, png_path, sweep, rounds, per_round, keras_python_path, mallopt, memory, print_fn) -> dict:
+def _run(json_path, png_path, sweep, rounds, per_round, keras_python_path, mallopt, memory, recalibrate,
+         print_fn) -> dict:
     if mallopt:
         process.tune_malloc()
     keras, why = keras_python(keras_python_path)
     if not keras:
         print_fn(why)
     native = build.native() is not None  # build (or load) the kernels before any timing
+    if recalibrate:
+        print_fn(f"rnnzoo: dropped {calibration.forget()} GEMM choices kept with the build; each shape is timed again")
     print_fn(f"rnnzoo fused kernels: {'native C++' if native else 'pure-PyTorch fallback'}; torch "
              f"{torch.__version__}, {torch.get_num_threads()} threads; mallopt {'on' if mallopt else 'off'}")
     where = machine.describe()

@@ -14,6 +14,9 @@ def add_parser(commands) -> None:
     parser.add_argument("--isa", choices=("native", "avx2"), default="native",
                         help="the native kernels' instructions: the widest this CPU has, or AVX2 only, to stand for "
                              "a CPU without AVX-512 (default: %(default)s)")
+    parser.add_argument("--recalibrate", action="store_true",
+                        help="time the GEMMs again for every product shape, dropping the choices kept with the build "
+                             "(see Performance: 'The fastest GEMM for the big products')")
     parser.add_argument("--side-by-side", action="store_true",
                         help="instead: two trainings of the notebook's GRU at once against each alone, rnnzoo and "
                              "torch.nn (bench/side_by_side.py)")
@@ -45,5 +48,5 @@ def run(args) -> int:
     png = args.png or (args.json and str(args.json).removesuffix(".json") + ".png")
     run_benchmark(json_path=args.json, png_path=png, sweep=args.sweep, rounds=args.rounds,
                   keras_python_path=args.keras_python, mallopt=not args.no_mallopt, memory=not args.no_memory,
-                  isa=args.isa)
+                  isa=args.isa, recalibrate=args.recalibrate)
     return 0

@@ -17,6 +17,10 @@ hundred milliseconds, once per machine; a line on stderr says so.
     timing        each engine once to warm up, then the best of three runs, the engines taking turns,
                   on the first CALIBRATION_ROWS rows (a larger product runs at the same rate)
 
+A choice stays until it is forgotten: a shape timed while the machine was busy (a test run, another
+job) may keep a slower engine, so `forget()` (what `rnnzoo bench --recalibrate` calls) drops the
+loaded build's choices, and every shape is timed again on its next call.
+
 Without the native extension nothing is timed: oneDNN runs where torch has it, else torch.mm.
 `configure(gemm=...)` names an engine instead of "auto" (settings.py).
 """
@@ -80,6 +84,22 @@ def chosen() -> dict[str, str]:
     """Every shape class timed on this machine and build so far, with its engine."""
     with _lock:
         return dict(_known())
+
+
+def forget() -> int:
+    """Drops every choice of the loaded build (its calibration.json and this process's view of it),
+    so that each shape class is timed again on its next call. Returns how many were dropped."""
+    with _lock:
+        dropped = len(_known())
+        _chosen.clear()
+        _used.clear()
+        folder = _folder()
+        if folder is not None:
+            try:
+                (folder / FILE).unlink()
+            except FileNotFoundError:
+                pass
+    return dropped
 
 
 def used(clear: bool = False) -> dict[str, str]:
