@@ -60,7 +60,8 @@ def shared_machine(monkeypatch, kernel_settings):
     machine = Machine()
     monkeypatch.setattr(threads, "read", machine.read)
     monkeypatch.setattr(threads, "allowed_cpus", lambda: {0, 1})
-    monkeypatch.setattr(threads, "_state", {"users": None, "ours": None, "reading": None})
+    monkeypatch.setattr(threads, "quota_cpus", lambda: None)  # no CPU quota, unless a test sets one
+    monkeypatch.setattr(threads, "_state", {"users": None, "ours": None, "reading": None, "quota": None})
     previous = torch.get_num_threads()
     torch.set_num_threads(2)
     yield machine
@@ -91,6 +92,45 @@ def test_the_users_own_count_is_the_bound_and_all_restores_it(shared_machine, ke
     kernel_settings(threads="all")  # the user's count back, busy or not
     threads.update()
     assert torch.get_num_threads() == 3
+
+
+def test_a_containers_cpu_quota_bounds_the_count_from_the_first_call(shared_machine, kernel_settings, monkeypatch):
+    monkeypatch.setattr(threads, "quota_cpus", lambda: 1.5)  # e.g. docker --cpus 1.5: two threads at most
+    monkeypatch.setattr(threads, "allowed_cpus", lambda: set(range(8)))  # torch sees the host's cores
+    torch.set_num_threads(8)
+    threads.update()  # the first call: no second reading yet, the quota alone
+    assert torch.get_num_threads() == 2
+    threads.update()  # nothing else running: the user's eight, bounded by the quota
+    assert torch.get_num_threads() == 2
+    shared_machine.busy_elsewhere = 7.0  # the host busy: one thread
+    threads.update()
+    assert torch.get_num_threads() == 1
+    kernel_settings(threads="all")  # the user's count, quota or not
+    threads.update()
+    assert torch.get_num_threads() == 8
+
+
+def test_the_cpu_quota_is_read_from_the_processs_cgroups(tmp_path):
+    root, cgroups = tmp_path / "cgroup", tmp_path / "self_cgroup"
+
+    def write(path, text):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+    # cgroup v2: the smallest quota from the process's cgroup up to the root
+    write(cgroups, "0::/jobs/trial\n")
+    write(root / "jobs" / "trial" / "cpu.max", "max 100000\n")
+    write(root / "jobs" / "cpu.max", "150000 100000\n")
+    assert threads.quota_cpus(cgroups, root) == pytest.approx(1.5)
+    # v1 in a container: the host's path is not in the tree it sees; its own cgroup is the root
+    write(cgroups, "4:memory:/docker/abc\n2:cpu,cpuacct:/docker/abc\n")
+    write(root / "cpu,cpuacct" / "cpu.cfs_quota_us", "200000\n")
+    write(root / "cpu,cpuacct" / "cpu.cfs_period_us", "100000\n")
+    assert threads.quota_cpus(cgroups, root) == pytest.approx(2.0)
+    # no quota (v1's -1), and no cgroup files at all
+    write(root / "cpu,cpuacct" / "cpu.cfs_quota_us", "-1\n")
+    assert threads.quota_cpus(cgroups, root) is None
+    assert threads.quota_cpus(tmp_path / "missing", root) is None
 
 
 def test_a_layer_call_adapts_the_count(shared_machine, kernel_settings):

@@ -18,13 +18,17 @@ and torch's own operations follow) to
 
 and back to the user's count once nothing else is running. The user's count is torch's thread
 count as this module first finds it, or as the user last set it (torch.set_num_threads, or
-OMP_NUM_THREADS before the start). `threads="all"` leaves the count alone (and restores it).
+OMP_NUM_THREADS before the start). A container's CPU quota (its cgroup's cpu.max, or cpu.cfs_quota_us
+under cgroup v1) bounds the count too, from the first call: torch counts the host's cores, and
+threads beyond the quota run in turns, each stalling the others at every barrier.
+`threads="all"` leaves the count alone (and restores it).
 rnnzoo's kernels add in an order that does not depend on the number of threads, so in them the
 count changes speed only, never a result (tests/kernels/test_threads.py); torch's own
 operations may round differently with another count, so a run that must be bit-reproducible on a
 busy machine sets `threads="all"`. Without /proc/stat (not Linux) nothing changes.
 """
 
+import math
 import os
 import time
 from dataclasses import dataclass
@@ -36,6 +40,8 @@ from . import settings
 
 INTERVAL = 0.25  # seconds between readings: long enough for /proc/stat's 10 ms ticks to mean something
 STAT = Path("/proc/stat")
+CGROUPS = Path("/proc/self/cgroup")  # which cgroups this process is in
+CGROUP_ROOT = Path("/sys/fs/cgroup")
 TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -65,6 +71,46 @@ def read(cpus: set[int], stat: Path = STAT) -> Reading | None:
     return Reading(time.monotonic(), busy / TICK, time.process_time())
 
 
+def quota_cpus(cgroups: Path = CGROUPS, root: Path = CGROUP_ROOT) -> float | None:
+    """The CPUs this process's cgroups allow it (quota / period, the smallest from its cgroup up to
+    the root), or None without a quota. cgroup v2 (cpu.max) and v1 (cpu.cfs_quota_us and
+    cpu.cfs_period_us). A container's own cgroup is the root of the tree it sees, so its path there
+    may not exist: every folder from that path up to the root is tried."""
+    try:
+        lines = cgroups.read_text().splitlines()
+    except OSError:
+        return None
+    limits = []
+    for line in lines:
+        hierarchy, controllers, path = line.split(":", 2)
+        if hierarchy == "0" and controllers == "":  # v2
+            mounts = [root]
+        elif "cpu" in controllers.split(","):  # v1, mounted as cpu or as cpu,cpuacct
+            mounts = [root / controllers, root / "cpu"]
+        else:
+            continue
+        for mount in mounts:
+            folder = mount / path.lstrip("/")
+            for where in [folder, *folder.parents]:
+                limits += [limit] if (limit := _limit(where)) is not None else []
+                if where == mount:
+                    break
+    return min(limits, default=None)
+
+
+def _limit(folder: Path) -> float | None:
+    """quota / period from one cgroup folder's files, or None (no files, no quota, unreadable)."""
+    try:
+        if (folder / "cpu.max").exists():
+            quota, period = (folder / "cpu.max").read_text().split()[:2]
+        else:
+            quota = (folder / "cpu.cfs_quota_us").read_text().strip()
+            period = (folder / "cpu.cfs_period_us").read_text().strip()
+        return int(quota) / int(period) if quota not in ("max", "-1") and int(period) > 0 else None
+    except (OSError, ValueError):
+        return None
+
+
 def free_cores(before: Reading, after: Reading, cpus: int) -> float:
     """The cores, out of `cpus`, that other processes left idle between two readings."""
     wall = after.wall - before.wall
@@ -80,8 +126,8 @@ def team(free: float, cpus: int, threads: int) -> int:
 
 
 # "users": the user's count; "ours": the count update() last set (None: it has set none);
-# "reading": the last Reading
-_state: dict = {"users": None, "ours": None, "reading": None}
+# "reading": the last Reading; "quota": the threads the CPU quota allows (None: not read yet; inf: no quota)
+_state: dict = {"users": None, "ours": None, "reading": None, "quota": None}
 
 
 def update() -> None:
@@ -98,10 +144,16 @@ def update() -> None:
     if previous is not None and time.monotonic() - previous.wall < INTERVAL:
         return
     cpus = allowed_cpus()
+    if _state["quota"] is None:  # read once: a quota is set when the container starts
+        quota = quota_cpus()
+        _state["quota"] = math.inf if quota is None else max(1, math.ceil(quota))
     _state["reading"] = reading = read(cpus)
     if reading is None or previous is None:
-        return
-    wanted = team(free_cores(previous, reading, len(cpus)), len(cpus), _state["users"])
+        wanted = min(now, _state["quota"])  # no second reading yet: the quota alone
+    else:
+        wanted = min(team(free_cores(previous, reading, len(cpus)), len(cpus), _state["users"]), _state["quota"])
     if wanted != now:
         torch.set_num_threads(wanted)
-    _state["ours"] = wanted
+        _state["ours"] = wanted
+    elif previous is not None:
+        _state["ours"] = wanted
