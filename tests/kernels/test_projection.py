@@ -48,3 +48,13 @@ def test_non_contiguous_input_and_data_without_grad(engine):
     torch.testing.assert_close(y, x @ kernel)
     y.sum().backward()
     torch.testing.assert_close(kernel.grad, x.reshape(-1, 16).t() @ torch.ones(8 * 28, 12))
+
+
+def test_blas_skips_the_column_sums_when_no_bias_wants_them(kernel_settings):
+    kernel_settings(gemm="blas")
+    rows, grad = torch.randn(300, 5), torch.randn(300, 7)
+    weight, sums = projection.weight_gradient(rows, grad, sums=False)
+    assert sums is None
+    torch.testing.assert_close(weight, rows.t() @ grad)
+    weight, sums = projection.weight_gradient(rows, grad)
+    torch.testing.assert_close(sums, grad.sum(0))

@@ -74,11 +74,12 @@ def matmul_t(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = 
     return runners[which](x.shape[0])
 
 
-def weight_gradient(rows: torch.Tensor, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(rowsᵀ @ grad, grad's column sums) for rows (M, F) and grad (M, N)."""
+def weight_gradient(rows: torch.Tensor, grad: torch.Tensor, sums: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(rowsᵀ @ grad, grad's column sums) for rows (M, F) and grad (M, N). sums=False: no bias wants
+    them, and BLAS skips that pass over grad (the native GEMM takes them from its packed blocks anyway)."""
     runners = {
         "native": lambda n: build.native().matmul_tn(rows[:n], grad[:n]),
-        "blas": lambda n: (rows[:n].t() @ grad[:n], grad[:n].sum(0)),
+        "blas": lambda n: (rows[:n].t() @ grad[:n], grad[:n].sum(0) if sums else None),
     }
     which = engine(grad, "weight_grad", rows.shape[0], rows.shape[1], grad.shape[1], runners)
     return runners[which](rows.shape[0])
@@ -106,7 +107,7 @@ def gradients(x, kernel, has_bias: bool, grad, needs) -> tuple:
     if needs[0]:
         dx = matmul_t(grad, kernel, product="input_grad").view(x.shape)
     if needs[1]:
-        dkernel, column_sums = weight_gradient(x.reshape(-1, x.shape[-1]), grad)
+        dkernel, column_sums = weight_gradient(x.reshape(-1, x.shape[-1]), grad, sums=has_bias and needs[2])
         dbias = column_sums if has_bias and needs[2] else None
     elif has_bias and needs[2]:
         dbias = grad.sum(0)
