@@ -74,7 +74,8 @@ def matmul_t(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = 
     return runners[which](x.shape[0])
 
 
-def weight_gradient(rows: torch.Tensor, grad: torch.Tensor, sums: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+def weight_gradient(rows: torch.Tensor, grad: torch.Tensor,
+                    sums: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
     """(rowsᵀ @ grad, grad's column sums) for rows (M, F) and grad (M, N). sums=False: no bias wants
     them, and BLAS skips that pass over grad (the native GEMM takes them from its packed blocks anyway)."""
     runners = {

@@ -92,7 +92,9 @@ def quota_cpus(cgroups: Path = CGROUPS, root: Path = CGROUP_ROOT) -> float | Non
         for mount in mounts:
             folder = mount / path.lstrip("/")
             for where in [folder, *folder.parents]:
-                limits += [limit] if (limit := _limit(where)) is not None else []
+                limit = _limit(where)
+                if limit is not None:
+                    limits.append(limit)
                 if where == mount:
                     break
     return min(limits, default=None)
@@ -154,6 +156,4 @@ def update() -> None:
         wanted = min(team(free_cores(previous, reading, len(cpus)), len(cpus), _state["users"]), _state["quota"])
     if wanted != now:
         torch.set_num_threads(wanted)
-        _state["ours"] = wanted
-    elif previous is not None:
-        _state["ours"] = wanted
+    _state["ours"] = wanted
