@@ -86,7 +86,7 @@ def quota_cpus(cgroups: Path = CGROUPS, root: Path = CGROUP_ROOT) -> float | Non
         if hierarchy == "0" and controllers == "":  # v2
             mounts = [root]
         elif "cpu" in controllers.split(","):  # v1, mounted as cpu or as cpu,cpuacct
-            mounts = [root / controllers, root / "cpu"]
+            mounts = list(dict.fromkeys([root / controllers, root / "cpu"]))  # once when they are one
         else:
             continue
         for mount in mounts:
@@ -127,7 +127,7 @@ def team(free: float, cpus: int, threads: int) -> int:
     return max(1, min(threads, round(free)))
 
 
-# "users": the user's count; "ours": the count update() last set (None: it has set none);
+# "users": the user's count; "ours": the count update() last left torch with (None: none yet);
 # "reading": the last Reading; "quota": the threads the CPU quota allows (None: not read yet; inf: no quota)
 _state: dict = {"users": None, "ours": None, "reading": None, "quota": None}
 
