@@ -25,11 +25,14 @@ def steady_threads():
 
 @pytest.fixture(scope="session", autouse=True)
 def own_calibration(tmp_path_factory):
-    """The GEMM choices this test process times go to a folder of its own, not to the build's
-    calibration.json: timed on a machine busy with tests, they would stay for the user's real runs."""
+    """The GEMM choices the tests time go to a folder of their own, not to the build's
+    calibration.json: timed on a machine busy with tests, they would stay for the user's real runs.
+    Set in the environment, so that child processes (a killed run, a study's workers) share it with
+    this one: a run resumed here must meet the engines its first part ran on."""
     folder = tmp_path_factory.mktemp("calibration")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(calibration, "_folder", lambda: folder)
+        patch.setenv("RNNZOO_CALIBRATION_DIR", str(folder))
+        patch.setitem(calibration._state, "path", None)
         yield folder
 
 

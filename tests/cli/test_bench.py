@@ -10,19 +10,21 @@ from rnnzoo.cli.main import main
 from rnnzoo.kernels import build, calibration
 
 
-def test_bench_smallest_run(tmp_path, monkeypatch, capsys, own_calibration):
+def test_bench_smallest_run(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("RNNZOO_KERAS_PYTHON", raising=False)
     out = tmp_path / "bench.json"
-    (own_calibration / "calibration.json").write_text(json.dumps({"weight_grad rows<=2048 depth=28 width=256": "blas",
-                                                                   "input_grad rows<=8 depth=1 width=1": "native"}))
-    monkeypatch.setitem(calibration._state, "folder", None)  # read afresh, as by a new process
+    kept_file = tmp_path / "calibration.json"
+    kept_file.write_text(json.dumps({"weight_grad rows<=2048 depth=28 width=256": "blas",
+                                     "input_grad rows<=8 depth=1 width=1": "native"}))
+    monkeypatch.setattr(calibration, "_path", lambda: kept_file)
+    monkeypatch.setitem(calibration._state, "path", None)  # read afresh, as by a new process
     args = ["bench", "--sweep", "none", "--rounds", "1", "--no-memory", "--json", str(out), "--recalibrate"]
     assert main(args) == 0
     printed = capsys.readouterr().out
     report = json.loads(out.read_text())
     # --recalibrate: the choices kept before were dropped, and what the run used was timed anew
     assert "rnnzoo: dropped 2 GEMM choices kept with the build; each shape is timed again" in printed
-    kept = json.loads((own_calibration / "calibration.json").read_text()) if build.native() is not None else {}
+    kept = json.loads(kept_file.read_text()) if build.native() is not None else {}
     assert "input_grad rows<=8 depth=1 width=1" not in kept
     assert all(kept[shape] == engine for result in report["results"] for shape, engine in result["gemms"].items())
     assert [r["case"] for r in report["results"]] == ["Simple_RNNs", "LSTMs", "GRUs"]

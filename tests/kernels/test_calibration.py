@@ -1,6 +1,10 @@
 """Which GEMM runs the projection's products: the fastest per shape, timed once and kept with the build."""
 
 import json
+import os
+import subprocess
+import sys
+import textwrap
 import time
 
 import pytest
@@ -12,8 +16,8 @@ from rnnzoo.kernels import calibration, projection
 @pytest.fixture
 def folder(tmp_path, monkeypatch):
     """A build folder of its own, as a fresh machine has it: no calibration.json yet."""
-    monkeypatch.setattr(calibration, "_folder", lambda: tmp_path)
-    monkeypatch.setattr(calibration, "_state", {"folder": None, "said": False})
+    monkeypatch.setattr(calibration, "_path", lambda: tmp_path / "calibration.json")
+    monkeypatch.setattr(calibration, "_state", {"path": None, "said": False})
     monkeypatch.setattr(calibration, "_chosen", {})
     monkeypatch.setattr(calibration, "_used", {})
     return tmp_path
@@ -42,13 +46,56 @@ def test_the_fastest_engine_is_chosen_and_kept_in_the_build_folder(folder, capsy
 def test_a_known_shape_class_is_not_timed_again_even_in_another_process(folder):
     calls = []
     calibration.choose("input_grad", 1792, 256, 1024, runners({"native": 0.0, "blas": 0.004}, calls))
-    calibration._state["folder"] = None  # as a new process: calibration.json read afresh
+    calibration._state["path"] = None  # as a new process: calibration.json read afresh
     calibration._chosen.clear()
     calls.clear()
     # rows 1100 fall in the same class (up to 2048); the timings would now say blas
     assert calibration.choose("input_grad", 1100, 256, 1024, runners({"native": 0.004, "blas": 0.0}, calls)) == "native"
     assert calls == []
     assert calibration.used() == {"input_grad rows<=2048 depth=256 width=1024": "native"}
+
+
+def test_a_class_another_process_timed_since_this_one_read_the_file_is_taken_not_timed(folder):
+    calls = []
+    calibration.choose("input_grad", 64, 28, 256, runners({"native": 0.0, "blas": 0.004}, calls))  # file read
+    other = {"input_grad rows<=256 depth=28 width=256": "native", "weight_grad rows<=2048 depth=28 width=256": "blas"}
+    (folder / "calibration.json").write_text(json.dumps(other))  # another process, meanwhile
+    calls.clear()
+    assert calibration.choose("weight_grad", 1792, 28, 256, runners({"native": 0.0, "blas": 0.004}, calls)) == "blas"
+    assert calls == []
+
+
+CONTENDER = textwrap.dedent("""
+    import pathlib, sys, time, types
+    from rnnzoo.kernels import build, calibration
+    build.native = lambda: types.SimpleNamespace(__file__=sys.argv[1])  # a build folder, as a loaded build has
+    favourite, start = sys.argv[2], pathlib.Path(sys.argv[3])  # what this process's timings say; when to go
+    def runner(name):
+        return lambda rows: time.sleep(0.0 if name == favourite else 0.1)
+    (start.parent / f"ready-{favourite}-{time.monotonic_ns()}").touch()
+    while not start.exists():
+        time.sleep(0.001)
+    print(calibration.choose("weight_grad", 1792, 256, 1024, {name: runner(name) for name in ("native", "blas")}))
+""")
+
+
+def test_processes_starting_at_once_agree_on_one_engine_kept_where_the_environment_says(tmp_path):
+    build_folder = tmp_path / "build" / "recurrent-abc"
+    kept = tmp_path / "kept"
+    environment = {**os.environ, "RNNZOO_CALIBRATION_DIR": str(kept)}
+    start = tmp_path / "start"
+    contenders = [subprocess.Popen([sys.executable, "-c", CONTENDER, str(build_folder / "module.so"), favourite,
+                                    str(start)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                   env=environment) for favourite in ("native", "blas")]
+    deadline = time.monotonic() + 60
+    while len(list(tmp_path.glob("ready-*"))) < len(contenders) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    start.touch()  # both time the same class at once
+    answers = {contender.communicate(timeout=60)[0].strip() for contender in contenders}
+    assert len(answers) == 1 and answers <= {"native", "blas"}  # whoever timed first decided for all
+    assert json.loads((kept / "recurrent-abc.json").read_text()) == {"weight_grad rows<=2048 depth=256 width=1024":
+                                                                    answers.pop()}
+    assert not build_folder.exists()  # nothing written beside the build
 
 
 def test_forget_drops_every_choice_and_the_next_call_times_again(folder):

@@ -8,8 +8,12 @@ oneDNN ("onednn") or torch.mm ("blas": MKL in torch's x86 wheels); the gradients
 CPU and on the shape (docs/performance.md has what won where), so the first call of a shape class
 times every engine that can run it on that call's operands and keeps the fastest in
 the build folder's `calibration.json`, where every later process finds it: a machine then runs the
-same engine for a shape, and gets the same bits, run after run. Timing a class takes a few to a few
-hundred milliseconds, once per machine; a line on stderr says so.
+same engine for a shape, and gets the same bits, run after run (a run resumed from a checkpoint
+continues bit for bit). Timing a class takes a few to a few hundred milliseconds, once per machine;
+a line on stderr says so. Processes starting at once (a study's workers) take turns on a lock file
+beside it, so the first to time a class decides it for all of them.
+$RNNZOO_CALIBRATION_DIR, where set, keeps the choices there instead, as `<build folder name>.json`
+(for a read-only cache; the tests keep their timings out of the user's file with it).
 
     shape class   the product, its depth and width exactly, and its rows rounded up to a power of two
                   (at least 256); not the thread count, which threads.py may change during a run: a
@@ -25,6 +29,7 @@ Without the native extension nothing is timed: oneDNN runs where torch has it, e
 `configure(gemm=...)` names an engine instead of "auto" (settings.py).
 """
 
+import contextlib
 import json
 import os
 import sys
@@ -42,7 +47,7 @@ FILE = "calibration.json"
 _lock = threading.Lock()
 _chosen: dict[str, str] = {}  # shape class -> engine, this process's view of calibration.json
 _used: dict[str, str] = {}  # the shape classes this process has run since used(clear=True), with their engines
-_state = {"folder": None, "said": False}
+_state = {"path": None, "said": False}
 
 
 def shape_class(product: str, rows: int, depth: int, width: int) -> str:
@@ -59,9 +64,13 @@ def choose(product: str, rows: int, depth: int, width: int, runners: dict[str, C
     with _lock:
         chosen = _known().get(key)
         if chosen not in runners:
-            chosen = fastest(runners, min(rows, CALIBRATION_ROWS))
+            path = _path()
+            with _machine_lock(path):
+                chosen = _read(path).get(key) if path is not None else None  # another process's choice
+                if chosen not in runners:
+                    chosen = fastest(runners, min(rows, CALIBRATION_ROWS))
+                    _save(path, key, chosen)
             _chosen[key] = chosen
-            _save(key, chosen)
         _used[key] = chosen
     return chosen
 
@@ -93,10 +102,10 @@ def forget() -> int:
         dropped = len(_known())
         _chosen.clear()
         _used.clear()
-        folder = _folder()
-        if folder is not None:
+        path = _path()
+        if path is not None:
             try:
-                (folder / FILE).unlink()
+                path.unlink()
             except FileNotFoundError:
                 pass
     return dropped
@@ -111,20 +120,45 @@ def used(clear: bool = False) -> dict[str, str]:
     return seen
 
 
-def _folder():
-    """The loaded extension's build folder (None without one)."""
+def _path() -> Path | None:
+    """Where the loaded extension's choices are kept (None without one): the build folder's
+    calibration.json, or $RNNZOO_CALIBRATION_DIR/<build folder name>.json."""
     module = build.native()
-    return Path(module.__file__).parent if module is not None else None
+    if module is None:
+        return None
+    folder = Path(module.__file__).parent
+    if elsewhere := os.environ.get("RNNZOO_CALIBRATION_DIR"):
+        return Path(elsewhere) / f"{folder.name}.json"
+    return folder / FILE
+
+
+@contextlib.contextmanager
+def _machine_lock(path: Path | None):
+    """Held while a class is timed and written, across processes (a lock file beside the choices;
+    none where it can't be made, e.g. a read-only cache, or off POSIX)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path.with_name(f".{path.name}.lock"), "a")
+    except (AttributeError, OSError):  # no build (path None), or nowhere to write
+        yield
+        return
+    with handle:
+        try:
+            import fcntl
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        except (ImportError, OSError):
+            pass
+        yield  # closing the file releases the lock
 
 
 def _known() -> dict[str, str]:
-    folder = _folder()
-    if folder is None:
+    path = _path()
+    if path is None:
         return _chosen
-    if _state["folder"] != folder:  # first use, or another build (configure, tests)
-        _state["folder"] = folder
+    if _state["path"] != path:  # first use, or another build (configure, tests)
+        _state["path"] = path
         _chosen.clear()
-        _chosen.update(_read(folder / FILE))
+        _chosen.update(_read(path))
     return _chosen
 
 
@@ -136,23 +170,23 @@ def _read(path) -> dict[str, str]:
     return {key: value for key, value in data.items() if isinstance(value, str)} if isinstance(data, dict) else {}
 
 
-def _save(key: str, engine: str) -> None:
-    """Adds key to calibration.json, merged with what other processes wrote since, replaced whole."""
-    folder = _folder()
+def _save(path: Path | None, key: str, engine: str) -> None:
+    """Adds key to the kept choices: what is on file (other processes' choices, since this one read
+    it) and the new one, the file replaced whole."""
     if not _state["said"]:
         _state["said"] = True
-        where = f"; kept in {folder / FILE}" if folder is not None else ""
+        where = f"; kept in {path}" if path is not None else ""
         print(f"rnnzoo: timing the GEMMs on new product shapes (once per machine{where})",
               file=sys.stderr, flush=True)
-    if folder is None:
+    if path is None:
         return
-    merged = {**_read(folder / FILE), **_chosen, key: engine}
+    merged = {**_read(path), key: engine}
     temporary = None
     try:
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".calibration-", suffix=".json")
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".calibration-", suffix=".json")
         with os.fdopen(handle, "w") as out:
             json.dump(merged, out, indent=1, sort_keys=True)
-        os.replace(temporary, folder / FILE)
+        os.replace(temporary, path)
     except OSError:  # a read-only cache: the choice holds for this process only
         if temporary is not None and os.path.exists(temporary):
             os.unlink(temporary)
