@@ -44,6 +44,8 @@ CHILD = textwrap.dedent("""
     from rnnzoo.training import Callback, fit
     import rnnzoo.lab.run as run_module
     import json
+    from rnnzoo import kernels
+    kernels.configure(threads="all")  # as the parent (tests/conftest.py): torch's sums round by thread count
     arrays = np.load(sys.argv[1])
     data = Dataset("mnist", arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"], "subset")
     experiment = parse(json.loads(sys.argv[3]))

@@ -38,6 +38,8 @@ CHILD = textwrap.dedent("""
     from rnnzoo.lab import train
     from rnnzoo.training import Callback
     import rnnzoo.lab.run as run_module
+    from rnnzoo import kernels
+    kernels.configure(threads="all")  # as the parent (tests/conftest.py): torch's sums round by thread count
     class Slow(Callback):  # slow each step, so the parent can kill in the middle of an epoch
         def on_batch_end(self, step, logs):
             time.sleep(0.05)
