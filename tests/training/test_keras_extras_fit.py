@@ -6,7 +6,7 @@ import torch
 
 import rnnzoo
 from rnnzoo.layers import regularizers
-from rnnzoo.training import Callback, Checkpointer, KerasAdam, StopTraining, checkpoint, fit
+from rnnzoo.training import Callback, Checkpointer, KerasAdam, StopTraining, checkpoint, evaluate, fit
 
 B, T, F = 4, 5, 3
 
@@ -33,6 +33,18 @@ def test_fit_adds_the_regularization_loss():
     regularized(x)  # the same batch again (lr=0 left the weights alone): its activity loss is fresh
     assert extra == pytest.approx(plain_loss + float(regularizers.regularization_loss(regularized).detach()), rel=1e-5)
     assert len(regularized.losses) == 2 and len(plain.losses) == 0
+
+
+def test_evaluate_adds_the_regularization_loss_as_keras_does():
+    x, y = data()
+    plain, regularized = model(), model(kernel_regularizer="l2", activity_regularizer="l1")
+    plain_loss = evaluate(plain, x, y, batch_size=16, verbose=0)["loss"]
+    loss = evaluate(regularized, x, y, batch_size=16, verbose=0)["loss"]
+    regularized.eval()
+    with torch.no_grad():
+        regularized(x)  # the same batch, in eval mode: its activity loss
+        penalty = float(regularizers.regularization_loss(regularized))
+    assert penalty > 0.01 and loss == pytest.approx(plain_loss + penalty, rel=1e-5)
 
 
 def test_fit_applies_constraints_after_every_step():

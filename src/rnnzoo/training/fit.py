@@ -153,6 +153,7 @@ def evaluate(
     console: Console | TextIO | None = None,
 ) -> dict[str, float]:
     """Keras' ``evaluate``: ``{"loss": ..., "accuracy": ...}`` (the objective's metrics) over the data, in order.
+    The loss includes the model's regularization losses, as in ``fit`` and in Keras.
 
     Eval mode (dropout off) under ``torch.inference_mode``; the model's previous
     train/eval mode is restored afterwards. With ``verbose`` 1 or 2 prints one line,
@@ -173,7 +174,8 @@ def evaluate(
         try:
             for xb, yb, lb in batches(data, torch.arange(len(data)), batch_size, device):
                 outputs = _forward(model, xb, lb)
-                log = metrics.update(objective, outputs, yb, objective.loss(outputs, yb))
+                loss = objective.loss(outputs, yb) + regularization_loss(model)  # as Keras' test_step
+                log = metrics.update(objective, outputs, yb, loss)
                 hooks.on_batch_end(log.step, log)
             loss, means = metrics.result()
             hooks.on_epoch_end(0, EpochLog(0, loss, means, time.perf_counter() - start, metrics.steps))
