@@ -71,3 +71,55 @@ def test_bidirectional_errors():
         rnnzoo.Bidirectional(rnnzoo.Dense(4))
     with pytest.raises(ValueError, match="opposite direction"):
         rnnzoo.Bidirectional(rnnzoo.LSTM(4), backward_layer=rnnzoo.LSTM(4))
+
+
+def test_bidirectional_wraps_rnn_of_cells_with_a_fresh_backward_copy():
+    torch.manual_seed(0)
+    x = torch.randn(B, T, F)
+    for cell in (rnnzoo.LSTMCell(U), [rnnzoo.SimpleRNNCell(3), rnnzoo.GRUCell(U)]):
+        layer = rnnzoo.Bidirectional(rnnzoo.RNN(cell, return_sequences=True))
+        forward, backward = layer.forward_layer, layer.backward_layer
+        assert type(backward) is rnnzoo.RNN and backward.go_backwards and not forward.go_backwards
+        got = layer(x)
+        want = torch.cat([forward(x), backward(x).flip(1)], dim=-1)
+        torch.testing.assert_close(got, want)
+        pairs = list(zip(forward.cell.parameters(), backward.cell.parameters()))
+        assert len(pairs) == len(list(forward.cell.parameters())) > 0
+        assert all(f is not b and f.shape == b.shape for f, b in pairs)
+        assert not torch.equal(pairs[0][0], pairs[0][1])  # weights drawn anew, not shared or copied
+
+
+def test_a_built_cell_is_copied_with_weights_drawn_again():
+    cell = rnnzoo.GRUCell(U)
+    cell.build(F)
+    layer = rnnzoo.Bidirectional(rnnzoo.RNN(cell))
+    assert layer.backward_layer.cell is not cell
+    assert not torch.equal(layer.backward_layer.cell.kernel, cell.kernel)
+    assert layer.backward_layer.cell.kernel.shape == cell.kernel.shape
+
+
+def test_a_users_cell_is_recreated_from_its_config_or_refused_in_one_line():
+    from .test_cells import MinimalRNNCell
+
+    class Configured(MinimalRNNCell):
+        def get_config(self):
+            return {"units": self.units}
+
+        @classmethod
+        def from_config(cls, config):
+            return cls(**config)
+
+    x = torch.randn(B, T, F, dtype=torch.float64)
+    built = Configured(U)
+    built.build(F)
+    layer = rnnzoo.Bidirectional(rnnzoo.RNN(built))
+    assert type(layer.backward_layer.cell.inner) is Configured and layer.backward_layer.cell.inner is not built
+    assert layer(x).shape == (B, 2 * U)
+    unbuilt = rnnzoo.Bidirectional(rnnzoo.RNN(MinimalRNNCell(U)))  # no weights yet: a copy builds its own
+    assert unbuilt(x).shape == (B, 2 * U)
+    assert unbuilt.backward_layer.cell.inner is not unbuilt.forward_layer.cell.inner
+    plain = MinimalRNNCell(U)
+    plain.build(F)
+    with pytest.raises(TypeError, match="backward_layer") as error:
+        rnnzoo.Bidirectional(rnnzoo.RNN(plain))
+    assert "\n" not in str(error.value)

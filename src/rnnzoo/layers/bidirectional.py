@@ -1,14 +1,18 @@
 """Keras' `Bidirectional` wrapper: one copy of a recurrent layer reads forwards, one backwards.
 
 The backward copy is the same layer with go_backwards flipped, built from the wrapped layer's
-config (fresh weights). Its per-step outputs come in reading order, so they are put back in time
+config (fresh weights); an `RNN(cell)` gets a copy of its cell with weights drawn again. Its per-step outputs come in reading order, so they are put back in time
 order — within each sequence's own length, or, with a mask, over all steps as Keras does — before
 the two directions are merged. As in Keras, both directions output zeros at masked steps when
 they return sequences (zero_output_for_mask follows return_sequences).
 """
 
-import torch
+import copy
 
+import torch
+from torch import nn
+
+from .cells import StackedRNNCells
 from .layer import Layer, Shape, keeps_config
 from .rnn import BACKENDS, RNN, check_lengths, reverse_padded
 
@@ -38,8 +42,7 @@ class Bidirectional(Layer):
             raise ValueError(f"merge_mode must be one of {list(MERGE_MODES)}, got {merge_mode!r}")
         super().__init__(name)
         if backward_layer is None:
-            config = layer.get_config()
-            backward_layer = type(layer)(**{**config, "go_backwards": not layer.go_backwards, "name": None})
+            backward_layer = backward_copy(layer)
         if backward_layer.go_backwards == layer.go_backwards:
             raise ValueError("backward_layer must read in the opposite direction to layer (go_backwards differs)")
         if backend is not None:
@@ -102,3 +105,32 @@ class Bidirectional(Layer):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}, merge_mode={self.merge_mode!r}"
+
+
+def backward_copy(layer: RNN) -> RNN:
+    """The wrapped layer again, reading the other way, with weights of its own (Keras recreates it
+    from the layer's config)."""
+    config = {**layer.get_config(), "go_backwards": not layer.go_backwards, "name": None}
+    if "cell" in config:  # RNN(cell): the cell object is in the config
+        config["cell"] = fresh_copy(config["cell"])
+    return type(layer)(**config)
+
+
+def fresh_copy(cell):
+    """A copy of cell (or of a list of cells) whose weights are drawn again: from its config where it
+    has get_config/from_config, else a deep copy re-initialised by its reset_parameters (rnnzoo's
+    cells). An unbuilt cell has no weights yet, so its copy builds its own."""
+    if isinstance(cell, (list, tuple)):
+        return [fresh_copy(c) for c in cell]
+    if isinstance(cell, StackedRNNCells):
+        return StackedRNNCells([fresh_copy(c) for c in cell.cells])
+    if hasattr(cell, "get_config") and hasattr(type(cell), "from_config"):
+        return type(cell).from_config(cell.get_config())
+    copied = copy.deepcopy(cell)
+    if isinstance(copied, nn.Module) and any(True for _ in copied.parameters()):
+        if not hasattr(copied, "reset_parameters"):
+            raise TypeError(f"Bidirectional can't give the backward copy of the built {type(cell).__name__} weights "
+                            "of its own: give the cell reset_parameters() or get_config()/from_config(), or pass "
+                            "backward_layer=RNN(another cell, go_backwards=True)")
+        copied.reset_parameters()
+    return copied

@@ -38,7 +38,7 @@ from .. import kernels
 from . import masking, regularizers
 from .cell import RecurrentCell
 from .cells import KerasCell, StackedRNNCells
-from .layer import Layer, Shape
+from .layer import Layer, Shape, keeps_config
 
 BACKENDS = ("auto", "fused", "reference")
 
@@ -78,6 +78,7 @@ class RNN(Layer):
 
     supports_masking = True
 
+    @keeps_config
     def __init__(
         self,
         cell: RecurrentCell,
