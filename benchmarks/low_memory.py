@@ -4,7 +4,8 @@
 
 Each setting of `rnnzoo.kernels.configure(memory=...)` trains in its own child process (so that
 peaks don't mix): LSTM(units) on (batch, steps, 28) inputs → Dense(10), cross-entropy, Keras' Adam,
-two warm-up steps and then five timed ones. Prints the peak resident memory (ru_maxrss) of each
+two warm-up steps and then five timed ones, with the malloc settings
+of `rnnzoo train` (`rnnzoo.process.tune_malloc()`). Prints the peak resident memory (ru_maxrss) of each
 child, the memory autograd kept for one step's backward pass, the median step time, and the ratios
 low / full. Time it on an otherwise idle machine.
 """
@@ -15,8 +16,9 @@ import subprocess
 import sys
 
 CHILD = """
-import json, resource, statistics, sys, time, torch, rnnzoo
+import json, resource, statistics, sys, time, torch, rnnzoo, rnnzoo.process
 units, steps, batch, memory = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+rnnzoo.process.tune_malloc()  # as `rnnzoo train` and `rnnzoo bench` run: freed activations stay for the next step
 rnnzoo.kernels.configure(memory=memory)
 torch.manual_seed(0)
 model = rnnzoo.Sequential([rnnzoo.Input(shape=(None, 28)), rnnzoo.LSTM(units), rnnzoo.Dense(10)])
