@@ -1,7 +1,8 @@
 // The Python module of rnnzoo's native kernels: one extension built from every file in this folder.
 // The recurrence's entry points take keyword arguments only, and return named tensors.
 
-#include <torch/extension.h>
+#include <pybind11/stl.h>
+#include <torch/csrc/utils/pybind.h>  // pybind11 and the tensor casters: not torch/extension.h, whose C++ frontend dominates the build
 
 #include <vector>
 

@@ -38,7 +38,9 @@
 // y (1 - y), relu: y > 0, hard_sigmoid: 1/6 inside (0, 1), linear: 1), as torch's autograd does.
 
 #include <ATen/ThreadLocalState.h>
-#include <torch/extension.h>
+#include <ATen/core/grad_mode.h>
+#include <ATen/ATen.h>  // ATen only: torch/extension.h adds the C++ frontend and Python bindings, whose headers dominate the build
+#include <ATen/Parallel.h>
 #include <omp.h>
 
 #include "packed_gemm.h"

@@ -2,7 +2,7 @@
 // in, named tensors out (an undefined tensor reaches Python as None).
 #pragma once
 
-#include <torch/extension.h>
+#include <ATen/core/Tensor.h>
 
 #include <string>
 
