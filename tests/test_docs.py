@@ -10,7 +10,7 @@ import pytest
 
 from rnnzoo import config
 from rnnzoo.cli.main import build_parser
-from rnnzoo.layers.registry import LAYER_TYPES
+from rnnzoo.layers.registry import CELL_TYPES, LAYER_TYPES
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -54,4 +54,10 @@ def test_experiments_page_documents_every_key():
             if f"{base} keys" in row.group(1):
                 documented |= set(re.findall(r"`(\w+)`", re.search(rf'^\| `"{base}"` \|(.*)$', layers, re.M).group(1)))
         accepted = set(inspect.signature(cls.__init__).parameters) - {"self", "backward_layer", "input_dim"}
+        assert accepted <= documented, f"docs/experiments.md: {kind} misses {sorted(accepted - documented)}"
+    cells = re.search(r"^An `RNN`'s cells are (.*?)\n\n", layers, re.S | re.M).group(1)
+    documented = set(re.findall(r"`\"?(\w+)\"?`", cells))
+    for kind, cls in CELL_TYPES.items():
+        assert kind in documented, f"docs/experiments.md: no mention of cell type {kind}"
+        accepted = set(config.constructor_parameters(cls))
         assert accepted <= documented, f"docs/experiments.md: {kind} misses {sorted(accepted - documented)}"

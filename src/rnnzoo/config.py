@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .layers.registry import LAYER_TYPES
+from .layers.registry import CELL_TYPES, LAYER_TYPES
 
 
 class ConfigError(ValueError):
@@ -39,19 +39,30 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class LayerSpec:
-    """One entry of `model.layers`: a layer type from the registry and its constructor arguments."""
+    """One entry of `model.layers`: a layer type from the registry and its constructor arguments.
+    A value may be a LayerSpec itself (Bidirectional's `layer`, an RNN's `cell`) or a tuple of them
+    (an RNN's stacked cells): each build makes them anew."""
 
     type: str
     options: tuple[tuple[str, Any], ...] = ()  # (key, value) pairs: a frozen stand-in for a dict
 
     def kwargs(self) -> dict:
-        return {k: (v.build() if isinstance(v, LayerSpec) else v) for k, v in self.options}
+        return {k: _nested(v, LayerSpec.build) for k, v in self.options}
 
     def build(self):
-        return LAYER_TYPES[self.type](**self.kwargs())
+        return {**LAYER_TYPES, **CELL_TYPES}[self.type](**self.kwargs())
 
     def to_dict(self) -> dict:
-        return {"type": self.type, **{k: (v.to_dict() if isinstance(v, LayerSpec) else v) for k, v in self.options}}
+        return {"type": self.type, **{k: _nested(v, LayerSpec.to_dict) for k, v in self.options}}
+
+
+def _nested(value, method):
+    """method applied to a LayerSpec value, or to each of a tuple of them; any other value as it is."""
+    if isinstance(value, LayerSpec):
+        return method(value)
+    if isinstance(value, tuple) and value and all(isinstance(v, LayerSpec) for v in value):
+        return [method(v) for v in value]
+    return value
 
 
 @dataclass(frozen=True)
@@ -182,22 +193,47 @@ def _positive(value, key: str, allow_none=False, zero=False):
         raise ConfigError(f"{key}: expected a finite {'non-negative' if zero else 'positive'} number, got {value!r}")
 
 
-def _layer(table: Any, where: str) -> LayerSpec:
+def constructor_parameters(cls) -> dict[str, inspect.Parameter]:
+    """The named arguments cls(...) takes: its __init__'s, and where that passes **kwargs on to the
+    parent's (LSTMCell's **weight_options), the parent's too."""
+    parameters = {}
+    for klass in cls.__mro__:
+        if "__init__" not in vars(klass):
+            continue
+        own = inspect.signature(klass.__init__).parameters
+        parameters |= {name: p for name, p in own.items() if name not in parameters and name != "self"
+                       and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+        if not any(p.kind == p.VAR_KEYWORD for p in own.values()):
+            break
+    return parameters
+
+
+def _layer(table: Any, where: str, types: dict = LAYER_TYPES) -> LayerSpec:
+    what = "cell" if types is CELL_TYPES else "layer"
     if not isinstance(table, dict):
-        raise ConfigError(f"{where}: expected a table like {{ type = \"LSTM\", units = 256 }}, got {_type_name(table)}")
+        example = '{ type = "LSTMCell", units = 64 }' if what == "cell" else '{ type = "LSTM", units = 256 }'
+        raise ConfigError(f"{where}: expected a table like {example}, got {_type_name(table)}")
     kind = table.get("type")
-    if kind not in LAYER_TYPES:
-        raise ConfigError(f"{where}.type: unknown layer type {kind!r}{_did_you_mean(str(kind), LAYER_TYPES)}; "
-                          f"expected one of {', '.join(LAYER_TYPES)}")
-    cls = LAYER_TYPES[kind]
-    parameters = inspect.signature(cls.__init__).parameters
-    accepted = [p for p in parameters if p not in ("self", "backward_layer", "input_dim")]
+    if kind not in types:
+        raise ConfigError(f"{where}.type: unknown {what} type {kind!r}{_did_you_mean(str(kind), types)}; "
+                          f"expected one of {', '.join(types)}")
+    cls = types[kind]
+    parameters = constructor_parameters(cls)
+    accepted = [p for p in parameters if p not in ("backward_layer", "input_dim")]
     options = {k: v for k, v in table.items() if k != "type"}
     _check_keys(options, accepted, f"{where}.")
     for key, value in options.items():
         default = parameters[key].default
         if key == "layer":
             options[key] = _layer(value, f"{where}.layer")
+        elif key == "cell":  # RNN: a cell table, or an array of them (stacked)
+            if isinstance(value, list) and value:
+                options[key] = tuple(_layer(v, f"{where}.cell[{i}]", CELL_TYPES) for i, v in enumerate(value))
+            elif isinstance(value, dict):
+                options[key] = _layer(value, f"{where}.cell", CELL_TYPES)
+            else:
+                raise ConfigError(f"{where}.cell: expected a cell table like {{ type = \"LSTMCell\", units = 64 }} "
+                                  f"or a non-empty array of them, got {_type_name(value)} {value!r}")
         elif default is not inspect.Parameter.empty and default is not None and not isinstance(default, str):
             ok = isinstance(value, type(default)) and not (isinstance(value, bool) != isinstance(default, bool))
             if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):

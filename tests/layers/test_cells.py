@@ -100,3 +100,29 @@ def test_toml_takes_time_distributed_and_masking():
     layers[1]["kernel_constraint"] = {"max": 3}
     with pytest.raises(config.ConfigError, match=r"model.layers\[1\].*unknown constraint 'max'"):
         config.parse({"name": "x", "data": copy, "model": {"input": [28, 10], "layers": layers}})
+
+
+def test_toml_takes_rnn_of_cells_alone_stacked_and_bidirectional():
+    layers = [{"type": "RNN", "return_sequences": True,
+               "cell": [{"type": "SimpleRNNCell", "units": 4},
+                        {"type": "GRUCell", "units": 3, "reset_after": False, "kernel_regularizer": {"l2": 0.01}}]},
+              {"type": "Bidirectional", "layer": {"type": "RNN", "cell": {"type": "LSTMCell", "units": 5}}},
+              {"type": "Dense", "units": 10}]
+    data = {"name": "x", "model": {"input": [28, 28], "layers": layers}}
+    experiment = config.parse(data)
+    model = experiment.build_model()
+    stacked, bidirectional = model.layers[0], model.layers[1]
+    assert [type(c).__name__ for c in stacked.cell.inner.cells] == ["SimpleRNNCell", "GRUCell"]
+    assert stacked.cell.inner.cells[1].reset_after is False  # a GRUCell's own key
+    assert stacked.cell.inner.cells[1].kernel_regularizer.l2 == 0.01  # and one it passes to every cell
+    assert isinstance(bidirectional.forward_layer.cell, rnnzoo.LSTMCell)
+    assert bidirectional.backward_layer.cell is not bidirectional.forward_layer.cell
+    assert model(torch.randn(2, 28, 28)).shape == (2, 10)
+    assert experiment.build_model().layers[0].cell is not stacked.cell  # each build makes its cells anew
+    assert config.parse(experiment.to_dict()) == experiment  # and the spec goes through JSON and back
+    for cell, error in [({"type": "LSTM", "units": 5}, r"layers\[0\].cell.type: unknown cell type 'LSTM'.*LSTMCell"),
+                        ([], r"layers\[0\].cell: expected a cell table"),
+                        ({"type": "GRUCell", "units": 0}, r"layers\[0\].cell: units must be a positive integer"),
+                        ([{"type": "GRUCell", "unit": 3}], r"layers\[0\].cell\[0\].unit: unknown key")]:
+        with pytest.raises(config.ConfigError, match=error):
+            config.parse({"name": "x", "model": {"layers": [{"type": "RNN", "cell": cell}]}})

@@ -44,6 +44,8 @@ def _short(spec) -> str:
     """'LSTM(256, relu, seq)': the layer's size, activation and whether it returns sequences."""
     options = dict(spec.options)
     inside = [_short(options["layer"])] if "layer" in options else []
+    cells = options.get("cell", ())
+    inside += [_short(cell) for cell in (cells if isinstance(cells, tuple) else (cells,))]
     inside += [str(options[key]) for key in ("units", "rate", "activation") if key in options]
     inside += ["seq"] if options.get("return_sequences") else []
     return f"{spec.type}({', '.join(inside)})"
