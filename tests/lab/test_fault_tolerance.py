@@ -4,22 +4,18 @@ import errno
 import importlib
 import json
 import os
-import signal
-import subprocess
-import sys
-import textwrap
-import time
 from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import load_file
 
 from rnnzoo.cli.main import main
 from rnnzoo.config import parse
 from rnnzoo.lab import OutputExistsError, reproduce, train
 from rnnzoo.lab import run as run_module
 from rnnzoo.training import CheckpointError
+
+from .sigkill import assert_same_run, kill_at_checkpoint
 
 SUBSET = Path(__file__).resolve().parents[1] / "data" / "mnist_subset.npz"
 
@@ -36,26 +32,15 @@ def experiment(epochs=2, units=16):
     })
 
 
-CHILD = textwrap.dedent("""
-    import sys, time, numpy as np
+CHILD = """
+    import sys, json, numpy as np
     from rnnzoo.config import parse
     from rnnzoo.data import Dataset
     from rnnzoo.lab import train
-    from rnnzoo.training import Callback, fit
-    import rnnzoo.lab.run as run_module
-    import json
-    from rnnzoo import kernels
-    kernels.configure(threads="all")  # as the parent (tests/conftest.py): torch's sums round by thread count
     arrays = np.load(sys.argv[1])
     data = Dataset("mnist", arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"], "subset")
-    experiment = parse(json.loads(sys.argv[3]))
-    class Slow(Callback):  # slow each step, so the parent can kill in the middle of an epoch
-        def on_batch_end(self, step, logs):
-            time.sleep(0.05)
-    real_fit = run_module.fit
-    run_module.fit = lambda *a, callbacks=(), **k: real_fit(*a, callbacks=[*callbacks, Slow()], **k)
-    train(experiment, dataset=data, run_dir=sys.argv[2], verbose=0, checkpoint_every_steps=3)
-""")
+    train(parse(json.loads(sys.argv[3])), dataset=data, run_dir=sys.argv[2], verbose=0, checkpoint_every_steps=3)
+"""
 
 
 def test_sigkill_mid_epoch_then_resume_gives_identical_weights(mnist_subset, tmp_path):
@@ -64,28 +49,12 @@ def test_sigkill_mid_epoch_then_resume_gives_identical_weights(mnist_subset, tmp
     train(exp, dataset=mnist_subset, run_dir=reference, verbose=0)
 
     run_dir = tmp_path / "killed"
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(SUBSET), str(run_dir), json.dumps(exp.to_dict())])
-    deadline = time.monotonic() + 120
-    try:
-        # wait for a checkpoint inside the second epoch (epoch index 1, past step 0)
-        while not list((run_dir / "checkpoints").glob("ckpt-001-00000[3-9]")):
-            assert child.poll() is None, "the child finished or died before it could be killed"
-            assert time.monotonic() < deadline, "no mid-epoch checkpoint appeared"
-            time.sleep(0.01)
-        child.send_signal(signal.SIGKILL)
-    finally:
-        child.wait()
-    assert child.returncode == -signal.SIGKILL
+    # killed at a checkpoint inside the second epoch (epoch index 1, past step 0)
+    kill_at_checkpoint(CHILD, [str(SUBSET), str(run_dir), json.dumps(exp.to_dict())], run_dir, "ckpt-001-00000[3-9]")
     assert not (run_dir / "result.json").exists()
 
     result = train(exp, dataset=mnist_subset, run_dir=run_dir, resume=True, verbose=0)
-    expected, got = load_file(reference / "weights.safetensors"), load_file(run_dir / "weights.safetensors")
-    assert expected.keys() == got.keys()
-    for key in expected:
-        assert torch.equal(expected[key], got[key]), key
-    want = json.loads((reference / "result.json").read_text())
-    assert [e["loss"] for e in want["epochs"]] == result.history.loss
-    assert want["test"] == result.test
+    assert_same_run(reference, run_dir, result)
 
 
 def test_resume_refuses_another_experiment(mnist_subset, tmp_path):

@@ -2,11 +2,6 @@
 killed with SIGKILL mid-epoch and resumed bit for bit: the kept LSTM state travels in checkpoints."""
 
 import json
-import signal
-import subprocess
-import sys
-import textwrap
-import time
 import tomllib
 from pathlib import Path
 
@@ -17,6 +12,8 @@ from safetensors.torch import load_file
 from rnnzoo.config import ConfigError, load, parse
 from rnnzoo.lab import train
 from rnnzoo.lab.run import examples
+
+from .sigkill import assert_same_run, kill_at_checkpoint
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "stateful_copy.toml"
 
@@ -32,21 +29,12 @@ def experiment(epochs=2):
     return parse(settings)
 
 
-CHILD = textwrap.dedent("""
-    import sys, time, json
+CHILD = """
+    import sys, json
     from rnnzoo.config import parse
     from rnnzoo.lab import train
-    from rnnzoo.training import Callback
-    import rnnzoo.lab.run as run_module
-    from rnnzoo import kernels
-    kernels.configure(threads="all")  # as the parent (tests/conftest.py): torch's sums round by thread count
-    class Slow(Callback):  # slow each step, so the parent can kill in the middle of an epoch
-        def on_batch_end(self, step, logs):
-            time.sleep(0.05)
-    real_fit = run_module.fit
-    run_module.fit = lambda *a, callbacks=(), **k: real_fit(*a, callbacks=[*callbacks, Slow()], **k)
     train(parse(json.loads(sys.argv[2])), run_dir=sys.argv[1], verbose=0, checkpoint_every_steps=3)
-""")
+"""
 
 
 def test_the_example_experiment_is_valid():
@@ -80,27 +68,11 @@ def test_sigkill_mid_epoch_then_resume_is_bit_identical(tmp_path):
     train(exp, run_dir=reference, verbose=0)
 
     run_dir = tmp_path / "killed"
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(run_dir), json.dumps(exp.to_dict())])
-    deadline = time.monotonic() + 120
-    try:
-        # a checkpoint inside the second epoch, mid-stream (the kept state is not zero there)
-        while not list((run_dir / "checkpoints").glob("ckpt-001-00000[4-9]")):
-            assert child.poll() is None, "the child finished or died before it could be killed"
-            assert time.monotonic() < deadline, "no mid-epoch checkpoint appeared"
-            time.sleep(0.01)
-        child.send_signal(signal.SIGKILL)
-    finally:
-        child.wait()
-    assert child.returncode == -signal.SIGKILL
+    # a checkpoint inside the second epoch, mid-stream (the kept state is not zero there)
+    kill_at_checkpoint(CHILD, [str(run_dir), json.dumps(exp.to_dict())], run_dir, "ckpt-001-00000[4-9]")
     newest = sorted((run_dir / "checkpoints").glob("ckpt-*"))[-1]
     kept = load_file(newest / "model.safetensors")["lstm.state_0"]
     assert kept.shape == (8, 16) and kept.abs().sum() > 0  # the checkpoint carries the LSTM's kept state
 
     result = train(exp, run_dir=run_dir, resume=True, verbose=0)
-    expected, got = load_file(reference / "weights.safetensors"), load_file(run_dir / "weights.safetensors")
-    assert expected.keys() == got.keys()
-    for key in expected:
-        assert torch.equal(expected[key], got[key]), key
-    want = json.loads((reference / "result.json").read_text())
-    assert [e["loss"] for e in want["epochs"]] == result.history.loss
-    assert want["test"] == result.test
+    assert_same_run(reference, run_dir, result)
