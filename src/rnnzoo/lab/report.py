@@ -7,6 +7,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only: works with no display
 import matplotlib.pyplot as plt
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from .notebook import NOTEBOOK
 
@@ -47,6 +48,7 @@ def learning_curves(results: dict, path: Path) -> None:
     loss_ax.set(title="Training loss", xlabel="epoch", ylabel="sparse categorical cross-entropy")
     acc_ax.set(title="Accuracy", xlabel="epoch", ylabel="accuracy")
     for ax in (loss_ax, acc_ax):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole: no tick at 1.2
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
@@ -66,6 +68,9 @@ def tradeoffs(results: dict, path: Path) -> None:
                 ax.scatter(paper[key], 100 * paper["test_accuracy"], s=60, marker="x", color=point.get_facecolor(),
                            label=f"{result.experiment.name} (notebook)")
         ax.set(xlabel=label, ylabel="test accuracy (%)", title=f"Test accuracy vs {label}")
+        if key == "params":  # "200k", not "200000" run into its neighbours
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=5))
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value / 1000:,.0f}k"))
         if key == "seconds_per_epoch" and all(r.seconds_per_epoch > 0 and not math.isnan(r.seconds_per_epoch) for r in results.values()):
             ax.set_xscale("log")
         ax.grid(alpha=0.3)

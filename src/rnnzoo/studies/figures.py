@@ -7,6 +7,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only, no display: the same on a headless CI machine
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 
 def _png(figure) -> bytes:
@@ -70,6 +71,7 @@ def learning_curves(curves: dict) -> bytes:
             line, = axis.plot(epochs, row["mean"], marker=".", label=row["model"])
             axis.fill_between(epochs, row["low"], row["high"], color=line.get_color(), alpha=0.2)
         axis.set(xlabel="epoch", ylabel=f"training {rows[0]['metric']}", title=title)
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.legend(fontsize=7)
     return _png(figure)
 
