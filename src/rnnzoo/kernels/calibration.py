@@ -135,11 +135,13 @@ def _path() -> Path | None:
 @contextlib.contextmanager
 def _machine_lock(path: Path | None):
     """Held while a class is timed and written, across processes (a lock file beside the choices;
-    none where it can't be made, e.g. a read-only cache, or off POSIX)."""
+    none without a build, or where it can't be made: a read-only cache, or off POSIX)."""
     try:
+        if path is None:
+            raise FileNotFoundError
         path.parent.mkdir(parents=True, exist_ok=True)
         handle = open(path.with_name(f".{path.name}.lock"), "a")
-    except (AttributeError, OSError):  # no build (path None), or nowhere to write
+    except OSError:
         yield
         return
     with handle:

@@ -1,9 +1,10 @@
 """Keras' `Bidirectional` wrapper: one copy of a recurrent layer reads forwards, one backwards.
 
 The backward copy is the same layer with go_backwards flipped, built from the wrapped layer's
-config (fresh weights); an `RNN(cell)` gets a copy of its cell with weights drawn again. Its per-step outputs come in reading order, so they are put back in time
-order — within each sequence's own length, or, with a mask, over all steps as Keras does — before
-the two directions are merged. As in Keras, both directions output zeros at masked steps when
+config (fresh weights; an `RNN(cell)` gets a copy of its cell with weights drawn again). Its
+per-step outputs come in reading order, so they are put back in time order — within each
+sequence's own length, or, with a mask, over all steps as Keras does — before the two directions
+are merged. As in Keras, both directions output zeros at masked steps when
 they return sequences (zero_output_for_mask follows return_sequences).
 """
 

@@ -11,7 +11,7 @@
 // keep(i): h = mix(mix(lo32(i) ^ key0) ^ key1 ^ hi32(i) * 0x9e3779b9), kept when the top 24 bits
 // of h are >= threshold = round(rate * 2^24); mix is Wellons' "lowbias32" integer hash.
 
-#include <ATen/ATen.h>  // ATen only: torch/extension.h adds the C++ frontend and Python bindings, whose headers dominate the build
+#include <ATen/ATen.h>  // not torch/extension.h: its C++ frontend's headers would dominate the build
 #include <ATen/Parallel.h>
 
 #include <cstdint>

@@ -8,7 +8,7 @@
 // On a CPU this costs far less than the log-space parallel scan, which needs an exp, a log and a
 // cumulative log-sum-exp per element: that scan is for devices with thousands of threads.
 
-#include <ATen/ATen.h>  // ATen only: torch/extension.h adds the C++ frontend and Python bindings, whose headers dominate the build
+#include <ATen/ATen.h>  // not torch/extension.h: its C++ frontend's headers would dominate the build
 #include <ATen/Parallel.h>
 
 #include <vector>

@@ -6,7 +6,7 @@
 // multiplies its share of the rows. B may be given as stored (rows contiguous) or as the transpose
 // of a contiguous matrix (kernel.t(), for the input gradient): both pack without a copy.
 
-#include <ATen/ATen.h>  // ATen only: torch/extension.h adds the C++ frontend and Python bindings, whose headers dominate the build
+#include <ATen/ATen.h>  // not torch/extension.h: its C++ frontend's headers would dominate the build
 #include <ATen/Parallel.h>
 #include <omp.h>
 

@@ -2,7 +2,7 @@
 // The recurrence's entry points take keyword arguments only, and return named tensors.
 
 #include <pybind11/stl.h>
-#include <torch/csrc/utils/pybind.h>  // pybind11 and the tensor casters: not torch/extension.h, whose C++ frontend dominates the build
+#include <torch/csrc/utils/pybind.h>  // pybind11 and the tensor casters, without the C++ frontend
 
 #include <vector>
 

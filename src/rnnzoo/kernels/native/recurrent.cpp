@@ -39,7 +39,7 @@
 
 #include <ATen/ThreadLocalState.h>
 #include <ATen/core/grad_mode.h>
-#include <ATen/ATen.h>  // ATen only: torch/extension.h adds the C++ frontend and Python bindings, whose headers dominate the build
+#include <ATen/ATen.h>  // not torch/extension.h: its C++ frontend's headers would dominate the build
 #include <ATen/Parallel.h>
 #include <omp.h>
 
