@@ -1,6 +1,8 @@
 """The lab on real data: training learns, runs are saved and reloaded, reproduce writes its report."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -82,3 +84,10 @@ def test_reproduce_never_overwrites_results(offline_mnist, tmp_path):
     with pytest.raises(OutputExistsError, match="--overwrite"):
         reproduce(tmp_path, quick=True, models=("simple_rnn",))
     assert (tmp_path / "results.json").read_text() == "{}"
+
+
+def test_import_leaves_matplotlib_and_the_display_alone():
+    """The report draws on a Figure of its own, imported when it draws: `import rnnzoo` neither waits
+    for matplotlib nor switches a notebook's backend."""
+    code = "import sys, rnnzoo; print(sorted(m for m in sys.modules if m.split('.')[0] == 'matplotlib'))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"

@@ -3,12 +3,6 @@
 import math
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only: works with no display
-import matplotlib.pyplot as plt
-from matplotlib.ticker import FuncFormatter, MaxNLocator
-
 from .notebook import NOTEBOOK
 
 
@@ -37,8 +31,19 @@ def markdown_table(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _figure(**options):
+    """A matplotlib Figure of its own, drawn to files only: no pyplot, so no display is needed, a
+    notebook's backend is left alone, and `import rnnzoo` doesn't wait for matplotlib."""
+    from matplotlib.figure import Figure
+
+    return Figure(**options)
+
+
 def learning_curves(results: dict, path: Path) -> None:
-    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 4))
+    from matplotlib.ticker import MaxNLocator
+
+    fig = _figure(figsize=(10, 4))
+    loss_ax, acc_ax = fig.subplots(1, 2)
     for preset, result in results.items():
         epochs = [e.epoch + 1 for e in result.history.epochs]
         loss_ax.plot(epochs, result.history.loss, marker="o", label=result.experiment.name)
@@ -53,12 +58,14 @@ def learning_curves(results: dict, path: Path) -> None:
         ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def tradeoffs(results: dict, path: Path) -> None:
     """Test accuracy against parameters and against seconds per epoch, notebook points beside ours."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    fig = _figure(figsize=(10, 4))
+    axes = fig.subplots(1, 2)
     for ax, key, label in ((axes[0], "params", "parameters"), (axes[1], "seconds_per_epoch", "seconds per epoch")):
         for preset, result in results.items():
             ours = result.params if key == "params" else result.seconds_per_epoch
@@ -77,4 +84,3 @@ def tradeoffs(results: dict, path: Path) -> None:
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
