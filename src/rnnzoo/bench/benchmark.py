@@ -516,13 +516,11 @@ def _run(json_path, png_path, sweep, rounds, per_round, keras_python_path, mallo
 
 
 def plot(results: list[Result], path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # not pyplot: no display, and a notebook's backend left alone
 
     seeds, sweep = results[:3], results[3:]
-    figure, axes = plt.subplots(1, 2 if sweep else 1, figsize=(14 if sweep else 7, 5), squeeze=False)
+    figure = Figure(figsize=(14 if sweep else 7, 5))
+    axes = figure.subplots(1, 2 if sweep else 1, squeeze=False)
     ax = axes[0][0]
     names = list(dict.fromkeys(n for r in seeds for n in r.train_ms))
     width = 0.8 / (len(names) + 1)
@@ -545,4 +543,3 @@ def plot(results: list[Result], path) -> None:
         ax.legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
-    plt.close(figure)

@@ -3,25 +3,24 @@
 import io
 from collections import defaultdict
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only, no display: the same on a headless CI machine
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+# Figures of their own, not pyplot's: no display needed (a headless CI machine draws the same),
+# and a notebook that builds a report keeps its own backend.
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 
 def _png(figure) -> bytes:
     buffer = io.BytesIO()
     figure.tight_layout()
     figure.savefig(buffer, format="png", dpi=100)
-    plt.close(figure)
     return buffer.getvalue()
 
 
 def _panels(count: int, width: float = 4.2, height: float = 3.2):
     columns = min(count, 3)
     rows = -(-count // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(width * columns, height * rows), squeeze=False)
+    figure = Figure(figsize=(width * columns, height * rows))
+    axes = figure.subplots(rows, columns, squeeze=False)
     for extra in axes.flat[count:]:
         extra.set_visible(False)
     return figure, list(axes.flat)
@@ -89,7 +88,8 @@ def gradient_norms(gradients: list[dict]) -> bytes:
 
 def step_costs(profile: list[dict]) -> bytes:
     """Time and activation memory of a training step against T, one line per model and batch."""
-    figure, (time_axis, memory_axis) = plt.subplots(1, 2, figsize=(10, 3.6))
+    figure = Figure(figsize=(10, 3.6))
+    time_axis, memory_axis = figure.subplots(1, 2)
     lines = _groups([p for p in profile if "seconds" in p], key=lambda p: (p["model"], p["batch"]))
     for (model, batch), rows in lines.items():
         rows = sorted(rows, key=lambda r: r["length"])
