@@ -150,6 +150,9 @@ inline void tile(int64_t K, const Source& A, const float* panel, const float* bi
     acc[r][0] = accumulate ? *reinterpret_cast<const vec_u*>(C + r * ldc) : start0;
     acc[r][1] = accumulate ? *reinterpret_cast<const vec_u*>(C + r * ldc + VW) : start1;
   }
+  // Unrolled: four rank-1 updates per loop turn, so the loop's own instructions take fewer of the
+  // issue slots the FMAs need (same operations in the same order: the same bits).
+#pragma GCC unroll 4
   for (int64_t k = 0; k < K; ++k) {
     const vec b0 = *reinterpret_cast<const vec*>(panel + k * NR);
     const vec b1 = *reinterpret_cast<const vec*>(panel + k * NR + VW);
