@@ -50,22 +50,40 @@ def models() -> dict:
     }
 
 
-def randomize(model) -> None:
-    model.set_weights([rng.normal(scale=0.5, size=w.shape).astype("float32") for w in model.get_weights()])
+def cell_models() -> dict:
+    """Keras' RNN(cell): single cells, stacks (StackedRNNCells), and one inside a Bidirectional."""
+    return {
+        "rnn_cells": [layers.RNN(layers.LSTMCell(3), return_sequences=True),
+                      layers.RNN([layers.GRUCell(3, reset_after=False), layers.SimpleRNNCell(2, activation="relu")],
+                                 return_sequences=True, go_backwards=True),
+                      layers.RNN([layers.LSTMCell(2), layers.LSTMCell(2, recurrent_activation="hard_sigmoid")]),
+                      layers.Dense(2)],
+        "bidirectional_cells": [layers.Bidirectional(layers.RNN(layers.GRUCell(2), return_sequences=True)),
+                                layers.Dense(2)],
+    }
+
+
+def randomize(model, generator=rng) -> None:
+    model.set_weights([generator.normal(scale=0.5, size=w.shape).astype("float32") for w in model.get_weights()])
+
+
+def save_model(name: str, stack: list, generator, expected: dict) -> None:
+    """`stack` as a Sequential with random weights, saved in both formats, its logits in `expected`."""
+    model = keras.Sequential([keras.Input(shape=(None, F)), *stack], name=name)
+    randomize(model, generator)
+    model.save(GOOD / f"{name}.keras")
+    model.save(GOOD / f"{name}.h5")  # the legacy full-model format
+    for steps in LENGTHS:
+        x = generator.normal(size=(B, steps, F)).astype("float32")
+        expected[f"{name}/x{steps}"] = x
+        expected[f"{name}/logits{steps}"] = np.asarray(model.predict(x, verbose=0))  # a pair is stacked
 
 
 def make_good() -> None:
     GOOD.mkdir(exist_ok=True)
     expected = {"keras_version": np.array(keras.__version__)}
     for name, stack in models().items():
-        model = keras.Sequential([keras.Input(shape=(None, F)), *stack], name=name)
-        randomize(model)
-        model.save(GOOD / f"{name}.keras")
-        model.save(GOOD / f"{name}.h5")  # the legacy full-model format
-        for steps in LENGTHS:
-            x = rng.normal(size=(B, steps, F)).astype("float32")
-            expected[f"{name}/x{steps}"] = x
-            expected[f"{name}/logits{steps}"] = np.asarray(model.predict(x, verbose=0))  # a pair is stacked
+        save_model(name, stack, rng, expected)
     # A model with a fixed number of steps, and its weights alone (model.save_weights).
     fixed = keras.Sequential([keras.Input(shape=(5, F)), layers.LSTM(2), layers.Dense(2)], name="fixed_steps")
     randomize(fixed)
@@ -86,6 +104,9 @@ def make_good() -> None:
     digits.save(GOOD / "mnist_gru.keras")
     loss, accuracy = digits.evaluate(x_test, y_test, batch_size=64, verbose=0)
     expected["mnist_gru/test_loss"], expected["mnist_gru/test_accuracy"] = np.array(loss), np.array(accuracy)
+    cells = np.random.default_rng(1)  # a generator of their own: the draws above don't depend on these
+    for name, stack in cell_models().items():
+        save_model(name, stack, cells, expected)
     np.savez_compressed(HERE / "expected.npz", **expected)
 
 

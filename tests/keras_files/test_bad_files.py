@@ -110,6 +110,25 @@ def test_config_refusals(tmp_path, edit, message):
     one_line(caught.value)
 
 
+def rnn_cell(edit):  # the rnn_cells model's first RNN: RNN(LSTMCell(3))
+    return lambda data: edit(data["config"]["layers"][1]["config"]["cell"])
+
+
+@pytest.mark.parametrize("edit, message", [
+    (rnn_cell(lambda c: c.update(class_name="PeepholeLSTMCell")),
+     "cell type 'PeepholeLSTMCell' can't be converted; rnnzoo supports SimpleRNNCell, LSTMCell, GRUCell"),
+    (rnn_cell(lambda c: c.update(module="evil.module")), "custom object 'LSTMCell'"),
+    (rnn_cell(lambda c: c["config"].update(recurrent_activation="swish_custom")), "recurrent_activation 'swish_custom'"),
+    (rnn_cell(lambda c: c.update(class_name="StackedRNNCells", config={"cells": []})),
+     "a StackedRNNCells without a list of cells"),
+    (lambda d: d["config"]["layers"][1]["config"].update(unroll=True), "unroll=True can't be converted"),
+])
+def test_cell_refusals(tmp_path, edit, message):
+    with pytest.raises(KerasFileError, match=re.escape(message)) as caught:
+        rnnzoo.load_keras(altered(tmp_path, source="rnn_cells.keras", config=edit))
+    one_line(caught.value)
+
+
 def test_a_backward_layer_that_is_not_the_mirror_is_refused(tmp_path):
     def edit(data):
         data["config"]["layers"][1]["config"]["backward_layer"]["config"]["units"] = 5

@@ -1,8 +1,10 @@
 """load_keras on real files written by Keras 3: the logits Keras computed, the names it gave."""
 
+import io
 import json
 import zipfile
 
+import h5py
 import numpy as np
 import pytest
 import torch
@@ -48,6 +50,24 @@ def test_names_and_settings_are_kept(suffix):
     assert bidirectional.layers[0].forward_layer.name == forward_name
     assert bidirectional.layers[0].backward_layer.name == forward_name.replace("forward_", "backward_", 1)
     assert not bidirectional.layers[3].forward_layer.cell.reset_after
+
+
+@pytest.mark.parametrize("suffix", ["keras", "h5"])
+def test_rnn_cells_keep_their_settings(suffix):
+    model = rnnzoo.load_keras(MODELS / f"rnn_cells.{suffix}")
+    assert [type(layer).__name__ for layer in model.layers] == ["RNN", "RNN", "RNN", "Dense"]
+    single, stacked, pair = (layer.cell for layer in model.layers[:3])
+    assert isinstance(single, rnnzoo.LSTMCell) and single.units == 3
+    assert model.layers[1].go_backwards and model.layers[1].return_sequences and not model.layers[2].return_sequences
+    gru, simple = stacked.inner.cells  # RNN runs a stack through a KerasCell
+    assert isinstance(gru, rnnzoo.GRUCell) and not gru.reset_after and gru.units == 3
+    assert isinstance(simple, rnnzoo.SimpleRNNCell) and simple.activation is torch.relu
+    assert [cell.recurrent_activation.__name__ for cell in pair.inner.cells] == ["sigmoid", "hard_sigmoid"]
+    with zipfile.ZipFile(MODELS / "rnn_cells.keras") as archive, \
+            h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r") as weights:
+        stored = []
+        weights.visititems(lambda name, node: stored.append(node.size) if isinstance(node, h5py.Dataset) else None)
+    assert model.count_params() == sum(stored)
 
 
 def test_the_config_agrees_with_the_file():

@@ -29,17 +29,26 @@ def test_round_trip_through_rnnzoo(name, expected, tmp_path):
         np.testing.assert_allclose(logits(back, expected[f"{name}/x{steps}"]), expected[f"{name}/logits{steps}"], **TOL)
 
 
-def test_archive_has_keras_layout(tmp_path):
-    rnnzoo.save_keras(rnnzoo.load_keras(MODELS / "bidirectional.keras"), tmp_path / "back.keras")
+def layer_classes(entry: dict) -> list:
+    """The class names of a config's layers and cells, nested as they are."""
+    config = entry.get("config", {})
+    found = [entry["class_name"]]
+    found += [layer_classes(inner) for key in ("layers", "cells") for inner in config.get(key, [])]
+    found += [layer_classes(config[key]) for key in ("layer", "cell") if key in config]
+    return found
+
+
+@pytest.mark.parametrize("name", ["bidirectional", "rnn_cells", "bidirectional_cells"])
+def test_archive_has_keras_layout(name, tmp_path):
+    rnnzoo.save_keras(rnnzoo.load_keras(MODELS / f"{name}.keras"), tmp_path / "back.keras")
     archive = zipfile.ZipFile(tmp_path / "back.keras")
     assert sorted(archive.namelist()) == ["config.json", "metadata.json", "model.weights.h5"]
+    original = zipfile.ZipFile(MODELS / f"{name}.keras")
     config = json.loads(archive.read("config.json"))
     assert config["class_name"] == "Sequential"
-    assert [entry["class_name"] for entry in config["config"]["layers"]] == ["InputLayer", *["Bidirectional"] * 4, "Dense"]
-    theirs = zipfile.ZipFile(MODELS / "bidirectional.keras").read("model.weights.h5")
-    ours = archive.read("model.weights.h5")
+    assert layer_classes(config) == layer_classes(json.loads(original.read("config.json")))
     paths = []
-    for data in (theirs, ours):
+    for data in (original.read("model.weights.h5"), archive.read("model.weights.h5")):
         with h5py.File(io.BytesIO(data), "r") as file:
             found = []
             file.visititems(lambda name, node: found.append((name, getattr(node, "shape", None))))
@@ -68,6 +77,19 @@ def test_refusals_write_nothing(tmp_path):
     model = rnnzoo.Sequential([rnnzoo.Input(shape=(None, 4)), rnnzoo.SimpleRNN(3, activation=torch.sin)])
     with pytest.raises(KerasFileError, match="activation is a Python function"):
         rnnzoo.save_keras(model, tmp_path / "m.keras")
+    cell = rnnzoo.Sequential([rnnzoo.Input(shape=(None, 4)), rnnzoo.RNN(rnnzoo.GRUCell(3, recurrent_activation=torch.sin))])
+    with pytest.raises(KerasFileError, match="layer 'rnn': the cell's recurrent_activation is a Python function"):
+        rnnzoo.save_keras(cell, tmp_path / "m.keras")
+
+    class Doubling(torch.nn.Module):  # a Keras-style cell of the user's: no Keras counterpart
+        state_size = 4
+
+        def forward(self, x, states):
+            return 2 * x, [2 * x]
+
+    own = rnnzoo.Sequential([rnnzoo.Input(shape=(None, 4)), rnnzoo.RNN(Doubling())])
+    with pytest.raises(KerasFileError, match="layer 'rnn': cell KerasCell has no Keras counterpart"):
+        rnnzoo.save_keras(own, tmp_path / "m.keras")
     good = rnnzoo.load_keras(MODELS / "lstm.keras")
     with pytest.raises(KerasFileError, match="expected a path ending in .keras"):
         rnnzoo.save_keras(good, tmp_path / "m.pt")

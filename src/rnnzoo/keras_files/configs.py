@@ -13,9 +13,10 @@ the weights come from the file.
 
 import re
 
-from ..layers import Bidirectional, Input, Sequential
-from ..layers.activations import ACTIVATIONS
-from ..layers.registry import LAYER_TYPES
+from ..layers import Bidirectional, Input, Sequential, StackedRNNCells
+from ..layers.activations import ACTIVATIONS, builtin_name
+from ..layers.cells import KerasCell
+from ..layers.registry import CELL_TYPES, LAYER_TYPES
 from ..layers.rnn import RNN
 from .errors import KerasFileError
 
@@ -26,12 +27,22 @@ OPTIONS = {
     "SimpleRNN": RECURRENT_OPTIONS,
     "LSTM": (*RECURRENT_OPTIONS, "recurrent_activation", "unit_forget_bias"),
     "GRU": (*RECURRENT_OPTIONS, "recurrent_activation", "reset_after"),
+    "RNN": ("return_sequences", "go_backwards"),  # and its cell
     "Dense": ("units", "activation", "use_bias"),
     "Dropout": ("rate",),
     "Activation": ("activation",),
     "Bidirectional": ("merge_mode",),  # and the wrapped layer
 }
 SUPPORTED = ("InputLayer", *OPTIONS)
+# An RNN's cell: one of these, or a StackedRNNCells of them.
+CELL_OPTIONS = {
+    "SimpleRNNCell": ("units", "activation", "use_bias", "dropout", "recurrent_dropout"),
+    "LSTMCell": ("units", "activation", "recurrent_activation", "use_bias", "unit_forget_bias", "dropout",
+                 "recurrent_dropout"),
+    "GRUCell": ("units", "activation", "recurrent_activation", "use_bias", "reset_after", "dropout",
+                "recurrent_dropout"),
+}
+RECURRENT_TYPES = ("SimpleRNN", "LSTM", "GRU", "RNN")
 # Settings rnnzoo cannot honour, and the value that is fine.
 REFUSED = {
     "stateful": (False, "stateful layers (state carried between batches)"),
@@ -95,13 +106,36 @@ def layer_spec(entry: dict, where: str) -> dict:
     for key in OPTIONS[kind]:
         if key in settings:
             spec[key] = _value(key, settings[key], where)
+    if kind == "RNN":
+        spec["cell"] = cell_spec(settings.get("cell"), f"{where}: cell")
     if kind == "Bidirectional":
         inner = _table(settings.get("layer"), f"{where}: wrapped layer")
         spec["layer"] = layer_spec(inner, f"{where}: wrapped layer")
-        if spec["layer"]["type"] not in ("SimpleRNN", "LSTM", "GRU"):
+        if spec["layer"]["type"] not in RECURRENT_TYPES:
             raise unsupported(f"Bidirectional around {spec['layer']['type']}", where)
         spec["layer"]["name"] = spec["layer"]["name"].removeprefix("forward_")  # rnnzoo adds it back
         _check_mirror(spec["layer"], settings.get("backward_layer"), where)
+    return spec
+
+
+def cell_spec(entry, where: str) -> dict | list[dict]:
+    """An RNN's cell entry -> a cell spec, or a list of them for a StackedRNNCells."""
+    entry = _table(entry, where)
+    _check_not_custom(entry, where)
+    kind = entry.get("class_name")
+    settings = _table(entry.get("config", {}), where)
+    if kind == "StackedRNNCells":
+        cells = settings.get("cells")
+        if not isinstance(cells, list) or not cells:
+            raise KerasFileError(f"{where}: a StackedRNNCells without a list of cells")
+        return [cell_spec(cell, f"{where} {i}") for i, cell in enumerate(cells)]
+    if kind not in CELL_OPTIONS:
+        raise KerasFileError(f"{where}: cell type {kind!r} can't be converted; rnnzoo supports "
+                             f"{', '.join(CELL_OPTIONS)} and a StackedRNNCells of them")
+    spec = {"type": kind}
+    for key in CELL_OPTIONS[kind]:
+        if key in settings:
+            spec[key] = _value(key, settings[key], where)
     return spec
 
 
@@ -168,9 +202,14 @@ def build(name: str, input_shape: tuple, specs: list[dict], where: str) -> Seque
         raise KerasFileError(f"{where}: {error}") from None
 
 
-def build_layer(spec: dict):
-    options = {k: (build_layer(v) if isinstance(v, dict) else v) for k, v in spec.items() if k != "type"}
-    return LAYER_TYPES[spec["type"]](**options)
+def build_layer(spec: dict, types: dict = LAYER_TYPES):
+    """The layer (or, from CELL_TYPES, the cell) of a spec; an RNN's `cell` may be a list (stacked)."""
+    def part(key, value):
+        if key == "cell":
+            return [build_layer(c, CELL_TYPES) for c in value] if isinstance(value, list) else build_layer(value, CELL_TYPES)
+        return build_layer(value) if isinstance(value, dict) else value
+
+    return types[spec["type"]](**{k: part(k, v) for k, v in spec.items() if k != "type"})
 
 
 # -- rnnzoo -> Keras -------------------------------------------------------------------------------
@@ -203,5 +242,31 @@ def keras_layer_config(layer) -> dict:
         config["layer"] = keras_layer_config(layer.forward_layer)
     if isinstance(layer, RNN) and layer.return_state:
         raise unsupported("return_state=True", f"layer {layer.name!r}")
+    if kind == "RNN":
+        config["cell"] = keras_cell_config(layer.cell, f"layer {layer.name!r}")
+    return {"module": "keras.layers", "class_name": kind, "config": config, "registered_name": None}
+
+
+def keras_cell_config(cell, where: str) -> dict:
+    """An RNN's cell as Keras rebuilds it: rnnzoo's own cells, alone or stacked."""
+    if isinstance(cell, KerasCell) and isinstance(cell.inner, StackedRNNCells):  # how RNN runs a stack
+        cell = cell.inner
+    if isinstance(cell, StackedRNNCells):
+        cells = [keras_cell_config(inner, where) for inner in cell.cells]
+        return {"module": "keras.layers", "class_name": "StackedRNNCells", "config": {"cells": cells},
+                "registered_name": None}
+    kind = type(cell).__name__
+    if CELL_TYPES.get(kind) is not type(cell):
+        raise KerasFileError(f"{where}: cell {kind} has no Keras counterpart rnnzoo can write; supported: "
+                             f"{', '.join(CELL_OPTIONS)} and a list of them")
+    config = {}
+    for key in CELL_OPTIONS[kind]:
+        value = getattr(cell, key)
+        if key in ACTIVATION_KEYS:
+            value = builtin_name(value)
+            if value is None:
+                raise KerasFileError(f"{where}: the cell's {key} is a Python function; Keras files name "
+                                     f"activations, expected one of {', '.join(sorted(ACTIVATIONS))}")
+        config[key] = value
     return {"module": "keras.layers", "class_name": kind, "config": config, "registered_name": None}
 

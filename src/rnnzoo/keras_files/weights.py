@@ -8,6 +8,7 @@ names a layer's group after its class, counted in order — `layers/lstm`, `laye
     layers/lstm/cell/vars/1          recurrent_kernel  (U, 4U)
     layers/lstm/cell/vars/2          bias              (4U,)
     layers/bidirectional/forward_layer/cell/vars/0 ... and backward_layer/...
+    layers/rnn/cell/cells/lstm_cell/vars/0 ...  an RNN of stacked cells, each named like a layer
     layers/dense/vars/0, vars/1      kernel, bias
 
 Legacy full-model .h5 files (Keras 2, and Keras 3's `model.save("x.h5")`) keep a group per layer
@@ -23,7 +24,8 @@ import h5py
 import numpy as np
 import torch
 
-from ..layers import Bidirectional, Dense, Sequential
+from ..layers import Bidirectional, Dense, Sequential, StackedRNNCells
+from ..layers.cells import KerasCell
 from ..layers.layer import snake_case
 from ..layers.rnn import RNN
 from .errors import KerasFileError
@@ -36,23 +38,49 @@ def layer_variables(layer) -> list[tuple[str, str, torch.Tensor]]:
                 for side, inner in (("forward_layer", layer.forward_layer), ("backward_layer", layer.backward_layer))
                 for path, name, tensor in layer_variables(inner)]
     if isinstance(layer, RNN):
-        cell = layer.cell
-        named = [("kernel", cell.kernel), ("recurrent_kernel", cell.recurrent_kernel), ("bias", cell.bias)]
-        return [(f"cell/vars/{i}", name, tensor) for i, (name, tensor) in enumerate(named) if tensor is not None]
+        return cell_variables(layer.cell, "cell")
     if isinstance(layer, Dense):
         named = [("kernel", layer.kernel), ("bias", layer.bias)]
         return [(f"vars/{i}", name, tensor) for i, (name, tensor) in enumerate(named) if tensor is not None]
     return []
 
 
-def keras3_groups(model: Sequential) -> list[str]:
-    """Each layer's group in a Keras 3 weights file: its class name in snake case, counted."""
+def cell_variables(cell, prefix: str) -> list[tuple[str, str, torch.Tensor]]:
+    """A cell's variables below `prefix`; a stack's cells each have a group of their own."""
+    if isinstance(cell, KerasCell):  # how RNN runs a stack
+        return cell_variables(cell.inner, prefix)
+    if isinstance(cell, StackedRNNCells):
+        return [variable for group, inner in zip(counted_names(cell.cells), cell.cells)
+                for variable in cell_variables(inner, f"{prefix}/cells/{group}")]
+    named = [("kernel", cell.kernel), ("recurrent_kernel", cell.recurrent_kernel), ("bias", cell.bias)]
+    return [(f"{prefix}/vars/{i}", name, tensor) for i, (name, tensor) in enumerate(named) if tensor is not None]
+
+
+def counted_names(objects) -> list[str]:
+    """Keras 3's group names for a list of layers or cells: the class name in snake case, counted."""
     groups, seen = [], {}
-    for layer in model.layers:
-        base = snake_case(type(layer).__name__)
+    for item in objects:
+        base = snake_case(type(item).__name__)
         groups.append(base if base not in seen else f"{base}_{seen[base] + 1}")
         seen[base] = seen.get(base, -1) + 1
     return groups
+
+
+def keras3_groups(model: Sequential) -> list[str]:
+    """Each layer's group in a Keras 3 weights file."""
+    return counted_names(model.layers)
+
+
+def empty_groups(layer) -> list[str]:
+    """The variable groups Keras writes for `layer` even where they hold nothing: the layer's own,
+    each Bidirectional side's, and a cell stack's."""
+    if isinstance(layer, Bidirectional):
+        return ["vars"] + [f"{side}/{group}" for side, inner in (("forward_layer", layer.forward_layer),
+                                                                 ("backward_layer", layer.backward_layer))
+                           for group in empty_groups(inner)]
+    if isinstance(layer, RNN) and isinstance(getattr(layer.cell, "inner", None), StackedRNNCells):
+        return ["vars", "cell/vars"]
+    return ["vars"]
 
 
 def read_keras3(file: h5py.File, model: Sequential, where: str) -> None:
@@ -138,10 +166,8 @@ def write_keras3(file: h5py.File, model: Sequential) -> None:
     file.create_group("vars")
     for group, layer in zip(keras3_groups(model), model.layers):
         base = file.create_group(f"layers/{group}")
-        base.create_group("vars")
-        if isinstance(layer, Bidirectional):
-            for side in ("forward_layer", "backward_layer"):
-                base.create_group(f"{side}/vars")
+        for empty in empty_groups(layer):
+            base.create_group(empty)
         for path, _, tensor in layer_variables(layer):
             base.create_dataset(path, data=tensor.detach().cpu().float().numpy())
 
