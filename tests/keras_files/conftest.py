@@ -8,7 +8,7 @@ import pytest
 HERE = Path(__file__).parent
 MODELS, BAD = HERE / "models", HERE / "bad"
 NAMES = ("simple_rnn", "lstm", "gru", "gru_reset_before", "bidirectional", "bidirectional_sequences",
-         "bidirectional_pair", "rnn_cells", "bidirectional_cells")
+         "bidirectional_pair", "rnn_cells", "bidirectional_cells", "masking")
 LENGTHS = (6, 3)
 TOL = dict(rtol=0, atol=1e-5)
 

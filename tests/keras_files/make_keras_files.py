@@ -50,8 +50,9 @@ def models() -> dict:
     }
 
 
-def cell_models() -> dict:
-    """Keras' RNN(cell): single cells, stacks (StackedRNNCells), and one inside a Bidirectional."""
+def cell_and_mask_models() -> dict:
+    """Keras' RNN(cell) (single cells, stacks, one inside a Bidirectional), and a model whose
+    Masking layer marks padded steps (its inputs get padding: see save_model)."""
     return {
         "rnn_cells": [layers.RNN(layers.LSTMCell(3), return_sequences=True),
                       layers.RNN([layers.GRUCell(3, reset_after=False), layers.SimpleRNNCell(2, activation="relu")],
@@ -60,6 +61,10 @@ def cell_models() -> dict:
                       layers.Dense(2)],
         "bidirectional_cells": [layers.Bidirectional(layers.RNN(layers.GRUCell(2), return_sequences=True)),
                                 layers.Dense(2)],
+        "masking": [layers.Masking(mask_value=0.5), layers.LSTM(3, return_sequences=True),
+                    layers.Bidirectional(layers.GRU(2, return_sequences=True)), layers.TimeDistributed(layers.Dense(3)),
+                    layers.SimpleRNN(2, return_sequences=True, zero_output_for_mask=True), layers.GRU(2),
+                    layers.Dense(2)],
     }
 
 
@@ -75,6 +80,9 @@ def save_model(name: str, stack: list, generator, expected: dict) -> None:
     model.save(GOOD / f"{name}.h5")  # the legacy full-model format
     for steps in LENGTHS:
         x = generator.normal(size=(B, steps, F)).astype("float32")
+        if isinstance(stack[0], layers.Masking):  # sequence b ends in b padded steps
+            for b in range(B):
+                x[b, steps - b:] = stack[0].mask_value
         expected[f"{name}/x{steps}"] = x
         expected[f"{name}/logits{steps}"] = np.asarray(model.predict(x, verbose=0))  # a pair is stacked
 
@@ -105,7 +113,7 @@ def make_good() -> None:
     loss, accuracy = digits.evaluate(x_test, y_test, batch_size=64, verbose=0)
     expected["mnist_gru/test_loss"], expected["mnist_gru/test_accuracy"] = np.array(loss), np.array(accuracy)
     cells = np.random.default_rng(1)  # a generator of their own: the draws above don't depend on these
-    for name, stack in cell_models().items():
+    for name, stack in cell_and_mask_models().items():
         save_model(name, stack, cells, expected)
     np.savez_compressed(HERE / "expected.npz", **expected)
 

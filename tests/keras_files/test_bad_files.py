@@ -100,7 +100,9 @@ def first_layer(edit):
     (first_layer(lambda c: c.update(return_state=True)), "return_state=True inside a Sequential"),
     (first_layer(lambda c: c.update(activation="gelu_custom")), "activation 'gelu_custom'"),
     (first_layer(lambda c: c.update(units="many")), "units must be a number"),
-    (lambda d: d["config"]["layers"].insert(1, {"class_name": "Masking", "config": {"name": "m"}}), "layer type 'Masking'"),
+    (lambda d: d["config"]["layers"].insert(1, {"class_name": "Conv1D", "config": {"name": "c"}}), "layer type 'Conv1D'"),
+    (lambda d: d["config"]["layers"].insert(1, {"class_name": "TimeDistributed", "config": {"name": "t", "layer": {
+        "class_name": "LSTM", "config": {"name": "l", "units": 2}}}}), "TimeDistributed around LSTM can't be converted"),
     (lambda d: d["config"]["layers"][1].update(module="evil.module"), "custom object 'LSTM'"),
     (lambda d: d["config"]["layers"][0]["config"].update(batch_shape=[None, 28]), "input shape must be (batch, time, features)"),
 ])

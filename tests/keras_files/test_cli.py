@@ -23,7 +23,7 @@ def test_import_evaluate_export(offline_mnist, expected, tmp_path, capsys):
     assert experiment["model"] == {"input": [28], "layers": [
         {"type": "GRU", "units": 8, "activation": "tanh", "use_bias": True, "dropout": 0.0,
          "recurrent_dropout": 0.0, "return_sequences": False, "go_backwards": False,
-         "recurrent_activation": "sigmoid", "reset_after": True},
+         "zero_output_for_mask": False, "recurrent_activation": "sigmoid", "reset_after": True},
         {"type": "Dense", "units": 10, "activation": "linear", "use_bias": True}]}
 
     # rnnzoo evaluate reproduces Keras' own evaluate of the trained model on the same 500 images

@@ -70,6 +70,18 @@ def test_rnn_cells_keep_their_settings(suffix):
     assert model.count_params() == sum(stored)
 
 
+@pytest.mark.parametrize("suffix", ["keras", "h5"])
+def test_the_mask_is_kept_and_matters(suffix, expected):
+    model = rnnzoo.load_keras(MODELS / f"masking.{suffix}")
+    kinds = ["Masking", "LSTM", "Bidirectional", "TimeDistributed", "SimpleRNN", "GRU", "Dense"]
+    assert [type(layer).__name__ for layer in model.layers] == kinds
+    assert model.layers[0].mask_value == 0.5 and model.layers[4].zero_output_for_mask
+    assert isinstance(model.layers[3].layer, rnnzoo.Dense) and model.layers[3].layer.units == 3
+    unmasked = rnnzoo.Sequential(list(model.layers)[1:])  # the same layers, blind to the padding
+    x = expected["masking/x6"]
+    assert np.abs(logits(unmasked, x) - expected["masking/logits6"]).max() > 1e-3
+
+
 def test_the_config_agrees_with_the_file():
     config = json.loads(zipfile.ZipFile(MODELS / "gru.keras").read("config.json"))
     keras_layers = [entry["config"] for entry in config["config"]["layers"][1:]]

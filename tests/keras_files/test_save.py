@@ -38,7 +38,7 @@ def layer_classes(entry: dict) -> list:
     return found
 
 
-@pytest.mark.parametrize("name", ["bidirectional", "rnn_cells", "bidirectional_cells"])
+@pytest.mark.parametrize("name", ["bidirectional", "rnn_cells", "bidirectional_cells", "masking"])
 def test_archive_has_keras_layout(name, tmp_path):
     rnnzoo.save_keras(rnnzoo.load_keras(MODELS / f"{name}.keras"), tmp_path / "back.keras")
     archive = zipfile.ZipFile(tmp_path / "back.keras")

@@ -21,17 +21,19 @@ from ..layers.rnn import RNN
 from .errors import KerasFileError
 
 RECURRENT_OPTIONS = ("units", "activation", "use_bias", "dropout", "recurrent_dropout",
-                     "return_sequences", "go_backwards")
+                     "return_sequences", "go_backwards", "zero_output_for_mask")
 # The Keras config keys each layer type carries over (named the same in Keras and rnnzoo).
 OPTIONS = {
     "SimpleRNN": RECURRENT_OPTIONS,
     "LSTM": (*RECURRENT_OPTIONS, "recurrent_activation", "unit_forget_bias"),
     "GRU": (*RECURRENT_OPTIONS, "recurrent_activation", "reset_after"),
-    "RNN": ("return_sequences", "go_backwards"),  # and its cell
+    "RNN": ("return_sequences", "go_backwards", "zero_output_for_mask"),  # and its cell
     "Dense": ("units", "activation", "use_bias"),
     "Dropout": ("rate",),
     "Activation": ("activation",),
     "Bidirectional": ("merge_mode",),  # and the wrapped layer
+    "Masking": ("mask_value",),
+    "TimeDistributed": (),  # the wrapped layer
 }
 SUPPORTED = ("InputLayer", *OPTIONS)
 # An RNN's cell: one of these, or a StackedRNNCells of them.
@@ -52,6 +54,7 @@ REFUSED = {
     "noise_shape": (None, "Dropout with a noise_shape"),
 }
 ACTIVATION_KEYS = ("activation", "recurrent_activation")
+FLOAT_KEYS = ("rate", "dropout", "recurrent_dropout", "mask_value")
 
 
 def unsupported(what: str, where: str) -> KerasFileError:
@@ -108,6 +111,10 @@ def layer_spec(entry: dict, where: str) -> dict:
             spec[key] = _value(key, settings[key], where)
     if kind == "RNN":
         spec["cell"] = cell_spec(settings.get("cell"), f"{where}: cell")
+    if kind == "TimeDistributed":
+        spec["layer"] = layer_spec(_table(settings.get("layer"), f"{where}: wrapped layer"), f"{where}: wrapped layer")
+        if spec["layer"]["type"] not in ("Dense", "Dropout", "Activation"):
+            raise unsupported(f"TimeDistributed around {spec['layer']['type']}", where)
     if kind == "Bidirectional":
         inner = _table(settings.get("layer"), f"{where}: wrapped layer")
         spec["layer"] = layer_spec(inner, f"{where}: wrapped layer")
@@ -161,8 +168,8 @@ def _value(key: str, value, where: str):
         if value not in ("concat", "sum", "mul", "ave", None):
             raise unsupported(f"merge_mode {value!r}", where)
         return value
-    if isinstance(value, bool) or (isinstance(value, (int, float)) and key in ("units", "rate", "dropout", "recurrent_dropout")):
-        return float(value) if key in ("rate", "dropout", "recurrent_dropout") else value
+    if isinstance(value, bool) or (isinstance(value, (int, float)) and key in ("units", *FLOAT_KEYS)):
+        return float(value) if key in FLOAT_KEYS else value
     raise KerasFileError(f"{where}: {key} must be a number or a boolean, got {value!r}")
 
 
@@ -240,6 +247,8 @@ def keras_layer_config(layer) -> dict:
         config[key] = value
     if isinstance(layer, Bidirectional):
         config["layer"] = keras_layer_config(layer.forward_layer)
+    if kind == "TimeDistributed":
+        config["layer"] = keras_layer_config(layer.layer)
     if isinstance(layer, RNN) and layer.return_state:
         raise unsupported("return_state=True", f"layer {layer.name!r}")
     if kind == "RNN":

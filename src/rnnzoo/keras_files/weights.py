@@ -24,7 +24,7 @@ import h5py
 import numpy as np
 import torch
 
-from ..layers import Bidirectional, Dense, Sequential, StackedRNNCells
+from ..layers import Bidirectional, Dense, Sequential, StackedRNNCells, TimeDistributed
 from ..layers.cells import KerasCell
 from ..layers.layer import snake_case
 from ..layers.rnn import RNN
@@ -39,6 +39,8 @@ def layer_variables(layer) -> list[tuple[str, str, torch.Tensor]]:
                 for path, name, tensor in layer_variables(inner)]
     if isinstance(layer, RNN):
         return cell_variables(layer.cell, "cell")
+    if isinstance(layer, TimeDistributed):
+        return [(f"layer/{path}", name, tensor) for path, name, tensor in layer_variables(layer.layer)]
     if isinstance(layer, Dense):
         named = [("kernel", layer.kernel), ("bias", layer.bias)]
         return [(f"vars/{i}", name, tensor) for i, (name, tensor) in enumerate(named) if tensor is not None]
@@ -80,6 +82,8 @@ def empty_groups(layer) -> list[str]:
                            for group in empty_groups(inner)]
     if isinstance(layer, RNN) and isinstance(getattr(layer.cell, "inner", None), StackedRNNCells):
         return ["vars", "cell/vars"]
+    if isinstance(layer, TimeDistributed):
+        return ["vars"] + [f"layer/{group}" for group in empty_groups(layer.layer)]
     return ["vars"]
 
 
