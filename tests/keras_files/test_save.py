@@ -88,7 +88,7 @@ def test_refusals_write_nothing(tmp_path):
             return 2 * x, [2 * x]
 
     own = rnnzoo.Sequential([rnnzoo.Input(shape=(None, 4)), rnnzoo.RNN(Doubling())])
-    with pytest.raises(KerasFileError, match="layer 'rnn': cell KerasCell has no Keras counterpart"):
+    with pytest.raises(KerasFileError, match="layer 'rnn': cell Doubling has no Keras counterpart"):
         rnnzoo.save_keras(own, tmp_path / "m.keras")
     good = rnnzoo.load_keras(MODELS / "lstm.keras")
     with pytest.raises(KerasFileError, match="expected a path ending in .keras"):

@@ -44,7 +44,8 @@ CELL_OPTIONS = {
     "GRUCell": ("units", "activation", "recurrent_activation", "use_bias", "reset_after", "dropout",
                 "recurrent_dropout"),
 }
-RECURRENT_TYPES = ("SimpleRNN", "LSTM", "GRU", "RNN")
+WRAPPED = {"Bidirectional": ("SimpleRNN", "LSTM", "GRU", "RNN"),  # what each wrapper may wrap
+           "TimeDistributed": ("Dense", "Dropout", "Activation")}
 # Settings rnnzoo cannot honour, and the value that is fine.
 REFUSED = {
     "stateful": (False, "stateful layers (state carried between batches)"),
@@ -113,12 +114,12 @@ def layer_spec(entry: dict, where: str) -> dict:
         spec["cell"] = cell_spec(settings.get("cell"), f"{where}: cell")
     if kind == "TimeDistributed":
         spec["layer"] = layer_spec(_table(settings.get("layer"), f"{where}: wrapped layer"), f"{where}: wrapped layer")
-        if spec["layer"]["type"] not in ("Dense", "Dropout", "Activation"):
+        if spec["layer"]["type"] not in WRAPPED[kind]:
             raise unsupported(f"TimeDistributed around {spec['layer']['type']}", where)
     if kind == "Bidirectional":
         inner = _table(settings.get("layer"), f"{where}: wrapped layer")
         spec["layer"] = layer_spec(inner, f"{where}: wrapped layer")
-        if spec["layer"]["type"] not in RECURRENT_TYPES:
+        if spec["layer"]["type"] not in WRAPPED[kind]:
             raise unsupported(f"Bidirectional around {spec['layer']['type']}", where)
         spec["layer"]["name"] = spec["layer"]["name"].removeprefix("forward_")  # rnnzoo adds it back
         _check_mirror(spec["layer"], settings.get("backward_layer"), where)
@@ -256,10 +257,14 @@ def keras_layer_config(layer) -> dict:
     return {"module": "keras.layers", "class_name": kind, "config": config, "registered_name": None}
 
 
+def user_cell(cell):
+    """The cell as the user gave it to RNN, which runs a stack (or a cell of the user's) in a KerasCell."""
+    return cell.inner if isinstance(cell, KerasCell) else cell
+
+
 def keras_cell_config(cell, where: str) -> dict:
     """An RNN's cell as Keras rebuilds it: rnnzoo's own cells, alone or stacked."""
-    if isinstance(cell, KerasCell) and isinstance(cell.inner, StackedRNNCells):  # how RNN runs a stack
-        cell = cell.inner
+    cell = user_cell(cell)
     if isinstance(cell, StackedRNNCells):
         cells = [keras_cell_config(inner, where) for inner in cell.cells]
         return {"module": "keras.layers", "class_name": "StackedRNNCells", "config": {"cells": cells},

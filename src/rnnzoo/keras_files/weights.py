@@ -25,9 +25,9 @@ import numpy as np
 import torch
 
 from ..layers import Bidirectional, Dense, Sequential, StackedRNNCells, TimeDistributed
-from ..layers.cells import KerasCell
 from ..layers.layer import snake_case
 from ..layers.rnn import RNN
+from .configs import user_cell
 from .errors import KerasFileError
 
 
@@ -49,8 +49,7 @@ def layer_variables(layer) -> list[tuple[str, str, torch.Tensor]]:
 
 def cell_variables(cell, prefix: str) -> list[tuple[str, str, torch.Tensor]]:
     """A cell's variables below `prefix`; a stack's cells each have a group of their own."""
-    if isinstance(cell, KerasCell):  # how RNN runs a stack
-        return cell_variables(cell.inner, prefix)
+    cell = user_cell(cell)
     if isinstance(cell, StackedRNNCells):
         return [variable for group, inner in zip(counted_names(cell.cells), cell.cells)
                 for variable in cell_variables(inner, f"{prefix}/cells/{group}")]
@@ -80,7 +79,7 @@ def empty_groups(layer) -> list[str]:
         return ["vars"] + [f"{side}/{group}" for side, inner in (("forward_layer", layer.forward_layer),
                                                                  ("backward_layer", layer.backward_layer))
                            for group in empty_groups(inner)]
-    if isinstance(layer, RNN) and isinstance(getattr(layer.cell, "inner", None), StackedRNNCells):
+    if isinstance(layer, RNN) and isinstance(user_cell(layer.cell), StackedRNNCells):
         return ["vars", "cell/vars"]
     if isinstance(layer, TimeDistributed):
         return ["vars"] + [f"layer/{group}" for group in empty_groups(layer.layer)]
