@@ -55,6 +55,18 @@ class LayerSpec:
     def to_dict(self) -> dict:
         return {"type": self.type, **{k: _nested(v, LayerSpec.to_dict) for k, v in self.options}}
 
+    @classmethod
+    def from_dict(cls, table: dict) -> "LayerSpec":
+        """The inverse of to_dict, for a table already checked (parse() checks the ones users write)."""
+        def value(v):
+            if isinstance(v, dict):
+                return cls.from_dict(v)
+            if isinstance(v, list) and v and all(isinstance(item, dict) for item in v):
+                return tuple(cls.from_dict(item) for item in v)
+            return v
+
+        return cls(table["type"], tuple((k, value(v)) for k, v in table.items() if k != "type"))
+
 
 def _nested(value, method):
     """method applied to a LayerSpec value, or to each of a tuple of them; any other value as it is."""

@@ -13,10 +13,11 @@ the weights come from the file.
 
 import re
 
+from ..config import LayerSpec
 from ..layers import Bidirectional, Input, Sequential, StackedRNNCells
 from ..layers.activations import ACTIVATIONS, builtin_name
 from ..layers.cells import KerasCell
-from ..layers.registry import CELL_TYPES, LAYER_TYPES
+from ..layers.registry import CELL_TYPES
 from ..layers.rnn import RNN
 from .errors import KerasFileError
 
@@ -203,21 +204,11 @@ def identifier(name) -> str:
 
 
 def build(name: str, input_shape: tuple, specs: list[dict], where: str) -> Sequential:
-    """The rnnzoo Sequential of these specs (fresh weights)."""
+    """The rnnzoo Sequential of these specs (fresh weights), built as an experiment's layers are."""
     try:
-        return Sequential([Input(shape=input_shape), *(build_layer(spec) for spec in specs)], name=name)
+        return Sequential([Input(shape=input_shape), *(LayerSpec.from_dict(spec).build() for spec in specs)], name=name)
     except (ValueError, TypeError) as error:
         raise KerasFileError(f"{where}: {error}") from None
-
-
-def build_layer(spec: dict, types: dict = LAYER_TYPES):
-    """The layer (or, from CELL_TYPES, the cell) of a spec; an RNN's `cell` may be a list (stacked)."""
-    def part(key, value):
-        if key == "cell":
-            return [build_layer(c, CELL_TYPES) for c in value] if isinstance(value, list) else build_layer(value, CELL_TYPES)
-        return build_layer(value) if isinstance(value, dict) else value
-
-    return types[spec["type"]](**{k: part(k, v) for k, v in spec.items() if k != "type"})
 
 
 # -- rnnzoo -> Keras -------------------------------------------------------------------------------
