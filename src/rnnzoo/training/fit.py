@@ -105,7 +105,7 @@ def fit(
                 started = time.perf_counter() - loop.epoch_seconds
                 for xb, yb, lb in batches(data, loop.order[loop.step * batch_size :], batch_size, device):
                     outputs = _forward(model, xb, lb)
-                    loss = objective.loss(outputs, yb) + regularization_loss(model)
+                    loss = _compute_loss(objective, model, outputs, yb)
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     if check_finite:
@@ -174,7 +174,7 @@ def evaluate(
         try:
             for xb, yb, lb in batches(data, torch.arange(len(data)), batch_size, device):
                 outputs = _forward(model, xb, lb)
-                loss = objective.loss(outputs, yb) + regularization_loss(model)  # as Keras' test_step
+                loss = _compute_loss(objective, model, outputs, yb)
                 log = metrics.update(objective, outputs, yb, loss)
                 hooks.on_batch_end(log.step, log)
             loss, means = metrics.result()
@@ -199,6 +199,12 @@ def _examples(x, y, lengths, objective: Objective) -> Examples:
 
 def _forward(model: nn.Module, x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
     return model(x) if lengths is None else model(x, lengths=lengths)
+
+
+def _compute_loss(objective, model: nn.Module, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Keras' compute_loss, for training and evaluation alike: the objective's loss plus the model's
+    regularization losses."""
+    return objective.loss(outputs, targets) + regularization_loss(model)
 
 
 def _loggers(verbose: int, console: Console | TextIO | None) -> list[Callback]:
