@@ -117,3 +117,18 @@ def test_tensorboard_event_files_hold_each_epoch(tmp_path, subset_datasets):
     result = json.loads((tmp_path / "tb" / trial.name / "result.json").read_text())
     assert [e.value for e in events.Scalars("epoch/loss")] == pytest.approx([e["loss"] for e in result["epochs"]])
     assert len(events.Scalars("batch/loss")) == 2 * 8  # 2 epochs of 256 examples in batches of 32
+
+
+def test_ray_tasks_keep_their_gemm_choices_where_the_driver_does(ray_address, tmp_path, subset_datasets, monkeypatch):
+    """A Ray worker is started by the cluster, not by the driver: without the driver's RNNZOO_*
+    settings it would time the projection's GEMMs into the build's own file, and a shape timed
+    apart from the driver's runs may land on another engine, which rounds differently."""
+    from dataclasses import replace
+
+    folder = tmp_path / "calibration"
+    folder.mkdir()
+    monkeypatch.setenv("RNNZOO_CALIBRATION_DIR", str(folder))
+    study = load_study(TINY)
+    study = replace(study, seeds=(0,), experiments=study.experiments[1:])
+    run_study(study, out=tmp_path / "on_ray", address=ray_address, threads=1, datasets=subset_datasets, report=False)
+    assert [f.suffix for f in folder.glob("recurrent-*")] == [".json"]
