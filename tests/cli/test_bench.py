@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import torch
 
 from rnnzoo import kernels
 from rnnzoo.bench import machine
@@ -124,13 +125,16 @@ def test_bench_masks_times_masked_and_stateful_batches_on_the_fused_path(tmp_pat
 
     out = tmp_path / "masks.json"
     masks.run_masks_bench(json_path=out, rounds=1, per_round=1, kinds=("SimpleRNN", "GRU"))
-    rows = json.loads(out.read_text())["rows"]
+    report = json.loads(out.read_text())
+    rows = report["rows"]
+    assert report["machine"]["cpus"] >= 1 and report["torch"] == torch.__version__  # which machine, as bench's JSON
     assert [r["variant"] for r in rows[:6]] == ["unmasked", "end-padded", "left-padded", "holes", "stateful",
                                                 "holes, ref"]
     assert len(rows) == 12 and all(r["train_ms"] > 0 and r["infer_ms"] > 0 for r in rows)
     for r in rows:  # every variant but the reference one really ran fused
         assert r["route"].startswith("kernels/") == (r["variant"] != "holes, ref"), r
-    assert "ratio to unmasked" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "ratio to unmasked" in printed and printed.startswith("machine: ")
 
 
 def test_kernels_forced_to_avx2_are_said_to_be_on_an_avx512_cpu(tmp_path, monkeypatch):

@@ -25,6 +25,7 @@ import statistics
 
 import torch
 
+from . import machine
 from .benchmark import TorchContender
 
 B, T, F, U = 64, 100, 28, 128
@@ -82,6 +83,8 @@ def bench_kind(kind: str, rounds: int, per_round: int) -> list[dict]:
 
 def run_masks_bench(json_path=None, rounds: int = 3, per_round: int = 5, kinds=("SimpleRNN", "LSTM", "GRU"),
                     print_fn=print) -> list[dict]:
+    where = machine.describe()
+    print_fn(machine.summary(where))
     print_fn(f"masked and stateful batches on the fused path: batch {B}, T {T}, {F} features, {U} units "
              f"(medians of {rounds * per_round} steps; ratio to unmasked)")
     print_fn(f"{'layer':<10}{'variant':<13}{'train ms':>10}{'ratio':>7}{'infer ms':>10}{'ratio':>7}  route")
@@ -93,5 +96,6 @@ def run_masks_bench(json_path=None, rounds: int = 3, per_round: int = 5, kinds=(
                      f"{row['infer_ms']:>10.2f}{row['infer_ratio']:>7.2f}  {row['route']}")
     if json_path:
         with open(json_path, "w") as f:
-            json.dump({"batch": B, "steps": T, "features": F, "units": U, "rows": rows}, f, indent=1)
+            json.dump({"machine": where, "torch": torch.__version__, "threads": torch.get_num_threads(),
+                       "batch": B, "steps": T, "features": F, "units": U, "rows": rows}, f, indent=1)
     return rows
