@@ -68,6 +68,15 @@ def cell_and_mask_models() -> dict:
     }
 
 
+def stateful_models() -> dict:
+    """Layers that carry their state from one batch to the next (Keras fixes the batch size)."""
+    return {
+        "stateful": [layers.LSTM(3, stateful=True, return_sequences=True),
+                     layers.Bidirectional(layers.SimpleRNN(2, stateful=True, return_sequences=True)),
+                     layers.RNN(layers.GRUCell(2), stateful=True), layers.Dense(2)],
+    }
+
+
 def randomize(model, generator=rng) -> None:
     model.set_weights([generator.normal(scale=0.5, size=w.shape).astype("float32") for w in model.get_weights()])
 
@@ -85,6 +94,19 @@ def save_model(name: str, stack: list, generator, expected: dict) -> None:
                 x[b, steps - b:] = stack[0].mask_value
         expected[f"{name}/x{steps}"] = x
         expected[f"{name}/logits{steps}"] = np.asarray(model.predict(x, verbose=0))  # a pair is stacked
+
+
+def save_stateful(name: str, stack: list, generator, expected: dict) -> None:
+    """A stateful model, saved in both formats, and its logits on two batches in a row: the second
+    starts from the states the first left."""
+    model = keras.Sequential([keras.Input(batch_shape=(B, None, F)), *stack], name=name)
+    randomize(model, generator)
+    model.save(GOOD / f"{name}.keras")
+    model.save(GOOD / f"{name}.h5")
+    for call, steps in enumerate(LENGTHS, 1):
+        x = generator.normal(size=(B, steps, F)).astype("float32")
+        expected[f"{name}/batch{call}"] = x
+        expected[f"{name}/logits{call}"] = keras.ops.convert_to_numpy(model(x, training=False))
 
 
 def make_good() -> None:
@@ -115,6 +137,9 @@ def make_good() -> None:
     cells = np.random.default_rng(1)  # a generator of their own: the draws above don't depend on these
     for name, stack in cell_and_mask_models().items():
         save_model(name, stack, cells, expected)
+    stateful = np.random.default_rng(2)
+    for name, stack in stateful_models().items():
+        save_stateful(name, stack, stateful, expected)
     np.savez_compressed(HERE / "expected.npz", **expected)
 
 
@@ -150,8 +175,6 @@ def make_bad() -> None:
     gru_weights = zipfile.ZipFile(GOOD / "gru.keras").read("model.weights.h5")
     rewrite(lstm, BAD / "other_architecture.keras", {"model.weights.h5": gru_weights})
     (BAD / "other_architecture.weights.h5").write_bytes(gru_weights)  # for load_keras(path, model=lstm model)
-    stateful = keras.Sequential([keras.Input(batch_shape=(B, None, F)), layers.LSTM(2, stateful=True)])
-    stateful.save(BAD / "stateful.keras")
     functional_in = keras.Input(shape=(None, F))
     keras.Model(functional_in, layers.LSTM(2)(functional_in)).save(BAD / "functional.keras")
     custom_activation = json.loads(config)

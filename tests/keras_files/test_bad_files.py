@@ -1,7 +1,7 @@
 """Files rnnzoo must refuse: one line naming the problem, exit 2 from the CLI, nothing written.
 
-The corpus in bad/ was written by make_keras_files.py (Keras' own Lambda, custom-layer, stateful
-and functional models, and archives altered after Keras wrote them); the cases below it are made
+The corpus in bad/ was written by make_keras_files.py (Keras' own Lambda, custom-layer and
+functional models, and archives altered after Keras wrote them); the cases below it are made
 here from the committed good files.
 """
 
@@ -25,7 +25,6 @@ CORPUS = {
     "lambda.h5": "layer type 'Lambda' can't be converted",
     "custom_layer.keras": "custom object 'custom>Scale' can't be converted",
     "custom_activation.keras": "activation 'a custom function' can't be converted",
-    "stateful.keras": "stateful layers (state carried between batches) can't be converted",
     "functional.keras": "the model is a 'Functional'; rnnzoo reads Sequential models only",
     "path_traversal.keras": "unsafe entry name '../../evil.txt'",
     "oversized_entry.keras": "entry config.json declares 20,976,",
@@ -95,7 +94,6 @@ def first_layer(edit):
 
 @pytest.mark.parametrize("edit, message", [
     (first_layer(lambda c: c.update(unroll=True)), "unroll=True can't be converted"),
-    (first_layer(lambda c: c.update(stateful=True)), "stateful layers"),
     (first_layer(lambda c: c.update(time_major=True)), "time_major=True can't be converted"),
     (first_layer(lambda c: c.update(return_state=True)), "return_state=True inside a Sequential"),
     (first_layer(lambda c: c.update(activation="gelu_custom")), "activation 'gelu_custom'"),
@@ -105,6 +103,7 @@ def first_layer(edit):
         "class_name": "LSTM", "config": {"name": "l", "units": 2}}}}), "TimeDistributed around LSTM can't be converted"),
     (lambda d: d["config"]["layers"][1].update(module="evil.module"), "custom object 'LSTM'"),
     (lambda d: d["config"]["layers"][0]["config"].update(batch_shape=[None, 28]), "input shape must be (batch, time, features)"),
+    (lambda d: d["config"]["layers"][0]["config"].update(batch_shape=[0, None, 4]), "input shape must be (batch, time, features)"),
 ])
 def test_config_refusals(tmp_path, edit, message):
     with pytest.raises(KerasFileError, match=re.escape(message)) as caught:

@@ -23,7 +23,7 @@ def test_import_evaluate_export(offline_mnist, expected, tmp_path, capsys):
     assert experiment["model"] == {"input": [28], "layers": [
         {"type": "GRU", "units": 8, "activation": "tanh", "use_bias": True, "dropout": 0.0,
          "recurrent_dropout": 0.0, "return_sequences": False, "go_backwards": False,
-         "zero_output_for_mask": False, "recurrent_activation": "sigmoid", "reset_after": True},
+         "zero_output_for_mask": False, "stateful": False, "recurrent_activation": "sigmoid", "reset_after": True},
         {"type": "Dense", "units": 10, "activation": "linear", "use_bias": True}]}
 
     # rnnzoo evaluate reproduces Keras' own evaluate of the trained model on the same 500 images
@@ -69,3 +69,15 @@ def test_export_errors_are_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 2 and "is not a run folder" in err
     assert not (tmp_path / "m.keras").exists()
+
+
+def test_a_stateful_model_imports_with_the_batch_size_it_declares(offline_mnist, tmp_path, capsys):
+    model = rnnzoo.Sequential([rnnzoo.Input(shape=(28, 28)), rnnzoo.GRU(8, stateful=True), rnnzoo.Dense(10)])
+    model(torch.rand(50, 28, 28))  # fixes the batch size, which the Keras file declares
+    rnnzoo.save_keras(model, tmp_path / "stateful.keras")
+    run = tmp_path / "run"
+    assert main(["import", str(tmp_path / "stateful.keras"), "--out", str(run)]) == 0
+    experiment = json.loads((run / "experiment.json").read_text())
+    assert experiment["training"]["batch_size"] == 50 and experiment["model"]["layers"][0]["stateful"] is True
+    assert main(["evaluate", str(run)]) == 0  # 500 test images: 10 full batches of 50
+    assert "test accuracy" in capsys.readouterr().out

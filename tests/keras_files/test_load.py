@@ -99,6 +99,23 @@ def test_fixed_steps_are_kept(expected):
         model(torch.zeros(1, 3, 4))
 
 
+def two_batches(model, expected) -> list:
+    """The stateful model's logits on its two batches, one call after the other."""
+    return [logits(model, expected[f"stateful/batch{call}"]) for call in (1, 2)]
+
+
+@pytest.mark.parametrize("suffix", ["keras", "h5"])
+def test_stateful_layers_carry_their_state_as_in_keras(suffix, expected):
+    model = rnnzoo.load_keras(MODELS / f"stateful.{suffix}")
+    assert [layer.stateful for layer in model.modules() if isinstance(layer, rnnzoo.RNN)] == [True] * 4
+    for got, call in zip(two_batches(model, expected), (1, 2)):  # the second starts where the first ended
+        np.testing.assert_allclose(got, expected[f"stateful/logits{call}"], **TOL)
+    model.reset_state()  # back to zeros: the second batch alone gives other logits
+    assert not np.allclose(logits(model, expected["stateful/batch2"]), expected["stateful/logits2"], atol=1e-3)
+    with pytest.raises(ValueError, match="stateful with batch size 3"):  # the batch size the file declares
+        model(torch.zeros(4, 3, 4))
+
+
 def test_weights_file_fills_a_given_model(expected):
     model = rnnzoo.load_keras(MODELS / "fixed_steps.keras")
     fresh = rnnzoo.Sequential([rnnzoo.Input(shape=(5, 4)), rnnzoo.LSTM(2), rnnzoo.Dense(2)])

@@ -15,7 +15,7 @@ from rnnzoo.keras_files import KerasFileError
 from rnnzoo.lab import OutputExistsError
 
 from .conftest import LENGTHS, MODELS, NAMES, TOL
-from .test_load import logits
+from .test_load import logits, two_batches
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -38,7 +38,17 @@ def layer_classes(entry: dict) -> list:
     return found
 
 
-@pytest.mark.parametrize("name", ["bidirectional", "rnn_cells", "bidirectional_cells", "masking"])
+def test_a_stateful_model_keeps_its_batch_size_and_state_through_a_round_trip(tmp_path, expected):
+    model = rnnzoo.load_keras(MODELS / "stateful.keras")
+    rnnzoo.save_keras(model, tmp_path / "back.keras")
+    config = json.loads(zipfile.ZipFile(tmp_path / "back.keras").read("config.json"))
+    assert config["config"]["layers"][0]["config"]["batch_shape"] == [3, None, 4]  # as Keras declares it
+    back = rnnzoo.load_keras(tmp_path / "back.keras")
+    for got, call in zip(two_batches(back, expected), (1, 2)):
+        np.testing.assert_allclose(got, expected[f"stateful/logits{call}"], **TOL)
+
+
+@pytest.mark.parametrize("name", ["bidirectional", "rnn_cells", "bidirectional_cells", "masking", "stateful"])
 def test_archive_has_keras_layout(name, tmp_path):
     rnnzoo.save_keras(rnnzoo.load_keras(MODELS / f"{name}.keras"), tmp_path / "back.keras")
     archive = zipfile.ZipFile(tmp_path / "back.keras")
@@ -87,6 +97,9 @@ def test_refusals_write_nothing(tmp_path):
         def forward(self, x, states):
             return 2 * x, [2 * x]
 
+    stateful = rnnzoo.Sequential([rnnzoo.Input(shape=(None, 4)), rnnzoo.Bidirectional(rnnzoo.LSTM(2, stateful=True))])
+    with pytest.raises(KerasFileError, match="layer 'forward_lstm' is stateful and has not run yet"):
+        rnnzoo.save_keras(stateful, tmp_path / "m.keras")  # Keras needs the batch size its first call sets
     own = rnnzoo.Sequential([rnnzoo.Input(shape=(None, 4)), rnnzoo.RNN(Doubling())])
     with pytest.raises(KerasFileError, match="layer 'rnn': cell Doubling has no Keras counterpart"):
         rnnzoo.save_keras(own, tmp_path / "m.keras")
@@ -111,3 +124,8 @@ def test_keras_reads_what_rnnzoo_writes(tmp_path, expected):
         for steps in LENGTHS:
             got = np.asarray(model.predict(expected[f"{name}/x{steps}"], verbose=0))
             np.testing.assert_allclose(got, expected[f"{name}/logits{steps}"], **TOL)
+    rnnzoo.save_keras(rnnzoo.load_keras(MODELS / "stateful.h5"), tmp_path / "stateful.keras")
+    model = keras.saving.load_model(tmp_path / "stateful.keras")  # Keras starts from zero states
+    for call in (1, 2):
+        got = keras.ops.convert_to_numpy(model(expected[f"stateful/batch{call}"], training=False))
+        np.testing.assert_allclose(got, expected[f"stateful/logits{call}"], **TOL)

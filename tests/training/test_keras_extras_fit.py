@@ -87,6 +87,18 @@ def test_stateful_fit_refuses_a_partial_last_batch():
         fit(m, x, y, optimizer=KerasAdam(m.parameters()), batch_size=4, epochs=1, verbose=0)
 
 
+def test_stateful_evaluate_is_one_pass_from_zero_states_in_full_batches():
+    x, y = data()
+    m = model(stateful=True)
+    fresh = evaluate(m, x, y, batch_size=B, verbose=0)
+    m(torch.randn(B, T, F))  # a kept state left by some other call
+    assert float(m.layers[0].state_0.abs().sum()) > 0
+    assert evaluate(m, x, y, batch_size=B, verbose=0) == fresh  # starts from zeros, as fit's epochs
+    assert float(m.layers[0].state_0.abs().sum()) == 0.0  # and ends there
+    with pytest.raises(ValueError, match=f"{len(x)} examples are not a multiple of batch_size 3"):
+        evaluate(m, x, y, batch_size=3, verbose=0)  # refused before any batch runs
+
+
 def test_stateful_batches_continue_each_other():
     """Training on a stream in pieces equals the kept state of one call on the whole stream."""
     torch.manual_seed(0)

@@ -13,6 +13,8 @@ the weights come from the file.
 
 import re
 
+import torch
+
 from ..config import LayerSpec
 from ..layers import Bidirectional, Input, Sequential, StackedRNNCells
 from ..layers.activations import ACTIVATIONS, builtin_name
@@ -22,13 +24,13 @@ from ..layers.rnn import RNN
 from .errors import KerasFileError
 
 RECURRENT_OPTIONS = ("units", "activation", "use_bias", "dropout", "recurrent_dropout",
-                     "return_sequences", "go_backwards", "zero_output_for_mask")
+                     "return_sequences", "go_backwards", "zero_output_for_mask", "stateful")
 # The Keras config keys each layer type carries over (named the same in Keras and rnnzoo).
 OPTIONS = {
     "SimpleRNN": RECURRENT_OPTIONS,
     "LSTM": (*RECURRENT_OPTIONS, "recurrent_activation", "unit_forget_bias"),
     "GRU": (*RECURRENT_OPTIONS, "recurrent_activation", "reset_after"),
-    "RNN": ("return_sequences", "go_backwards", "zero_output_for_mask"),  # and its cell
+    "RNN": ("return_sequences", "go_backwards", "zero_output_for_mask", "stateful"),  # and its cell
     "Dense": ("units", "activation", "use_bias"),
     "Dropout": ("rate",),
     "Activation": ("activation",),
@@ -49,7 +51,6 @@ WRAPPED = {"Bidirectional": ("SimpleRNN", "LSTM", "GRU", "RNN"),  # what each wr
            "TimeDistributed": ("Dense", "Dropout", "Activation")}
 # Settings rnnzoo cannot honour, and the value that is fine.
 REFUSED = {
-    "stateful": (False, "stateful layers (state carried between batches)"),
     "unroll": (False, "unroll=True"),
     "time_major": (False, "time_major=True"),
     "return_state": (False, "return_state=True inside a Sequential"),
@@ -64,11 +65,12 @@ def unsupported(what: str, where: str) -> KerasFileError:
                           "with built-in activations, in a Sequential model")
 
 
-def model_specs(config: dict, where: str) -> tuple[str, tuple, list[dict], list[str]]:
-    """A Keras Sequential's config -> (model name, input shape (time, features), layer specs, Keras names).
+def model_specs(config: dict, where: str) -> tuple[str, tuple, int | None, list[dict], list[str]]:
+    """A Keras Sequential's config -> (model name, input shape (time, features), batch size or None,
+    layer specs, Keras names).
 
     The Keras names are the layers' names as the file has them, in order: a legacy .h5 file
-    finds each layer's weights under that name.
+    finds each layer's weights under that name. A batch size is declared by stateful models.
     """
     if not isinstance(config, dict) or config.get("class_name") != "Sequential":
         kind = config.get("class_name") if isinstance(config, dict) else type(config).__name__
@@ -78,13 +80,13 @@ def model_specs(config: dict, where: str) -> tuple[str, tuple, list[dict], list[
     entries = body.get("layers")
     if not isinstance(entries, list):
         raise KerasFileError(f"{where}: the model config has no list of layers")
-    input_shape, specs, names = None, [], []
+    input_shape, batch, specs, names = None, None, [], []
     for position, entry in enumerate(entries):
         entry = _table(entry, f"{where}: layer {position}")
         kind, settings = entry.get("class_name"), _table(entry.get("config", {}), f"{where}: layer {position}")
         shape = settings.get("batch_shape", settings.get("batch_input_shape"))
         if input_shape is None and shape is not None:
-            input_shape = _input_shape(shape, f"{where}: layer {settings.get('name', position)!r}")
+            batch, input_shape = _input_shape(shape, f"{where}: layer {settings.get('name', position)!r}")
         if kind == "InputLayer":
             continue
         specs.append(layer_spec(entry, f"{where}: layer {settings.get('name', position)!r}"))
@@ -94,7 +96,7 @@ def model_specs(config: dict, where: str) -> tuple[str, tuple, list[dict], list[
                              "(one with keras.Input(shape=(time, features)) first)")
     if not specs:
         raise KerasFileError(f"{where}: the model has no layers")
-    return str(body.get("name") or "sequential"), input_shape, specs, names
+    return str(body.get("name") or "sequential"), input_shape, batch, specs, names
 
 
 def layer_spec(entry: dict, where: str) -> dict:
@@ -183,12 +185,13 @@ def _check_not_custom(entry: dict, where: str) -> None:
         raise unsupported(f"custom object {registered or name!r}", where)
 
 
-def _input_shape(shape, where: str) -> tuple:
+def _input_shape(shape, where: str) -> tuple[int | None, tuple]:
+    """(batch size or None, (time, features)) from a Keras batch shape."""
     if (not isinstance(shape, list) or len(shape) != 3
-            or any(d is not None and (isinstance(d, bool) or not isinstance(d, int) or d <= 0) for d in shape[1:])
+            or any(d is not None and (isinstance(d, bool) or not isinstance(d, int) or d <= 0) for d in shape)
             or shape[2] is None):
         raise KerasFileError(f"{where}: input shape must be (batch, time, features) with a fixed feature size, got {shape}")
-    return tuple(shape[1:])
+    return shape[0], tuple(shape[1:])
 
 
 def _table(value, where: str) -> dict:
@@ -203,25 +206,50 @@ def identifier(name) -> str:
     return name if re.match(r"[A-Za-z_]", name) else f"_{name}"
 
 
-def build(name: str, input_shape: tuple, specs: list[dict], where: str) -> Sequential:
-    """The rnnzoo Sequential of these specs (fresh weights), built as an experiment's layers are."""
+def build(name: str, input_shape: tuple, specs: list[dict], where: str, batch: int | None = None) -> Sequential:
+    """The rnnzoo Sequential of these specs (fresh weights), built as an experiment's layers are.
+    Its stateful layers start from zero states of `batch` sequences, the batch size the Keras
+    model declares, where rnnzoo's would take their first call's."""
     try:
-        return Sequential([Input(shape=input_shape), *(LayerSpec.from_dict(spec).build() for spec in specs)], name=name)
+        model = Sequential([Input(shape=input_shape), *(LayerSpec.from_dict(spec).build() for spec in specs)], name=name)
     except (ValueError, TypeError) as error:
         raise KerasFileError(f"{where}: {error}") from None
+    for layer in stateful_layers(model) if batch is not None else ():
+        layer.reset_state(tuple(torch.zeros(batch, layer.units) for _ in range(layer.cell.state_count)))
+    return model
+
+
+def stateful_layers(model: Sequential) -> list[RNN]:
+    """The model's stateful recurrent layers, those inside a Bidirectional included."""
+    return [layer for layer in model.modules() if isinstance(layer, RNN) and layer.stateful]
 
 
 # -- rnnzoo -> Keras -------------------------------------------------------------------------------
 
 def keras_model_config(model: Sequential, input_shape: tuple) -> dict:
     """The config.json Keras 3 rebuilds `model` from (Keras fills every setting left out)."""
+    batch_shape = [stateful_batch(model), *input_shape]
     layers = [{"module": "keras.layers", "class_name": "InputLayer",
-               "config": {"batch_shape": [None, *input_shape], "dtype": "float32", "name": "input_layer"},
+               "config": {"batch_shape": batch_shape, "dtype": "float32", "name": "input_layer"},
                "registered_name": None}]
     layers += [keras_layer_config(layer) for layer in model.layers]
     return {"module": "keras", "class_name": "Sequential", "registered_name": None,
             "config": {"name": model.name, "trainable": True, "dtype": "float32", "layers": layers},
-            "build_config": {"input_shape": [None, *input_shape]}}
+            "build_config": {"input_shape": batch_shape}}
+
+
+def stateful_batch(model: Sequential) -> int | None:
+    """The batch size a Keras file declares for a stateful model (Keras fixes it in the input
+    shape): that of the states the layers keep. None for a model without stateful layers."""
+    stateful = stateful_layers(model)
+    if not stateful:
+        return None
+    kept = [layer.state_0.shape[0] for layer in stateful if layer.state_0.numel() > 0]
+    if not kept:
+        raise KerasFileError(f"layer {stateful[0].name!r} is stateful and has not run yet: a Keras file fixes "
+                             "the batch size, which an rnnzoo stateful layer takes from its first call; call "
+                             "the model on a batch (or reset_state(states)) first")
+    return kept[0]
 
 
 def keras_layer_config(layer) -> dict:

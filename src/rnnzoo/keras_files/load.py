@@ -56,10 +56,10 @@ def read_keras(path, model: Sequential | None = None) -> KerasModel:
 
 def _built(config: dict, path: Path, model: Sequential | None):
     """(model to fill, its description, Keras layer names) from a model config."""
-    name, input_shape, specs, keras_names = configs.model_specs(config, str(path))
+    name, input_shape, batch, specs, keras_names = configs.model_specs(config, str(path))
     if model is not None:
         return model, KerasModel(model, model.name, infer_input(model), None), [l.name for l in model.layers]
-    model = configs.build(name, input_shape, specs, str(path))
+    model = configs.build(name, input_shape, specs, str(path), batch)
     return model, KerasModel(model, name, input_shape, specs), keras_names
 
 

@@ -14,7 +14,7 @@ from ..files import atomic_write
 from ..lab import load_run
 from ..lab.errors import OutputExistsError
 from ..lab.run import write_json
-from .configs import identifier
+from .configs import identifier, stateful_batch
 from .errors import KerasFileError
 from .load import read_keras
 from .save import save_keras
@@ -33,6 +33,9 @@ def import_run(keras_path, run_dir, dataset: str = "mnist", overwrite: bool = Fa
     input_shape = [d for d in loaded.input_shape if d is not None]  # a free time axis is left out
     data = {"name": identifier(loaded.name), "notes": f"imported from the Keras file {Path(keras_path).name}",
             "model": {"input": input_shape, "layers": loaded.specs}, "data": {"dataset": dataset}}
+    batch = stateful_batch(loaded.model)
+    if batch is not None:  # a stateful model runs at the batch size it declares, as in Keras
+        data["training"] = {"batch_size": batch}
     try:
         experiment = parse(data, str(keras_path))
     except ConfigError as error:  # e.g. a model that doesn't read the task's features

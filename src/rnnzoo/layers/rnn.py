@@ -273,7 +273,7 @@ class RNN(Layer):
         if given is None and self.stateful:
             given = self._kept_state()
             if given is not None and given[0].shape[0] != batch:
-                raise ValueError(f"{self.name} is stateful with batch size {given[0].shape[0]} (its first call's), "
+                raise ValueError(f"{self.name} is stateful with batch size {given[0].shape[0]} (that of its kept state), "
                                  f"got a batch of {batch}; call reset_state() with new states to change it")
         zeros = self.cell.initial_state(batch, like)
         if given is None:

@@ -163,6 +163,7 @@ def evaluate(
     device = torch.device(device)
     objective = objective or ClassAtLastStep()
     data = _examples(x, y, lengths, objective)
+    check_stateful(model, len(data), batch_size, False)  # all batches full, before any is run
     hooks = CallbackList(_loggers(verbose, console))
     model.to(device)
     metrics = RunningMetrics()
@@ -172,11 +173,13 @@ def evaluate(
     start = time.perf_counter()
     with _mode(model, training=False), torch.inference_mode():
         try:
+            reset_states(model)  # a pass over the data starts and ends at zero states, as in fit
             for xb, yb, lb in batches(data, torch.arange(len(data)), batch_size, device):
                 outputs = _forward(model, xb, lb)
                 loss = _compute_loss(objective, model, outputs, yb)
                 log = metrics.update(objective, outputs, yb, loss)
                 hooks.on_batch_end(log.step, log)
+            reset_states(model)
             loss, means = metrics.result()
             hooks.on_epoch_end(0, EpochLog(0, loss, means, time.perf_counter() - start, metrics.steps))
         finally:
