@@ -21,6 +21,7 @@ from ..layers.activations import ACTIVATIONS, builtin_name
 from ..layers.cells import KerasCell
 from ..layers.registry import CELL_TYPES
 from ..layers.rnn import RNN
+from ..training.stateful import stateful_layers
 from .errors import KerasFileError
 
 RECURRENT_OPTIONS = ("units", "activation", "use_bias", "dropout", "recurrent_dropout",
@@ -214,14 +215,11 @@ def build(name: str, input_shape: tuple, specs: list[dict], where: str, batch: i
         model = Sequential([Input(shape=input_shape), *(LayerSpec.from_dict(spec).build() for spec in specs)], name=name)
     except (ValueError, TypeError) as error:
         raise KerasFileError(f"{where}: {error}") from None
-    for layer in stateful_layers(model) if batch is not None else ():
-        layer.reset_state(tuple(torch.zeros(batch, layer.units) for _ in range(layer.cell.state_count)))
+    if batch is not None:
+        for layer in stateful_layers(model):
+            layer.reset_state(tuple(torch.zeros(batch, layer.units) for _ in range(layer.cell.state_count)))
     return model
 
-
-def stateful_layers(model: Sequential) -> list[RNN]:
-    """The model's stateful recurrent layers, those inside a Bidirectional included."""
-    return [layer for layer in model.modules() if isinstance(layer, RNN) and layer.stateful]
 
 
 # -- rnnzoo -> Keras -------------------------------------------------------------------------------
