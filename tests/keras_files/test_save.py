@@ -48,6 +48,18 @@ def test_a_stateful_model_keeps_its_batch_size_and_state_through_a_round_trip(tm
         np.testing.assert_allclose(got, expected[f"stateful/logits{call}"], **TOL)
 
 
+def test_a_stateful_stack_of_cells_keeps_each_cells_state_size(tmp_path):
+    model = rnnzoo.Sequential([rnnzoo.Input(shape=(None, 4)),
+                               rnnzoo.RNN([rnnzoo.GRUCell(3), rnnzoo.SimpleRNNCell(2)], stateful=True)])
+    x = torch.rand(5, 3, 4)
+    with torch.no_grad():
+        model(x)
+        rnnzoo.save_keras(model, tmp_path / "stack.keras")
+        model.reset_state()
+        back = rnnzoo.load_keras(tmp_path / "stack.keras")  # zero states of (5, 3) and (5, 2)
+        torch.testing.assert_close(back(x), model(x))
+
+
 @pytest.mark.parametrize("name", ["bidirectional", "rnn_cells", "bidirectional_cells", "masking", "stateful"])
 def test_archive_has_keras_layout(name, tmp_path):
     rnnzoo.save_keras(rnnzoo.load_keras(MODELS / f"{name}.keras"), tmp_path / "back.keras")

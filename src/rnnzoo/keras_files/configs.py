@@ -13,8 +13,6 @@ the weights come from the file.
 
 import re
 
-import torch
-
 from ..config import LayerSpec
 from ..layers import Bidirectional, Input, Sequential, StackedRNNCells
 from ..layers.activations import ACTIVATIONS, builtin_name
@@ -217,9 +215,8 @@ def build(name: str, input_shape: tuple, specs: list[dict], where: str, batch: i
         raise KerasFileError(f"{where}: {error}") from None
     if batch is not None:
         for layer in stateful_layers(model):
-            layer.reset_state(tuple(torch.zeros(batch, layer.units) for _ in range(layer.cell.state_count)))
+            layer.reset_state(layer.cell.initial_state(batch, next(layer.parameters())))
     return model
-
 
 
 # -- rnnzoo -> Keras -------------------------------------------------------------------------------
