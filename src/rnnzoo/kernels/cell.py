@@ -14,7 +14,7 @@ The weights are the cell's own parameters (or views of them), so autograd reache
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 import torch
@@ -48,6 +48,9 @@ class CellSpec:
     recurrent_bias: torch.Tensor | None
     recurrent_dropout: float = 0.0  # its masks act inside every product: never fused while training
     reason: str = ""
+    # route.plan's last answer for this record, with what it was asked ([] before any): a layer calls
+    # with the same record (cells keep theirs, layers/cell.py) and the same kind of input over and over
+    last_plan: list = field(default_factory=list, init=False, repr=False, compare=False)
 
     @property
     def units(self) -> int:

@@ -62,7 +62,22 @@ def backward_to_come(*tensors) -> bool:
 
 
 def plan(cell: CellSpec, x: torch.Tensor, state: tuple, lengths: torch.Tensor | None, training: bool) -> Plan:
-    """The fused route for running `cell` over x (B, T, F) from `state`, or Plan(None, reason)."""
+    """The fused route for running `cell` over x (B, T, F) from `state`, or Plan(None, reason).
+
+    The answer is kept with the record and given again while the question is the same: everything
+    below reads only the record, what the key lists, and this module's constants."""
+    key = (x.dtype, x.device, *x.shape[:2], training, torch.is_grad_enabled(), x.requires_grad,
+           *[s.requires_grad for s in state], *[w is not None and w.requires_grad for w in cell.weights],
+           lengths is None, settings.current(), build.native() is not None, library.ROUTES, CHUNK_BYTES,
+           MIN_CHUNK_STEPS, LOW_MEMORY_BYTES)
+    if cell.last_plan and cell.last_plan[0] == key:
+        return cell.last_plan[1]
+    chosen = choose(cell, x, state, lengths, training)
+    cell.last_plan[:] = (key, chosen)
+    return chosen
+
+
+def choose(cell: CellSpec, x: torch.Tensor, state: tuple, lengths: torch.Tensor | None, training: bool) -> Plan:
     if cell.kind is None:
         return Plan(None, cell.reason or f"there is no fused kernel for {cell.name}")
     if training and cell.recurrent_dropout > 0:

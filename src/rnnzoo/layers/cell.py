@@ -63,6 +63,8 @@ class RecurrentCell(nn.Module):
         super().__init_subclass__(**kwargs)
         if "fused_kind" not in cls.__dict__:
             cls.fused_kind = None
+        if "record_is_views" not in cls.__dict__ and ("input_bias" in cls.__dict__ or "recurrent_bias" in cls.__dict__):
+            cls.record_is_views = False
 
     def __init__(
         self,
@@ -141,8 +143,48 @@ class RecurrentCell(nn.Module):
         """A bias added to h_{t-1} U inside the step (GRU with reset_after), else None."""
         return None
 
+    # -- the record the kernels take ---------------------------------------------------------------
+    # A layer asks for it on every call. Made afresh it costs about as much Python as the rest of the
+    # call's glue, so it is kept (in _record) while what it was made from stays: no attribute of the
+    # cell set or deleted and no move (`.to()`, `.double()`; these drop it), the same parameter
+    # objects holding the same storage (a `.data` swap leaves a kept view of the bias behind), each
+    # asking for gradients as before, and the same grad and inference modes (a view made under
+    # no_grad would cut the gradient's way back to the bias; one made in inference mode can't be
+    # saved for backward). A class whose biases are not parameters or views of them (its own
+    # input_bias or recurrent_bias) gets a new record every call.
+    record_is_views = True
+
     def describe(self) -> kernels.CellSpec:
         """This cell as the kernels take it: its kind, activations and weights (a plain record)."""
+        key = (torch.is_grad_enabled(), torch.is_inference_mode_enabled(),
+               *[(id(p), p.data_ptr(), p.requires_grad) for p in self._parameters.values() if p is not None])
+        kept = self.__dict__.get("_record")
+        if kept is not None and kept[0] == key:
+            return kept[1]
+        record = self.record()
+        if self.record_is_views:
+            self.__dict__["_record"] = (key, record)
+        return record
+
+    def __setattr__(self, name, value):
+        super().__setattr__(name, value)
+        self.__dict__.pop("_record", None)
+
+    def __delattr__(self, name):
+        super().__delattr__(name)
+        self.__dict__.pop("_record", None)
+
+    def _apply(self, fn, *args, **kwargs):
+        self.__dict__.pop("_record", None)
+        return super()._apply(fn, *args, **kwargs)
+
+    def __getstate__(self):  # copies and pickles make their own (a kept view is no graph leaf: no deepcopy)
+        state = super().__getstate__()
+        state.pop("_record", None)
+        return state
+
+    def record(self) -> kernels.CellSpec:
+        """The record, made now (what `describe` keeps)."""
         return kernels.CellSpec(
             name=type(self).__name__,
             kind=self.fused_kind,

@@ -65,8 +65,11 @@ class Dense(Layer):
 
     def forward(self, x: torch.Tensor, lengths=None) -> torch.Tensor:
         self.build_for(x)
-        y = x @ self.kernel
-        return self.activation(y if self.bias is None else y + self.bias)
+        if self.bias is None:
+            return self.activation(x @ self.kernel)
+        if x.dim() == 2:  # one op instead of two: after a recurrent layer's kernel, each op costs more than its work
+            return self.activation(torch.addmm(self.bias, x, self.kernel))
+        return self.activation(x @ self.kernel + self.bias)
 
 
 class Dropout(Layer):

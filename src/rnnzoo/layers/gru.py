@@ -26,7 +26,8 @@ from .rnn import RNN
 class GRUCell(RecurrentCell):
     gates = 3
     state_count = 1
-    fused_kind = kernels.Kind.GRU  # the kernels compute reset_after=True (see describe)
+    fused_kind = kernels.Kind.GRU  # the kernels compute reset_after=True (see record)
+    record_is_views = True  # its biases are bias[0] and bias[1]
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
@@ -47,8 +48,8 @@ class GRUCell(RecurrentCell):
     def recurrent_bias(self):
         return self.bias[1] if self.bias is not None and self.reset_after else None
 
-    def describe(self):
-        spec = super().describe()
+    def record(self):
+        spec = super().record()
         if self.reset_after:
             return spec
         return dataclasses.replace(spec, kind=None, reason="GRU(reset_after=False) multiplies (r * h) by U inside "

@@ -41,6 +41,7 @@ from .cells import KerasCell, StackedRNNCells
 from .layer import Layer, Shape, keeps_config
 
 BACKENDS = ("auto", "fused", "reference")
+ZERO_STATES = (RecurrentCell.initial_state, KerasCell.initial_state)  # the cells' methods that give zeros
 
 
 def reverse_padded(x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
@@ -275,7 +276,7 @@ class RNN(Layer):
             if given is not None and given[0].shape[0] != batch:
                 raise ValueError(f"{self.name} is stateful with batch size {given[0].shape[0]} (that of its kept state), "
                                  f"got a batch of {batch}; call reset_state() with new states to change it")
-        zeros = self.cell.initial_state(batch, like)
+        zeros = self._zero_state(batch, like)
         if given is None:
             return zeros
         state = (given,) if isinstance(given, torch.Tensor) else tuple(given)
@@ -283,6 +284,24 @@ class RNN(Layer):
         if [tuple(s.shape) for s in state] != expected:
             raise ValueError(f"{self.name} expects initial_state of {len(expected)} tensor(s) of shape "
                              f"{', '.join(map(str, expected))}, got {[tuple(s.shape) for s in state]}")
+        return state
+
+    def _zero_state(self, batch: int, like: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The cell's zero initial state, kept from call to call while batch size, dtype, device and
+        inference mode stay (making it is a torch call per layer call): every route only reads the
+        initial state, and a call's final state is always a new tensor. Cells of other classes
+        may start elsewhere than zeros (a learned state): theirs is asked for every call."""
+        if type(self.cell).initial_state not in ZERO_STATES:
+            return self.cell.initial_state(batch, like)
+        key = (batch, like.dtype, like.device, torch.is_inference_mode_enabled())
+        kept = self.__dict__.get("_zeros")
+        if kept is None or kept[0] != key:
+            kept = self.__dict__["_zeros"] = (key, self.cell.initial_state(batch, like))
+        return kept[1]
+
+    def __getstate__(self):  # copies and pickles make their own
+        state = super().__getstate__()
+        state.pop("_zeros", None)
         return state
 
     def extra_repr(self) -> str:
