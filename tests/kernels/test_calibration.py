@@ -20,6 +20,7 @@ def folder(tmp_path, monkeypatch):
     monkeypatch.setattr(calibration, "_state", {"path": None, "said": False})
     monkeypatch.setattr(calibration, "_chosen", {})
     monkeypatch.setattr(calibration, "_used", {})
+    monkeypatch.setattr(calibration, "_answers", {})
     return tmp_path
 
 
@@ -48,6 +49,7 @@ def test_a_known_shape_class_is_not_timed_again_even_in_another_process(folder):
     calibration.choose("input_grad", 1792, 256, 1024, runners({"native": 0.0, "blas": 0.004}, calls))
     calibration._state["path"] = None  # as a new process: calibration.json read afresh
     calibration._chosen.clear()
+    calibration._answers.clear()
     calls.clear()
     # rows 1100 fall in the same class (up to 2048); the timings would now say blas
     assert calibration.choose("input_grad", 1100, 256, 1024, runners({"native": 0.004, "blas": 0.0}, calls)) == "native"

@@ -83,6 +83,8 @@ def native():
     current = settings.current()
     if not current.native:
         return None
+    if current.isa in _state:  # loaded (or found missing) already: no lock, as every layer call asks
+        return _state[current.isa]
     with _once:
         if current.isa not in _state:
             _state[current.isa] = _load()

@@ -62,13 +62,20 @@ def engine(x: torch.Tensor, product: str, rows: int, depth: int, width: int, run
     return calibration.choose(product, rows, depth, width, {name: runners[name] for name in available})
 
 
+def first(x: torch.Tensor, rows: int) -> torch.Tensor:
+    """x's first rows (calibration times a product on part of it); x itself when that is all of it,
+    since even a view is a torch call, dearer than it looks between two kernels."""
+    return x if rows == x.shape[0] else x[:rows]
+
+
 def matmul_t(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
              product: str = "forward") -> torch.Tensor:
     """x @ weight.T (+ bias) for 2-D x (M, K) and weight (N, K)."""
     runners = {
-        "native": lambda rows: build.native().matmul(x[:rows], weight.t(), bias),
-        "onednn": lambda rows: onednn_linear()(x[:rows], weight, bias, "none", [], ""),
-        "blas": lambda rows: x[:rows] @ weight.t() if bias is None else torch.addmm(bias, x[:rows], weight.t()),
+        "native": lambda rows: build.native().matmul(first(x, rows), weight.t(), bias),
+        "onednn": lambda rows: onednn_linear()(first(x, rows), weight, bias, "none", [], ""),
+        "blas": lambda rows: first(x, rows) @ weight.t() if bias is None else torch.addmm(bias, first(x, rows),
+                                                                                           weight.t()),
     }
     which = engine(x, product, x.shape[0], x.shape[1], weight.shape[0], runners)
     return runners[which](x.shape[0])
@@ -79,8 +86,8 @@ def weight_gradient(rows: torch.Tensor, grad: torch.Tensor,
     """(rowsᵀ @ grad, grad's column sums) for rows (M, F) and grad (M, N). sums=False: no bias wants
     them, and BLAS skips that pass over grad (the native GEMM takes them from its packed blocks anyway)."""
     runners = {
-        "native": lambda n: build.native().matmul_tn(rows[:n], grad[:n]),
-        "blas": lambda n: (rows[:n].t() @ grad[:n], grad[:n].sum(0) if sums else None),
+        "native": lambda n: build.native().matmul_tn(first(rows, n), first(grad, n)),
+        "blas": lambda n: (first(rows, n).t() @ first(grad, n), first(grad, n).sum(0) if sums else None),
     }
     which = engine(grad, "weight_grad", rows.shape[0], rows.shape[1], grad.shape[1], runners)
     return runners[which](rows.shape[0])
