@@ -112,6 +112,11 @@ def test_refusals_write_nothing(tmp_path):
     stateful = rnnzoo.Sequential([rnnzoo.Input(shape=(None, 4)), rnnzoo.Bidirectional(rnnzoo.LSTM(2, stateful=True))])
     with pytest.raises(KerasFileError, match="layer 'forward_lstm' is stateful and has not run yet"):
         rnnzoo.save_keras(stateful, tmp_path / "m.keras")  # Keras needs the batch size its first call sets
+    stateful(torch.rand(3, 5, 4))
+    stateful.layers[0].forward_layer.reset_state([torch.zeros(2, 2), torch.zeros(2, 2)])  # one layer, by hand
+    with pytest.raises(KerasFileError, match=r"different batch sizes \(forward_lstm 2, backward_lstm 3\)"):
+        rnnzoo.save_keras(stateful, tmp_path / "m.keras")  # a Keras file declares one
+    assert not (tmp_path / "m.keras").exists()
     own = rnnzoo.Sequential([rnnzoo.Input(shape=(None, 4)), rnnzoo.RNN(Doubling())])
     with pytest.raises(KerasFileError, match="layer 'rnn': cell Doubling has no Keras counterpart"):
         rnnzoo.save_keras(own, tmp_path / "m.keras")

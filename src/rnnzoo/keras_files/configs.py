@@ -239,12 +239,17 @@ def stateful_batch(model: Sequential) -> int | None:
     stateful = stateful_layers(model)
     if not stateful:
         return None
-    kept = [layer.state_0.shape[0] for layer in stateful if layer.state_0.numel() > 0]
-    if not kept:
-        raise KerasFileError(f"layer {stateful[0].name!r} is stateful and has not run yet: a Keras file fixes "
-                             "the batch size, which an rnnzoo stateful layer takes from its first call; call "
-                             "the model on a batch (or reset_state(states)) first")
-    return kept[0]
+    for layer in stateful:
+        if layer.state_0.numel() == 0:
+            raise KerasFileError(f"layer {layer.name!r} is stateful and has not run yet: a Keras file fixes "
+                                 "the batch size, which an rnnzoo stateful layer takes from its first call; call "
+                                 "the model on a batch (or reset_state(states)) first")
+    sizes = {layer.name: layer.state_0.shape[0] for layer in stateful}
+    if len(set(sizes.values())) > 1:
+        kept = ", ".join(f"{name} {size}" for name, size in sizes.items())
+        raise KerasFileError(f"the stateful layers keep states of different batch sizes ({kept}); a Keras file "
+                             "declares one for the whole model: reset_state(states) them to one batch size first")
+    return next(iter(sizes.values()))
 
 
 def keras_layer_config(layer) -> dict:
