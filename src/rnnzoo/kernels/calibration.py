@@ -64,7 +64,8 @@ def choose(product: str, rows: int, depth: int, width: int, runners: dict[str, C
     a function running the product on its first n rows) and written there."""
     if len(runners) == 1:
         return next(iter(runners))
-    question = (product, rows, depth, width, tuple(runners), id(build.native()), os.environ.get("RNNZOO_CALIBRATION_DIR"))
+    question = (product, rows, depth, width, tuple(runners), id(build.native()),
+                os.environ.get("RNNZOO_CALIBRATION_DIR"))
     if (answer := _answers.get(question)) is not None:
         key, chosen = answer
         _used[key] = chosen
