@@ -161,3 +161,24 @@ def test_layer_built_for_other_feature_size():
     layer = rnnzoo.LSTM(4, input_dim=3)
     with pytest.raises(ValueError, match="built for 3 input features, got 5"):
         layer(torch.randn(2, 4, 5))
+
+
+def test_whole_models_save_and_load_with_torch():
+    """torch.save(model) as PyTorch users do: every layer type, after calls that leave kept records behind."""
+    import io
+
+    more = rnnzoo.Sequential([rnnzoo.Input(shape=(None, 3)), rnnzoo.Masking(0.0),
+                              rnnzoo.Bidirectional(rnnzoo.LSTM(4, return_sequences=True, activation="leaky_relu")),
+                              rnnzoo.RNN([rnnzoo.GRUCell(3), rnnzoo.SimpleRNNCell(2)], stateful=True),
+                              rnnzoo.Dense(2, kernel_initializer="he_normal")])
+    for model in (*seed_models(), more):
+        x = torch.rand(2, 5, model.input_shape[-1])
+        model.eval()
+        model(x)
+        with torch.enable_grad():
+            model(x).sum().backward()
+        buffer = io.BytesIO()
+        torch.save(model, buffer)
+        buffer.seek(0)
+        loaded = torch.load(buffer, weights_only=False)
+        torch.testing.assert_close(loaded(x), model(x), rtol=0, atol=0)  # a stateful one from the same kept state

@@ -25,6 +25,10 @@ def hard_silu(x: torch.Tensor) -> torch.Tensor:
     return x * hard_sigmoid(x)
 
 
+def leaky_relu(x: torch.Tensor) -> torch.Tensor:
+    return F.leaky_relu(x, 0.2)  # Keras' default negative_slope is 0.2
+
+
 def softmax(x: torch.Tensor) -> torch.Tensor:
     return torch.softmax(x, dim=-1)  # Keras' default axis: the last
 
@@ -36,7 +40,7 @@ ACTIVATIONS: dict[str, Activation] = {
     "hard_sigmoid": hard_sigmoid,
     "relu": torch.relu,
     "relu6": F.relu6,
-    "leaky_relu": lambda x: F.leaky_relu(x, 0.2),  # Keras' default negative_slope is 0.2
+    "leaky_relu": leaky_relu,
     "elu": F.elu,
     "selu": F.selu,
     "gelu": F.gelu,

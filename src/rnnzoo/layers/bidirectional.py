@@ -59,7 +59,6 @@ class Bidirectional(Layer):
         self.forward_layer.name = f"forward_{wrapped}"
         self.backward_layer.name = f"backward_{wrapped}"
         self.merge_mode = merge_mode
-        self.merge = MERGE_MODES[merge_mode]
         self.return_sequences = layer.return_sequences
         self.return_state = layer.return_state
         self.built = layer.built and backward_layer.built
@@ -99,7 +98,7 @@ class Bidirectional(Layer):
                 backward = backward.flip(1)
             else:
                 backward = reverse_padded(backward, check_lengths(lengths, x.shape[0], x.shape[1], x.device))
-        output = self.merge(forward, backward)
+        output = MERGE_MODES[self.merge_mode](forward, backward)
         if self.return_state:
             return (output, *forward_states, *backward_states)
         return output

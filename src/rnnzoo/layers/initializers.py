@@ -7,6 +7,7 @@ initialiser fills a tensor in place from torch's global generator (seed it for r
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 
@@ -24,20 +25,26 @@ def _fans(shape: torch.Size) -> tuple[int, int]:
     return shape[-2] * receptive, shape[-1] * receptive
 
 
-def _variance_scaling(scale: float, mode: str, distribution: str) -> Initializer:
-    def init(tensor: torch.Tensor) -> None:
+@dataclass(frozen=True)
+class VarianceScaling:
+    """Keras' VarianceScaling: variance scale / fan, from a uniform or a truncated normal
+    distribution. (A class, not a closure, so that a layer holding one pickles: `torch.save(model)`.)"""
+
+    scale: float
+    mode: str  # "fan_in", "fan_out" or "fan_avg"
+    distribution: str  # "uniform" or "normal" (truncated)
+
+    def __call__(self, tensor: torch.Tensor) -> None:
         fan_in, fan_out = _fans(tensor.shape)
-        fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
-        variance = scale / max(1.0, fan)
+        fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
+        variance = self.scale / max(1.0, fan)
         with torch.no_grad():
-            if distribution == "uniform":
+            if self.distribution == "uniform":
                 limit = math.sqrt(3.0 * variance)
                 tensor.uniform_(-limit, limit)
             else:
                 std = math.sqrt(variance) / _TRUNCATED_STDDEV_FIX
                 torch.nn.init.trunc_normal_(tensor, 0.0, std, -2 * std, 2 * std)
-
-    return init
 
 
 def orthogonal(tensor: torch.Tensor) -> None:
@@ -58,12 +65,12 @@ def ones(tensor: torch.Tensor) -> None:
 
 
 INITIALIZERS: dict[str, Initializer] = {
-    "glorot_uniform": _variance_scaling(1.0, "fan_avg", "uniform"),
-    "glorot_normal": _variance_scaling(1.0, "fan_avg", "normal"),
-    "he_uniform": _variance_scaling(2.0, "fan_in", "uniform"),
-    "he_normal": _variance_scaling(2.0, "fan_in", "normal"),
-    "lecun_uniform": _variance_scaling(1.0, "fan_in", "uniform"),
-    "lecun_normal": _variance_scaling(1.0, "fan_in", "normal"),
+    "glorot_uniform": VarianceScaling(1.0, "fan_avg", "uniform"),
+    "glorot_normal": VarianceScaling(1.0, "fan_avg", "normal"),
+    "he_uniform": VarianceScaling(2.0, "fan_in", "uniform"),
+    "he_normal": VarianceScaling(2.0, "fan_in", "normal"),
+    "lecun_uniform": VarianceScaling(1.0, "fan_in", "uniform"),
+    "lecun_normal": VarianceScaling(1.0, "fan_in", "normal"),
     "orthogonal": orthogonal,
     "zeros": zeros,
     "ones": ones,
