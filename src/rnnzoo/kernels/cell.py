@@ -48,7 +48,7 @@ class CellSpec:
     recurrent_bias: torch.Tensor | None
     recurrent_dropout: float = 0.0  # its masks act inside every product: never fused while training
     reason: str = ""
-    # route.plan's last answer for this record, with what it was asked ([] before any): a layer calls
+    # [(what route.plan was asked, its answer)] for this record ([] before any): a layer calls
     # with the same record (cells keep theirs, layers/cell.py) and the same kind of input over and over
     last_plan: list = field(default_factory=list, init=False, repr=False, compare=False)
 

@@ -70,10 +70,11 @@ def plan(cell: CellSpec, x: torch.Tensor, state: tuple, lengths: torch.Tensor | 
            *[s.requires_grad for s in state], *[w is not None and w.requires_grad for w in cell.weights],
            lengths is None, settings.current(), build.native() is not None, library.ROUTES, CHUNK_BYTES,
            MIN_CHUNK_STEPS, LOW_MEMORY_BYTES)
-    if cell.last_plan and cell.last_plan[0] == key:
-        return cell.last_plan[1]
+    last = cell.last_plan[-1] if cell.last_plan else None  # one read: another thread may replace it
+    if last is not None and last[0] == key:
+        return last[1]
     chosen = choose(cell, x, state, lengths, training)
-    cell.last_plan[:] = (key, chosen)
+    cell.last_plan[:] = [(key, chosen)]
     return chosen
 
 
