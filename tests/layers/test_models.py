@@ -1,5 +1,6 @@
 """Sequential, summary, Dense, Dropout, initialisers: the notebook's models number for number."""
 
+import io
 import math
 
 import pytest
@@ -164,9 +165,8 @@ def test_layer_built_for_other_feature_size():
 
 
 def test_whole_models_save_and_load_with_torch():
-    """torch.save(model) as PyTorch users do: every layer type, after calls that leave kept records behind."""
-    import io
-
+    """torch.save(model) as PyTorch users do: the notebook's models and a stack of other layer types, after
+    calls that leave kept records and states behind."""
     more = rnnzoo.Sequential([rnnzoo.Input(shape=(None, 3)), rnnzoo.Masking(0.0),
                               rnnzoo.Bidirectional(rnnzoo.LSTM(4, return_sequences=True, activation="leaky_relu")),
                               rnnzoo.RNN([rnnzoo.GRUCell(3), rnnzoo.SimpleRNNCell(2)], stateful=True),
