@@ -153,3 +153,30 @@ def test_without_the_native_kernels_the_machine_line_names_the_one_gemm_used():
     with kernels.configure(native=False):
         line = machine.summary(machine.describe())
     assert "fastest per shape" not in line and ("on oneDNN" in line or "on torch.mm (BLAS)" in line)
+
+
+def test_a_benchmark_held_to_avx2_runs_torch_on_avx2_in_a_process_of_its_own(tmp_path):
+    """The stand-in for a CPU without AVX-512 holds torch's libraries to AVX2 too, not only rnnzoo's
+    kernels: the child reports it, and its lines and report come back. (Run with isa="native" here,
+    so that the test builds no second set of kernels; run_benchmark(isa="avx2") passes "avx2".)"""
+    from rnnzoo.bench import benchmark
+
+    lines = []
+    report = benchmark._run_held_to_avx2(
+        dict(json_path=None, png_path=None, sweep="none", rounds=1, per_round=1, keras_python_path=None,
+             mallopt=True, memory=False, isa="native", recalibrate=False), lines.append)
+    where = report["machine"]
+    assert where["held_to_avx2"] and where["torch_isa"] in ("AVX2", "DEFAULT")  # DEFAULT: a CPU below AVX2
+    assert [r["case"] for r in report["results"]] == ["Simple_RNNs", "LSTMs", "GRUs"]
+    assert any(line.startswith("machine: ") and "MKL and oneDNN held to AVX2" in line for line in lines)
+    assert not machine.held_to_avx2()  # this process was left as it was
+
+
+def test_run_benchmark_for_avx2_starts_a_process_held_to_avx2_unless_it_is_one(monkeypatch):
+    from rnnzoo.bench import benchmark
+
+    calls = []
+    monkeypatch.setattr(benchmark, "_run_held_to_avx2", lambda arguments, print_fn: calls.append(arguments) or {})
+    benchmark.run_benchmark(isa="avx2", sweep="none")
+    assert len(calls) == 1 and calls[0]["isa"] == "avx2" and calls[0]["sweep"] == "none"
+    assert machine.held_to_avx2(dict(machine.AVX2_ONLY)) and not machine.held_to_avx2({})

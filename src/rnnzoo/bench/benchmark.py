@@ -34,6 +34,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -462,11 +463,17 @@ def run_benchmark(json_path=None, png_path=None, sweep: str = "full", rounds: in
     """Run the benchmark, print a table per case, and write JSON (and a PNG) if paths are given.
 
     sweep: "full" (three cells x six sizes), "lstm" (the LSTM row only) or "none".
-    isa: the native kernels' build, "native" or "avx2" (kernels.configure(isa=...)).
+    isa: "native", or "avx2" to stand for a CPU without AVX-512: rnnzoo's kernels built for AVX2
+    (kernels.configure(isa="avx2")) and torch's own libraries held to AVX2 (machine.AVX2_ONLY), in a
+    child process started with them unless this one already was; its lines come through print_fn.
     recalibrate: drop the GEMM choices kept with that build first (calibration.forget), so that each
     product shape is timed again, on the machine as it is now.
     The tables' columns are explained by LEGEND, printed first.
     """
+    if isa == "avx2" and not machine.held_to_avx2():
+        return _run_held_to_avx2(dict(json_path=json_path, png_path=png_path, sweep=sweep, rounds=rounds,
+                                      per_round=per_round, keras_python_path=keras_python_path, mallopt=mallopt,
+                                      memory=memory, isa=isa, recalibrate=recalibrate), print_fn)
     # Every contender on the user's thread count throughout: rnnzoo's default would lower torch's
     # count while something else runs (kernels/threads.py), and torch.nn in this process with it.
     with kernels.configure(threads="all", isa=isa):
@@ -513,6 +520,22 @@ def _run(json_path, png_path, sweep, rounds, per_round, keras_python_path, mallo
         plot(results, png_path)
         print_fn(f"wrote {png_path}")
     return report
+
+
+def _run_held_to_avx2(arguments: dict, print_fn) -> dict:
+    """run_benchmark(**arguments) in a child process whose torch runs on AVX2 only; its report."""
+    code = ("import json, sys; from pathlib import Path; from rnnzoo.bench.benchmark import run_benchmark; "
+            "Path(sys.argv[2]).write_text(json.dumps(run_benchmark(**json.loads(sys.argv[1]))))")
+    with tempfile.TemporaryDirectory() as folder:
+        report = Path(folder) / "report.json"
+        child = subprocess.Popen([sys.executable, "-c", code, json.dumps(arguments), str(report)],
+                                 env={**os.environ, **machine.AVX2_ONLY, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True, bufsize=1)
+        for line in child.stdout:
+            print_fn(line.rstrip("\n"))
+        if child.wait() != 0:
+            raise RuntimeError(f"the benchmark held to AVX2 failed in its own process (exit {child.returncode})")
+        return json.loads(report.read_text())
 
 
 def plot(results: list[Result], path) -> None:

@@ -6,6 +6,7 @@
 
 "isa" is the widest vector instruction set the CPU has (the native kernels are compiled with
 -march=native, so it is also theirs); "torch_isa" is the one torch's own CPU kernels dispatch to.
+"torch_isa" reads AVX2 in a process held to AVX2 (AVX2_ONLY), as `rnnzoo bench --isa avx2` runs.
 "kernels" says what runs the fused path's products: the native micro-kernel's tile (rows x
 columns of C kept in registers, packed_gemm.h) for the recurrence's per-step products and its
 weight gradient, and for the input projection and its gradients the `gemm` setting ("auto": the
@@ -20,6 +21,12 @@ import torch
 from ..kernels import build, projection, settings
 
 CPUINFO = Path("/proc/cpuinfo")
+# What holds torch's own libraries to AVX2: ATen's kernels, MKL (torch.mm) and oneDNN (nn.LSTM,
+# nn.GRU, the oneDNN GEMM). Each reads its variable once, when it first runs, so it must be in the
+# environment before torch does any work: a benchmark that stands for a CPU without AVX-512 runs
+# in a process started with these (benchmark.run_benchmark(isa="avx2")), or its floor and its
+# torch.nn contender would still use AVX-512 while rnnzoo's kernels don't.
+AVX2_ONLY = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
 TILES = {"AVX-512": "8x32", "AVX2": "6x16"}  # packed_gemm.h's MR x NR for each vector width
 ENGINES = {"native": "the rnnzoo micro-kernel", "onednn": "oneDNN", "blas": "torch.mm (BLAS)"}
 
@@ -35,6 +42,11 @@ def cpu_fields(cpuinfo: Path = CPUINFO) -> dict:
         key, _, value = line.partition(":")
         fields[key.strip()] = value.strip()
     return fields
+
+
+def held_to_avx2(environ=os.environ) -> bool:
+    """Whether this environment holds torch's libraries to AVX2 (AVX2_ONLY)."""
+    return all(environ.get(name) == value for name, value in AVX2_ONLY.items())
 
 
 def widest_isa(flags: set[str]) -> str:
@@ -58,6 +70,7 @@ def describe(cpuinfo: Path = CPUINFO) -> dict:
         "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "isa": isa,
         "torch_isa": torch.backends.cpu.get_cpu_capability(),
+        "held_to_avx2": held_to_avx2(),  # ATen, MKL and oneDNN alike
         "kernels": {
             "native": native,
             "isa": kernel_isa,  # what the native kernels were compiled for: isa, or AVX2 with configure(isa="avx2")
@@ -76,7 +89,8 @@ def _number(fields: dict, key: str) -> int | None:
 def summary(machine: dict) -> str:
     kernels = machine["kernels"]
     return (f"machine: {machine['cpu']} ({machine['vendor']}, family {machine['family']} model {machine['model']}), "
-            f"{machine['cpus']} CPUs, {machine['isa']} (torch dispatches {machine['torch_isa']}); products: "
+            f"{machine['cpus']} CPUs, {machine['isa']} (torch dispatches {machine['torch_isa']}"
+            f"{'; MKL and oneDNN held to AVX2' if machine.get('held_to_avx2') else ''}); products: "
             f"recurrence on the {kernels['recurrence']}, input projection and its gradients on {projection_text(kernels)}")
 
 
