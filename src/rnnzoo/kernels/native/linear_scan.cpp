@@ -13,11 +13,14 @@
 
 #include <vector>
 
+#include "denormals.h"
+
 namespace {
 
 template <typename T>
 void forward_loop(const T* a, const T* b, const T* h0, T* H, int64_t B, int64_t steps, int64_t U) {
   at::parallel_for(0, B, 1, [&](int64_t first, int64_t last) {
+    FlushDenormals flush;
     std::vector<T> h(U);
     for (int64_t s = first; s < last; ++s) {
       std::copy(h0 + s * U, h0 + (s + 1) * U, h.begin());
@@ -34,6 +37,7 @@ template <typename T>
 void backward_loop(const T* a, const T* h0, const T* H, const T* dH, T* da, T* db, T* dh0, int64_t B, int64_t steps,
                    int64_t U) {
   at::parallel_for(0, B, 1, [&](int64_t first, int64_t last) {
+    FlushDenormals flush;
     std::vector<T> carry(U);  // a_{t+1} * g_{t+1}: what h_t's gradient gets from the step after it
     for (int64_t s = first; s < last; ++s) {
       std::fill(carry.begin(), carry.end(), T(0));

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "denormals.h"
 #include "packed_gemm.h"
 
 at::Tensor matmul(const at::Tensor& A_, const at::Tensor& B, const c10::optional<at::Tensor>& bias_) {
@@ -41,6 +42,7 @@ at::Tensor matmul(const at::Tensor& A_, const at::Tensor& B, const c10::optional
   const int64_t threads = std::clamp<int64_t>(M / (8 * packed::MR), 1, at::get_num_threads());
 #pragma omp parallel num_threads(threads)
   {
+    FlushDenormals flush;
     const int64_t me = omp_get_thread_num(), team = omp_get_num_threads();
     panels.fill(me, team);
 #pragma omp barrier

@@ -28,6 +28,8 @@
 
 #include <omp.h>
 
+#include "denormals.h"
+
 namespace packed {
 
 #if defined(__AVX512F__)
@@ -279,6 +281,7 @@ inline void gemm_tn_parallel(int64_t threads, int64_t M, int64_t K, const float*
   threads = std::clamp<int64_t>(threads, 1, panels);
 #pragma omp parallel num_threads(threads)
   {
+    FlushDenormals flush;
     const int64_t me = omp_get_thread_num(), team = omp_get_num_threads();
     const int64_t share = (panels + team - 1) / team;
     const int64_t n0 = std::min(N, me * share * NR), n1 = std::min(N, (me + 1) * share * NR);

@@ -43,6 +43,7 @@
 #include <ATen/Parallel.h>
 #include <omp.h>
 
+#include "denormals.h"
 #include "packed_gemm.h"
 #include "recurrent.h"
 
@@ -181,6 +182,7 @@ void in_parallel(int64_t threads, const Body& body) {
 #pragma omp parallel num_threads(threads)
   {
     at::ThreadLocalStateGuard guard(state);
+    FlushDenormals flush;
     body(static_cast<int64_t>(omp_get_thread_num()), static_cast<int64_t>(omp_get_num_threads()), failure);
   }
   if (failure.error) std::rethrow_exception(failure.error);
