@@ -1,8 +1,8 @@
 // Denormal floats (magnitudes below 1.2e-38, 2.2e-308 in float64) cost an Intel core a microcode
 // assist on every operation that meets one, about a hundred times a normal operation; AMD's Zen
 // cores take them almost in stride. Gradients that fade through a long sequence become denormal
-// on their way back, and on an Intel Xeon a SimpleRNN's training step at 784 steps ran twelve
-// times slower for it. The kernels therefore run with flush-to-zero (a denormal result is 0) and
+// on their way back, and then take most of a training step's time (docs/performance.md has the
+// figures). The kernels therefore run with flush-to-zero (a denormal result is 0) and
 // denormals-are-zero (a denormal operand reads as 0), as TensorFlow's own threads do, on every
 // thread they use, and give each thread's setting back when they return: the caller's other
 // arithmetic is untouched, and the kernels' results don't depend on what the caller had set.
