@@ -528,9 +528,9 @@ def _run_held_to_avx2(arguments: dict, print_fn) -> dict:
             "Path(sys.argv[2]).write_text(json.dumps(run_benchmark(**json.loads(sys.argv[1]))))")
     with tempfile.TemporaryDirectory() as folder:
         report = Path(folder) / "report.json"
-        child = subprocess.Popen([sys.executable, "-c", code, json.dumps(arguments), str(report)],
-                                 env={**os.environ, **machine.AVX2_ONLY, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT, text=True, bufsize=1)
+        environment = {**os.environ, **machine.AVX2_ONLY, "PYTHONUNBUFFERED": "1"}  # its lines as they come
+        child = subprocess.Popen([sys.executable, "-c", code, json.dumps(arguments), str(report)], env=environment,
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
         for line in child.stdout:
             print_fn(line.rstrip("\n"))
         if child.wait() != 0:

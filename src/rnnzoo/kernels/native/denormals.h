@@ -1,6 +1,6 @@
 // Denormal floats (magnitudes below 1.2e-38, 2.2e-308 in float64) cost an Intel core a microcode
-// assist on every operation that meets one, about a hundred times a normal operation; AMD's Zen
-// cores take them almost in stride. Gradients that fade through a long sequence become denormal
+// assist on every operation that meets one, about a hundred times a normal operation (an AMD Zen 3
+// showed no such slowdown on the same sequences). Gradients that fade through a long sequence become denormal
 // on their way back, and then take most of a training step's time (docs/performance.md has the
 // figures). The kernels therefore run with flush-to-zero (a denormal result is 0) and
 // denormals-are-zero (a denormal operand reads as 0), as TensorFlow's own threads do, on every
