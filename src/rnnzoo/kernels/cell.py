@@ -51,6 +51,9 @@ class CellSpec:
     # [(what route.plan was asked, its answer)] for this record ([] before any): a layer calls
     # with the same record (cells keep theirs, layers/cell.py) and the same kind of input over and over
     last_plan: list = field(default_factory=list, init=False, repr=False, compare=False)
+    # Buffers in which the native kernels keep the weights packed between inference calls (fused.py);
+    # one per call in flight, so calls from several threads never share one.
+    kept_panels: list = field(default_factory=list, init=False, repr=False, compare=False)
 
     @property
     def units(self) -> int:

@@ -52,10 +52,20 @@ class NativeEngine:
         instead of xp: the loop makes the projection. sequence=False (with save=False): only the final
         state is wanted, and Y is not the outputs."""
         in_loop = x is not None
-        result = self.module.forward(
-            **cell_arguments(cell), xp=xp, x=x, kernel=cell.kernel if in_loop else None,
-            input_bias=cell.input_bias if in_loop else None, U=U, brec=brec, h0=h0, c0=c0, lengths=lengths,
-            save=save, out=out, sequence=sequence, split=settings.current().split)
+        # At inference the packed weights are kept with the cell's record for the next call, when
+        # the kernels read the cell's own weights (not a contiguous copy made for this call alone).
+        own = U is cell.recurrent_kernel and (not in_loop or cell.kernel.is_contiguous())
+        keep = None
+        if own and not save:
+            keep = cell.kept_panels.pop() if cell.kept_panels else _new_buffer()
+        try:
+            result = self.module.forward(
+                **cell_arguments(cell), xp=xp, x=x, kernel=cell.kernel if in_loop else None,
+                input_bias=cell.input_bias if in_loop else None, U=U, brec=brec, h0=h0, c0=c0, lengths=lengths,
+                save=save, out=out, sequence=sequence, split=settings.current().split, keep=keep)
+        finally:
+            if keep is not None:
+                cell.kept_panels.append(keep)
         final = (result.h, result.c) if cell.kind == Kind.LSTM else (result.h,)
         saved = (result.Y, h0, result.C, result.gates, result.extra) if save else ()
         return result.Y, final, saved
@@ -67,6 +77,12 @@ class NativeEngine:
             **cell_arguments(cell), U=U, has_brec=has_brec, Y=Y, h0=h0, C=C, gates=gates, extra=extra, dY=dY,
             dh_T=dh_T, dc_T=dc_T, lengths=lengths, need_dh0=need_dh0, split=settings.current().split)
         return result.dxp, result.dU, result.dbrec, result.dh0, result.dc0
+
+
+def _new_buffer() -> torch.Tensor:
+    """An empty float32 tensor the kernels may resize, in inference mode or out of it later."""
+    with torch.inference_mode(False):
+        return torch.empty(0)
 
 
 class PortableEngine:

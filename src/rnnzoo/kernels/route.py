@@ -36,8 +36,8 @@ from . import build, fused, library, settings, threads
 from .cell import CellSpec, Kind
 
 # A hoisted inference runs time in chunks whose projected inputs take at most this many bytes, and
-# at least MIN_CHUNK_STEPS steps: each chunk packs the recurrent kernel again, so shorter chunks
-# cost more than they save.
+# at least MIN_CHUNK_STEPS steps: each chunk is a projection and a parallel region of its own, so
+# shorter chunks cost more than they save.
 CHUNK_BYTES = 16 << 20
 MIN_CHUNK_STEPS = 16
 # memory="auto" recomputes in the backward pass when a layer would otherwise keep more than this for it.

@@ -47,12 +47,13 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("forward", &forward,
         "the recurrence over time, from the projected inputs xp or (float32) from the inputs x with their "
         "kernel and input bias; Y is written into out if given; without save and sequence it is only a ring "
-        "of the last two steps; gates and extra are kept for the backward pass with save",
+        "of the last two steps; gates and extra are kept for the backward pass with save; keep (float32, "
+        "outliving the call, lent with weights that outlive it) holds the packed kernels between calls",
         without_gil(), py::kw_only(), py::arg("kind"), py::arg("recurrent_activation"), py::arg("activation"),
         py::arg("xp") = py::none(), py::arg("x") = py::none(), py::arg("kernel") = py::none(),
         py::arg("input_bias") = py::none(), py::arg("U"), py::arg("brec") = py::none(), py::arg("h0"),
         py::arg("c0") = py::none(), py::arg("lengths") = py::none(), py::arg("save"), py::arg("out") = py::none(),
-        py::arg("sequence") = true, py::arg("split") = "auto");
+        py::arg("sequence") = true, py::arg("split") = "auto", py::arg("keep") = py::none());
   m.def("backward", &backward, "hand BPTT from what forward saved: dxp, dU, dbrec, dh0 (if need_dh0), dc0",
         without_gil(), py::kw_only(), py::arg("kind"), py::arg("recurrent_activation"), py::arg("activation"),
         py::arg("U"),

@@ -46,7 +46,10 @@ typedef float vec_u __attribute__((vector_size(VW * sizeof(float)), aligned(alig
 
 // n floats (at least one), 64-byte aligned, uninitialised.
 struct Free {
-  void operator()(float* p) const { std::free(p); }
+  bool owned = true;  // false: the floats are someone else's (Panels given its storage)
+  void operator()(float* p) const {
+    if (owned) std::free(p);
+  }
 };
 using Floats = std::unique_ptr<float[], Free>;
 inline Floats aligned_floats(int64_t n) {
@@ -62,22 +65,26 @@ inline Floats aligned_floats(int64_t n) {
 //
 // so the columns may be gathered from anywhere (the same units of several gates; a transposed
 // matrix when k_stride is 1; rows picked out of a larger matrix) without an intermediate copy.
-// The constructor only allocates; `fill` copies the panels, in shares so that the threads that
-// will use them can pack together.
+// The constructor only allocates (or takes `storage`, size() floats 64-byte aligned, which may
+// hold the panels already); `fill` copies the panels, in shares so that the threads that will use
+// them can pack together.
 class Panels {
  public:
   Panels() = default;
   // bias (N floats, or nullptr): added to every row of C, as the products' starting value.
-  Panels(int64_t K, const float* base, int64_t k_stride, std::vector<int64_t> column, const float* bias = nullptr)
+  Panels(int64_t K, const float* base, int64_t k_stride, std::vector<int64_t> column, const float* bias = nullptr,
+         float* storage = nullptr)
       : K_(K), N_(static_cast<int64_t>(column.size())), count_((N_ + NR - 1) / NR), base_(base),
         k_stride_(k_stride), column_(std::move(column)) {
-    allocate(bias);
+    allocate(bias, storage);
   }
+  // The floats the panels of a K x N matrix take.
+  static int64_t size(int64_t K, int64_t N) { return (N + NR - 1) / NR * K * NR; }
   // B's rows at rows[0 .. K) (not copied: they must outlive fill()).
   Panels(int64_t K, const float* const* rows, std::vector<int64_t> column)
       : K_(K), N_(static_cast<int64_t>(column.size())), count_((N_ + NR - 1) / NR), rows_(rows),
         column_(std::move(column)) {
-    allocate(nullptr);
+    allocate(nullptr, nullptr);
   }
 
   // Packs panels first, first + step, ... (thread `first` of a team of `step`).
@@ -108,8 +115,8 @@ class Panels {
   const float* bias(int64_t p) const { return bias_.empty() ? nullptr : bias_.data() + p * NR; }
 
  private:
-  void allocate(const float* bias) {
-    data_ = aligned_floats(count_ * K_ * NR);
+  void allocate(const float* bias, float* storage) {
+    data_ = storage != nullptr ? Floats(storage, Free{false}) : aligned_floats(count_ * K_ * NR);
     if (bias != nullptr) {
       bias_.assign(count_ * NR, 0.0f);  // zero-padded like the last panel
       std::copy(bias, bias + N_, bias_.begin());

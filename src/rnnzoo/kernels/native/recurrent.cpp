@@ -22,7 +22,7 @@
 // recurrence's products.
 // The per-step products run, in float32, on packed_gemm.h with U (or U^T) packed once per call,
 // by the threads together, before the loop (a library sgemm called every step re-packs U each
-// time); float64 calls at::mm.
+// time), and at inference kept for the next call on the same weights (Kept); float64 calls at::mm.
 //
 // Layout: the outputs Y (B, T, U) hold h_1 .. h_T batch-major, as the caller and the next layer
 // take them (h_0 is the caller's; Y may be the caller's buffer, a window of a longer sequence); the
@@ -49,6 +49,7 @@
 
 #include <atomic>
 #include <exception>
+#include <optional>
 
 #include <algorithm>
 #include <cmath>
@@ -367,10 +368,59 @@ struct LayerInputs {
   at::Tensor xp, x, W, b;  // xp, or x and W (and b, possibly undefined)
 };
 
+// Packed kernels kept between calls. At inference the weights rarely change from one call to the
+// next, yet packing them (every float of U, and of W in the loop, read and written again, then a
+// barrier) costs a few percent of a call. A caller may lend `keep`, a float32 buffer that outlives
+// the call: the panels are packed into it behind a header naming what they were packed from — the
+// weights' addresses and version counters (which every in-place change bumps, as autograd relies
+// on) and the layout (ISA, shapes, how the threads split the units) — and a later call whose header
+// matches uses them as they are. The caller lends it only with weights that outlive it (not a
+// temporary copy, whose address and version a later copy could repeat).
+class Kept {
+ public:
+  static constexpr int64_t HEADER = 32;  // floats: the 64-bit fields below, padded to keep panels 64-byte aligned
+
+  Kept(at::Tensor buffer, const at::Tensor& U, const at::Tensor& W, int64_t F, int64_t G, const Split& split)
+      : buffer_(std::move(buffer)) {
+    uint64_t layout = 1469598103934665603ull;  // FNV-1a over the split's blocks of units
+    for (const Block& block : split.blocks)
+      for (int64_t v : {block.u0, block.u1}) layout = (layout ^ static_cast<uint64_t>(v)) * 1099511628211ull;
+    const int64_t fields[] = {packed::NR, F, U.size(0), G, split.by_rows, static_cast<int64_t>(layout),
+                              reinterpret_cast<int64_t>(U.data_ptr()), U._version(),
+                              W.defined() ? reinterpret_cast<int64_t>(W.data_ptr()) : 0, W.defined() ? W._version() : 0};
+    static_assert(sizeof(fields) <= HEADER * sizeof(float));
+    std::memset(header_, 0, sizeof(header_));
+    std::memcpy(header_, fields, sizeof(fields));
+  }
+  // Whether the buffer holds `floats` floats of panels packed from these weights in this layout.
+  bool holds(int64_t floats) const {
+    return buffer_.numel() == HEADER + floats && std::memcmp(buffer_.data_ptr<float>(), header_, sizeof(header_)) == 0;
+  }
+  // Room for `floats` floats of panels, marked as holding none until done() (a failed call leaves it empty).
+  float* reserve(int64_t floats) {
+    buffer_.resize_({HEADER + floats});
+    std::memset(buffer_.data_ptr<float>(), 0, sizeof(header_));
+    return panels();
+  }
+  float* panels() { return buffer_.data_ptr<float>() + HEADER; }
+  void done() { std::memcpy(buffer_.data_ptr<float>(), header_, sizeof(header_)); }
+
+  // Whether a call may keep its panels in `buffer`: float32 weights with version counters.
+  static bool usable(const c10::optional<at::Tensor>& buffer, const at::Tensor& U, const at::Tensor& W) {
+    return buffer.has_value() && buffer->defined() && buffer->scalar_type() == at::kFloat && buffer->dim() == 1 &&
+           buffer->device().is_cpu() && U.scalar_type() == at::kFloat && !U.is_inference() &&
+           !(W.defined() && W.is_inference());
+  }
+
+ private:
+  at::Tensor buffer_;
+  float header_[HEADER];
+};
+
 template <typename T>
 ForwardResult forward_impl(const Problem& p, const LayerInputs& inputs, const at::Tensor& U_,
                                      const at::Tensor& brec_, const at::Tensor& h0, const at::Tensor& c0, bool save,
-                                     const at::Tensor& Y_given, bool sequence) {
+                                     const at::Tensor& Y_given, bool sequence, const c10::optional<at::Tensor>& keep) {
   const int64_t B = p.B, T_ = p.T, U = p.U, G = p.G;
   const bool in_loop = inputs.x.defined();
   const int64_t F = in_loop ? inputs.x.size(2) : 0;
@@ -397,12 +447,20 @@ ForwardResult forward_impl(const Problem& p, const LayerInputs& inputs, const at
   constexpr bool own_gemm = std::is_same_v<T, float>;
   std::vector<packed::Panels> panels, input_panels;
   std::vector<at::Tensor> packed(threads), Z(threads), XS(threads);
+  const int64_t sets = own_gemm ? (split.by_rows ? 1 : threads) : 0;  // packed blocks
+  int64_t floats = 0;  // the packed blocks' panels, W's (in the loop) and U's
+  for (int64_t k = 0; k < sets; ++k)
+    floats += packed::Panels::size(U, G * blocks[k].n()) + (in_loop ? packed::Panels::size(F, G * blocks[k].n()) : 0);
+  std::optional<Kept> kept;
+  if (own_gemm && Kept::usable(keep, U_, inputs.W)) kept.emplace(*keep, U_, inputs.W, F, G, split);
+  const bool packed_already = kept && kept->holds(floats);
+  float* storage = !kept ? nullptr : packed_already ? kept->panels() : kept->reserve(floats);
   for (int64_t k = 0; k < threads; ++k) {
     const Block& block = blocks[k];
     Z[k] = at::empty({block.rows(), G * block.n()}, options);
     if (in_loop) XS[k] = at::empty({block.rows(), G * block.n()}, options);
     if constexpr (own_gemm) {
-      if (split.by_rows && k > 0) continue;
+      if (k >= sets) continue;
       std::vector<int64_t> column;  // this block's units of every gate, side by side
       for (int64_t g = 0; g < G; ++g)
         for (int64_t j = block.u0; j < block.u1; ++j) column.push_back(g * U + j);
@@ -410,9 +468,13 @@ ForwardResult forward_impl(const Problem& p, const LayerInputs& inputs, const at
         std::vector<float> bias;  // the input bias of the same columns
         if (inputs.b.defined())
           for (int64_t c : column) bias.push_back(inputs.b.data_ptr<float>()[c]);
-        input_panels.emplace_back(F, inputs.W.data_ptr<float>(), G * U, column, bias.empty() ? nullptr : bias.data());
+        input_panels.emplace_back(F, inputs.W.data_ptr<float>(), G * U, column, bias.empty() ? nullptr : bias.data(),
+                                  storage);
+        if (storage) storage += packed::Panels::size(F, column.size());
       }
-      panels.emplace_back(U, U_det.data_ptr<float>(), G * U, std::move(column));
+      const int64_t n = static_cast<int64_t>(column.size());
+      panels.emplace_back(U, U_det.data_ptr<float>(), G * U, std::move(column), nullptr, storage);
+      if (storage) storage += packed::Panels::size(U, n);
     } else if (block.n() == U) {
       packed[k] = U_det.contiguous();
     } else {
@@ -429,9 +491,11 @@ ForwardResult forward_impl(const Problem& p, const LayerInputs& inputs, const at
   // Normally thread k owns block k; should OpenMP give fewer threads (e.g. when called inside
   // another parallel region), each thread takes every team-th block.
   in_parallel(threads, [&](int64_t me, int64_t team, Failure& failure) {
-    for (auto& set : panels) set.fill(me, team);
-    for (auto& set : input_panels) set.fill(me, team);
+    if (!packed_already) {
+      for (auto& set : panels) set.fill(me, team);
+      for (auto& set : input_panels) set.fill(me, team);
 #pragma omp barrier
+    }
     for (int64_t t = 0; t < T_; ++t) {
       guarded(failure, [&] {
         for (int64_t k = me; k < threads; k += team) {
@@ -462,6 +526,7 @@ ForwardResult forward_impl(const Problem& p, const LayerInputs& inputs, const at
       }
     }
   });
+  if (kept && !packed_already) kept->done();
   // Padded steps carry the state, so the last step's is every sequence's final state.
   ForwardResult out;
   out.Y = Y;
@@ -703,7 +768,8 @@ ForwardResult forward(int64_t kind, int64_t recurrent_activation, int64_t activa
                       const c10::optional<at::Tensor>& kernel, const c10::optional<at::Tensor>& input_bias,
                       const at::Tensor& U, const c10::optional<at::Tensor>& brec, const at::Tensor& h0,
                       const c10::optional<at::Tensor>& c0, const c10::optional<at::Tensor>& lengths, bool save,
-                      const c10::optional<at::Tensor>& out, bool sequence, const std::string& split) {
+                      const c10::optional<at::Tensor>& out, bool sequence, const std::string& split,
+                      const c10::optional<at::Tensor>& keep) {
   TORCH_CHECK(xp.has_value() != x.has_value(), "give the projected inputs xp or the inputs x, not both");
   LayerInputs inputs;
   int64_t B, T;
@@ -738,7 +804,7 @@ ForwardResult forward(int64_t kind, int64_t recurrent_activation, int64_t activa
   at::NoGradGuard no_grad;
   ForwardResult result;
   AT_DISPATCH_FLOATING_TYPES(U.scalar_type(), "rnnzoo_forward", [&] {
-    result = forward_impl<scalar_t>(p, inputs, U.detach(), b, h0.detach(), c, save, Y, sequence);
+    result = forward_impl<scalar_t>(p, inputs, U, b, h0.detach(), c, save, Y, sequence, keep);
   });
   return result;
 }

@@ -24,7 +24,8 @@ ForwardResult forward(int64_t kind, int64_t recurrent_activation, int64_t activa
                       const c10::optional<at::Tensor>& kernel, const c10::optional<at::Tensor>& input_bias,
                       const at::Tensor& U, const c10::optional<at::Tensor>& brec, const at::Tensor& h0,
                       const c10::optional<at::Tensor>& c0, const c10::optional<at::Tensor>& lengths, bool save,
-                      const c10::optional<at::Tensor>& out, bool sequence, const std::string& split);
+                      const c10::optional<at::Tensor>& out, bool sequence, const std::string& split,
+                      const c10::optional<at::Tensor>& keep);
 
 BackwardResult backward(int64_t kind, int64_t recurrent_activation, int64_t activation, const at::Tensor& U,
                         bool has_brec, const at::Tensor& Y, const at::Tensor& h0,
