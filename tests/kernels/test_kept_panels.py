@@ -147,3 +147,10 @@ def test_calls_from_several_threads_never_share_a_buffer(native):
     for thread in threads:
         thread.join()
     assert not failures and 1 <= len(kept(layer)) <= 3
+
+
+def test_a_float64_layer_keeps_nothing(native):
+    layer = built(rnnzoo.LSTM).double()  # float64 runs on torch's BLAS: nothing packed to keep
+    with torch.no_grad():
+        layer(torch.rand(4, 5, 7, dtype=torch.float64))
+    assert kept(layer) == []

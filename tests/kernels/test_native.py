@@ -29,10 +29,11 @@ def test_fused_native_kernel_really_ran(kind, in_loop, native, kernel_settings, 
     layer = kind(8, input_dim=3, activation="relu")  # backend="auto"
     monkeypatch.setattr(layer.cell, "step", lambda *a: pytest.fail("the reference loop ran"))
     layer(torch.randn(4, 5, 3, requires_grad=True)).sum().backward()
-    if in_loop:  # the recurrence with x_t @ kernel + b inside, its backward, then dX and dW of the projection
-        assert spy.calls == ["forward", "backward", "matmul", "matmul_tn"]
+    # the recurrence (with x_t @ kernel + b inside, in the loop), its backward, dU, then dX and dW of the projection
+    if in_loop:
+        assert spy.calls == ["forward", "backward", "recurrent_gradient", "matmul", "matmul_tn"]
     else:  # the hoisted projection first
-        assert spy.calls == ["matmul", "forward", "backward", "matmul", "matmul_tn"]
+        assert spy.calls == ["matmul", "forward", "backward", "recurrent_gradient", "matmul", "matmul_tn"]
 
 
 class ForwardSpy:

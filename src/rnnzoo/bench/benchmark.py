@@ -452,8 +452,8 @@ def format_result(result: Result) -> str:
         lines.append("  rnnzoo's layers ran as " + "; ".join(f"{mode}: {', '.join(plans)}"
                                                          for mode, plans in result.plans.items()))
     if result.gemms:
-        lines.append("  rnnzoo's projection products on: " + "; ".join(f"{shape} {engine}"
-                                                                     for shape, engine in result.gemms.items()))
+        lines.append("  rnnzoo's gradient products on: " + "; ".join(f"{shape} {engine}"
+                                                                   for shape, engine in result.gemms.items()))
     return "\n".join(lines)
 
 

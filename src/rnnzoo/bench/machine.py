@@ -8,9 +8,10 @@
 -march=native, so it is also theirs); "torch_isa" is the one torch's own CPU kernels dispatch to.
 "torch_isa" reads AVX2 in a process held to AVX2 (AVX2_ONLY), as `rnnzoo bench --isa avx2` runs.
 "kernels" says what runs the fused path's products: the native micro-kernel's tile (rows x
-columns of C kept in registers, packed_gemm.h) for the recurrence's per-step products and its
-weight gradient, and for the input projection and its gradients the `gemm` setting ("auto": the
-fastest per shape, kernels/calibration.py) and the GEMMs it chooses from (kernels/projection.py).
+columns of C kept in registers, packed_gemm.h) for the recurrence's per-step products, and for
+the products over all steps (the input projection, its gradients and the recurrent kernel's) the
+`gemm` setting ("auto": the fastest per shape, kernels/calibration.py) and the GEMMs it chooses
+from (kernels/projection.py).
 """
 
 import os
@@ -91,7 +92,7 @@ def summary(machine: dict) -> str:
     return (f"machine: {machine['cpu']} ({machine['vendor']}, family {machine['family']} model {machine['model']}), "
             f"{machine['cpus']} CPUs, {machine['isa']} (torch dispatches {machine['torch_isa']}"
             f"{'; MKL and oneDNN held to AVX2' if machine.get('held_to_avx2') else ''}); products: "
-            f"recurrence on the {kernels['recurrence']}, input projection and its gradients on {projection_text(kernels)}")
+            f"recurrence on the {kernels['recurrence']}, input projection and the gradients on {projection_text(kernels)}")
 
 
 def projection_text(kernels: dict) -> str:

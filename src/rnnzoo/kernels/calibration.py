@@ -1,10 +1,12 @@
-"""Which GEMM makes the projection's gradients on this machine: timed once per shape class, kept
+"""Which GEMM makes the big gradient products on this machine: timed once per shape class, kept
 with the build.
 
 The projection (projection.py) makes three products: the forward "x W + b", the input gradient
-"dy Wᵀ" and the weight gradient "xᵀ dy". Each can run on rnnzoo's micro-kernel ("native"),
-oneDNN ("onednn") or torch.mm ("blas": MKL in torch's x86 wheels); the gradients are timed here
-(the forward keeps to the native GEMM, projection.py says why). Which is fastest depends on the
+"dy Wᵀ" and the weight gradient "xᵀ dy"; the recurrence's backward (fused.py) one more, the
+recurrent kernel's gradient "recurrent_grad", Σ h_{t-1}ᵀ dZ_t. Each can run on rnnzoo's
+micro-kernel ("native"), oneDNN ("onednn", not the two "xᵀ dy" products) or torch.mm ("blas": MKL
+in torch's x86 wheels); the gradients are timed here (the forward keeps to the native GEMM,
+projection.py says why). Which is fastest depends on the
 CPU and on the shape (docs/performance.md has what won where), so the first call of a shape class
 times every engine that can run it on that call's operands and keeps the fastest in
 the build folder's `calibration.json`, where every later process finds it: a machine then runs the

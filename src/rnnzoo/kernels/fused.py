@@ -52,11 +52,12 @@ class NativeEngine:
         instead of xp: the loop makes the projection. sequence=False (with save=False): only the final
         state is wanted, and Y is not the outputs."""
         in_loop = x is not None
-        # At inference the packed weights are kept with the cell's record for the next call, when
-        # the kernels read the cell's own weights (not a contiguous copy made for this call alone).
+        # At inference the packed weights (float32: rnnzoo's GEMM) are kept with the cell's record for
+        # the next call, when the kernels read the cell's own weights (not a contiguous copy made for
+        # this call alone).
         own = U is cell.recurrent_kernel and (not in_loop or cell.kernel.is_contiguous())
         keep = None
-        if own and not save:
+        if own and not save and U.dtype == torch.float32:
             keep = cell.kept_panels.pop() if cell.kept_panels else _new_buffer()
         try:
             result = self.module.forward(
@@ -74,9 +75,36 @@ class NativeEngine:
         """-> (dxp, dU, dbrec, dh0, dc0), each None where there is none."""
         Y, h0, C, gates, extra = saved
         result = self.module.backward(
-            **cell_arguments(cell), U=U, has_brec=has_brec, Y=Y, h0=h0, C=C, gates=gates, extra=extra, dY=dY,
+            **cell_arguments(cell), U=U, Y=Y, h0=h0, C=C, gates=gates, extra=extra, dY=dY,
             dh_T=dh_T, dc_T=dc_T, lengths=lengths, need_dh0=need_dh0, split=settings.current().split)
-        return result.dxp, result.dU, result.dbrec, result.dh0, result.dc0
+        dU, dbrec = self.recurrent_gradient(Y, h0, result.dr, has_brec)
+        return result.dxp, dU, dbrec, result.dh0, result.dc0
+
+    def recurrent_gradient(self, Y, h0, dr, has_brec: bool):
+        """(dU, dbrec) = (Σ_b,t h_{t-1}ᵀ dr_t, Σ_b,t dr_t): one product of depth B·T, on whichever GEMM
+        calibration found fastest for its shape on this machine. rnnzoo's reads the states where they
+        lie (Y and h0, skipping a zero h0); BLAS takes h_0 .. h_{T-1} as one matrix, copied."""
+        batch, steps, units = Y.shape
+
+        def part(t, rows):  # the first sequences holding `rows` rows (calibration times on part)
+            n = min(batch, -(-rows // max(steps, 1)))
+            return t if n == batch else t[:n]
+
+        runners = {
+            "native": lambda rows: self.module.recurrent_gradient(
+                Y=part(Y, rows), h0=part(h0, rows), dr=part(dr, rows), has_brec=has_brec),
+            "blas": lambda rows: recurrent_gradient_blas(part(Y, rows), part(h0, rows), part(dr, rows), has_brec),
+        }
+        which = projection.engine(dr, "recurrent_grad", batch * steps, units, dr.shape[2], runners)
+        return runners[which](batch * steps)
+
+
+def recurrent_gradient_blas(Y, h0, dr, has_brec: bool):
+    """NativeEngine.recurrent_gradient on torch.mm: H_prev (B, T, U) holds h_0 .. h_{T-1}, rows as dr's."""
+    steps, units = Y.shape[1], Y.shape[2]
+    H_prev = torch.cat([h0.unsqueeze(1), Y[:, :steps - 1]], 1)[:, :steps]
+    dU = H_prev.reshape(-1, units).t() @ dr.reshape(-1, dr.shape[2])
+    return dU, (dr.sum((0, 1)) if has_brec else None)
 
 
 def _new_buffer() -> torch.Tensor:

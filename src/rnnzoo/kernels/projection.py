@@ -44,7 +44,8 @@ def engines(x: torch.Tensor, product: str) -> tuple[str, ...]:
     if x.device.type != "cpu" or x.dtype != torch.float32:
         return ("blas",)
     native = ("native",) if build.native() is not None else ()
-    onednn = ("onednn",) if product != "weight_grad" and onednn_linear() is not None else ()
+    transposed = product in ("weight_grad", "recurrent_grad")  # Xᵀ dY: oneDNN has no such product
+    onednn = ("onednn",) if not transposed and onednn_linear() is not None else ()
     return native + onednn + ("blas",)
 
 

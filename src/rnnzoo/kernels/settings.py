@@ -11,10 +11,10 @@
                  and states; "low" only the state at every k-th step (k = ceil(sqrt(T))), each
                  segment's gates recomputed in the backward pass (more time, memory O(sqrt(T)));
                  "auto" (the default) "low" when "full" would keep more than route.LOW_MEMORY_BYTES
-    gemm         which GEMM makes the projection's gradients (projection.py): "auto" (the default) the
-                 fastest for the shape on this machine, timed once and kept with the build
-                 (calibration.py); "native", "onednn" or "blas" that one wherever it can run, for a
-                 hoisted projection too. The recurrence's per-step products always run on the native
+    gemm         which GEMM makes the projection's gradients (projection.py) and the recurrent
+                 kernel's (fused.py): "auto" (the default) the fastest for the shape on this machine,
+                 timed once and kept with the build (calibration.py); "native", "onednn" or "blas"
+                 that one wherever it can run, for a hoisted projection too. The recurrence's per-step products always run on the native
                  micro-kernel.
     isa          which vector instructions the native kernels are compiled for: "native" (the default)
                  the widest this CPU has (-march=native); "avx2" no AVX-512 (-mno-avx512f), as on a CPU

@@ -40,8 +40,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
       .def_readonly("extra", &ForwardResult::extra);
   py::class_<BackwardResult>(m, "BackwardResult", py::module_local())
       .def_readonly("dxp", &BackwardResult::dxp)
-      .def_readonly("dU", &BackwardResult::dU)
-      .def_readonly("dbrec", &BackwardResult::dbrec)
+      .def_readonly("dr", &BackwardResult::dr)
       .def_readonly("dh0", &BackwardResult::dh0)
       .def_readonly("dc0", &BackwardResult::dc0);
   m.def("forward", &forward,
@@ -54,13 +53,16 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
         py::arg("input_bias") = py::none(), py::arg("U"), py::arg("brec") = py::none(), py::arg("h0"),
         py::arg("c0") = py::none(), py::arg("lengths") = py::none(), py::arg("save"), py::arg("out") = py::none(),
         py::arg("sequence") = true, py::arg("split") = "auto", py::arg("keep") = py::none());
-  m.def("backward", &backward, "hand BPTT from what forward saved: dxp, dU, dbrec, dh0 (if need_dh0), dc0",
+  m.def("backward", &backward,
+        "hand BPTT from what forward saved: dxp, dr (the gradient of h_{t-1} U + b_rec), dh0 (if need_dh0), dc0",
         without_gil(), py::kw_only(), py::arg("kind"), py::arg("recurrent_activation"), py::arg("activation"),
-        py::arg("U"),
-        py::arg("has_brec"), py::arg("Y"), py::arg("h0"), py::arg("C") = py::none(), py::arg("gates") = py::none(),
+        py::arg("U"), py::arg("Y"), py::arg("h0"), py::arg("C") = py::none(), py::arg("gates") = py::none(),
         py::arg("extra") = py::none(), py::arg("dY") = py::none(), py::arg("dh_T") = py::none(),
         py::arg("dc_T") = py::none(), py::arg("lengths") = py::none(), py::arg("need_dh0"),
         py::arg("split") = "auto");
+  m.def("recurrent_gradient", &recurrent_gradient,
+        "(dU, dbrec) = (sum of h_{t-1}^T dr_t, dr's column sums if has_brec) in float32, states read in place",
+        without_gil(), py::kw_only(), py::arg("Y"), py::arg("h0"), py::arg("dr"), py::arg("has_brec"));
   m.def("matmul", &matmul, "A @ B + bias in float32 (B as stored, or a transposed contiguous matrix)",
         without_gil(), py::arg("A"), py::arg("B"), py::arg("bias") = py::none());
   m.def("matmul_tn", &matmul_tn, "(S^T @ B, B.sum(0)) in float32 (S and B with the same number of rows)",

@@ -116,7 +116,7 @@ class Panels {
 
  private:
   void allocate(const float* bias, float* storage) {
-    data_ = storage != nullptr ? Floats(storage, Free{false}) : aligned_floats(count_ * K_ * NR);
+    data_ = storage != nullptr ? Floats(storage, Free{false}) : aligned_floats(size(K_, N_));
     if (bias != nullptr) {
       bias_.assign(count_ * NR, 0.0f);  // zero-padded like the last panel
       std::copy(bias, bias + N_, bias_.begin());

@@ -14,8 +14,9 @@
 //             small to give every thread enough rows, or U too large for a core's cache.
 // Backward is the mirror image: each thread turns dh_t of its block into dZ_t (written in place
 // into a (B, T, ·) buffer), [a barrier, by units,] then computes its block of
-// dh_{t-1} = dZ_t @ U^T. dU, dW and dX are each one large GEMM after the loop (dU here, dW and
-// dX by the hoisted projection's backward).
+// dh_{t-1} = dZ_t @ U^T. dU, dW and dX are each one large GEMM after the loop, on whichever GEMM
+// the Python side finds fastest for the shape (dU: recurrent_gradient here, or BLAS; dW and dX:
+// the hoisted projection's backward).
 // Products that are known to be zero or unused are skipped: from a zero initial state (what a layer
 // starts from unless given one) the first step's h_0 @ U and h_0's rows of dU, and going back the
 // last product, dZ_1 @ U^T, when h_0 needs no gradient (the usual case). That is 1/T of the
@@ -645,7 +646,7 @@ void backward_rows(const Problem& p, int64_t t, const Block& block, const T* dY,
 }
 
 template <typename T>
-BackwardResult backward_impl(const Problem& p, const at::Tensor& U_, bool has_brec, const at::Tensor& Y,
+BackwardResult backward_impl(const Problem& p, const at::Tensor& U_, const at::Tensor& Y,
                                       const at::Tensor& h0, const at::Tensor& C, const at::Tensor& Gs,
                                       const at::Tensor& X, const at::Tensor& dY, const at::Tensor& dh_last,
                                       const at::Tensor& dc_last, bool need_dh0) {
@@ -721,29 +722,29 @@ BackwardResult backward_impl(const Problem& p, const at::Tensor& U_, bool has_br
     }
     if (dc0.defined()) dc0.narrow(0, block.b0, block.rows()).narrow(1, block.u0, block.n()).copy_(carry_c[k]);
   }
-  // The weight gradient of the recurrence: one (U, T·B) @ (T·B, G·U) product for all steps.
-  at::Tensor dU, dbrec;
-  if constexpr (own_gemm) {  // h_{t-1} and DR's row (b, t) read in place, without h_0's rows if it is zero
-    const bool zero_start = starts_from_zero<T>(h0);
-    const int64_t t0 = zero_start ? 1 : 0;
-    std::vector<const float*> h_prev, dr_rows;
-    for (int64_t b = 0; b < B; ++b)
-      for (int64_t t = t0; t < T_; ++t) {
-        h_prev.push_back(H.row(t, b));
-        dr_rows.push_back(DR.data_ptr<float>() + (b * T_ + t) * G * U);
-      }
-    dU = at::empty({U, G * U}, options);
-    if (has_brec) dbrec = at::empty({G * U}, options);  // GRU's recurrent bias: DR's column sums, on the way
-    packed::gemm_tn_parallel(at::get_num_threads(), U, static_cast<int64_t>(h_prev.size()), h_prev.data(),
-                             dr_rows.data(), G * U, dU.data_ptr<float>(), G * U,
-                             has_brec ? dbrec.data_ptr<float>() : nullptr);
-    if (has_brec && zero_start && T_ > 0) dbrec += DR.select(1, 0).sum(0);  // the rows left out above
-  } else {  // (B, T, U): h_0 .. h_{T-1} of each sequence, rows as in DR
-    at::Tensor H_prev = at::cat({h0.unsqueeze(1), Y.narrow(1, 0, std::max<int64_t>(0, T_ - 1))}, 1).narrow(1, 0, T_);
-    dU = at::mm(H_prev.reshape({B * T_, U}).t(), DR.view({B * T_, G * U}));
-    if (has_brec) dbrec = DR.sum({0, 1});
-  }
-  return {DX, dU, dbrec, dh0, dc0};
+  return {DX, DR, dh0, dc0};
+}
+
+// The recurrent kernel's gradient dU = sum over b, t of h_{t-1}^T dZ_t (and GRU's recurrent bias
+// gradient, DR's column sums): one (U, B·T) @ (B·T, G·U) product for all steps, h_{t-1} and DR's row
+// (b, t) read where they lie, without h_0's rows when h_0 is zero (their terms are zero).
+std::vector<at::Tensor> recurrent_gradient_impl(const at::Tensor& Y, const at::Tensor& h0, const at::Tensor& DR,
+                                                bool has_brec) {
+  const int64_t B = Y.size(0), T_ = Y.size(1), U = Y.size(2), GU = DR.size(2);
+  const States<float> H{h0.data_ptr<float>(), Y.data_ptr<float>(), Y.stride(0), U, false};
+  const bool zero_start = starts_from_zero<float>(h0);
+  std::vector<const float*> h_prev, dr_rows;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = zero_start ? 1 : 0; t < T_; ++t) {
+      h_prev.push_back(H.row(t, b));
+      dr_rows.push_back(DR.data_ptr<float>() + (b * T_ + t) * GU);
+    }
+  at::Tensor dU = at::empty({U, GU}, Y.options()), dbrec;
+  if (has_brec) dbrec = at::empty({GU}, Y.options());  // DR's column sums, taken on the way
+  packed::gemm_tn_parallel(at::get_num_threads(), U, static_cast<int64_t>(h_prev.size()), h_prev.data(),
+                           dr_rows.data(), GU, dU.data_ptr<float>(), GU, has_brec ? dbrec.data_ptr<float>() : nullptr);
+  if (has_brec && zero_start && T_ > 0) dbrec += DR.select(1, 0).sum(0);  // the rows left out above
+  return {dU, dbrec};
 }
 
 // B sequences of T steps whose projected inputs have `columns` columns, through the recurrent kernel U.
@@ -810,7 +811,7 @@ ForwardResult forward(int64_t kind, int64_t recurrent_activation, int64_t activa
 }
 
 BackwardResult backward(int64_t kind, int64_t recurrent_activation, int64_t activation, const at::Tensor& U,
-                        bool has_brec, const at::Tensor& Y, const at::Tensor& h0,
+                        const at::Tensor& Y, const at::Tensor& h0,
                         const c10::optional<at::Tensor>& C, const c10::optional<at::Tensor>& gates,
                         const c10::optional<at::Tensor>& extra, const c10::optional<at::Tensor>& dY,
                         const c10::optional<at::Tensor>& dh_T, const c10::optional<at::Tensor>& dc_T,
@@ -822,8 +823,20 @@ BackwardResult backward(int64_t kind, int64_t recurrent_activation, int64_t acti
   at::NoGradGuard no_grad;
   BackwardResult result;
   AT_DISPATCH_FLOATING_TYPES(Y.scalar_type(), "rnnzoo_backward", [&] {
-    result = backward_impl<scalar_t>(p, U, has_brec, Y, h0.contiguous(), given(C), given(gates), given(extra),
+    result = backward_impl<scalar_t>(p, U, Y, h0.contiguous(), given(C), given(gates), given(extra),
                                      given(dY), given(dh_T), given(dc_T), need_dh0);
   });
   return result;
+}
+
+std::vector<at::Tensor> recurrent_gradient(const at::Tensor& Y, const at::Tensor& h0, const at::Tensor& DR,
+                                           bool has_brec) {
+  TORCH_CHECK(Y.dim() == 3 && Y.stride(2) == 1 && Y.stride(1) == Y.size(2), "Y must be (B, T, U) with contiguous steps");
+  TORCH_CHECK(DR.dim() == 3 && DR.is_contiguous() && DR.size(0) == Y.size(0) && DR.size(1) == Y.size(1),
+              "DR must be contiguous (B, T, G*U) for Y's B and T");
+  TORCH_CHECK(h0.dim() == 2 && h0.size(0) == Y.size(0) && h0.size(1) == Y.size(2), "h0 must be (B, U)");
+  TORCH_CHECK(Y.scalar_type() == at::kFloat && DR.scalar_type() == at::kFloat && h0.scalar_type() == at::kFloat,
+              "the recurrent gradient runs natively in float32 only");
+  at::NoGradGuard no_grad;
+  return recurrent_gradient_impl(Y.detach(), h0.detach().contiguous(), DR.detach(), has_brec);
 }

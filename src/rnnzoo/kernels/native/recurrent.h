@@ -5,6 +5,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <string>
+#include <vector>
 
 struct ForwardResult {
   at::Tensor Y;      // h_1 .. h_T (B, T, U); a ring of the last two steps when only h_T was wanted
@@ -16,7 +17,9 @@ struct ForwardResult {
 };
 
 struct BackwardResult {
-  at::Tensor dxp, dU, dbrec, dh0, dc0;  // dbrec, dh0, dc0 undefined where there are none
+  at::Tensor dxp;  // the projected inputs' gradient (B, T, G·U)
+  at::Tensor dr;   // the gradient of h_{t-1} U + b_rec (B, T, G·U): dxp itself, but for GRU's h~ block
+  at::Tensor dh0, dc0;  // undefined where there are none
 };
 
 ForwardResult forward(int64_t kind, int64_t recurrent_activation, int64_t activation,
@@ -28,8 +31,12 @@ ForwardResult forward(int64_t kind, int64_t recurrent_activation, int64_t activa
                       const c10::optional<at::Tensor>& keep);
 
 BackwardResult backward(int64_t kind, int64_t recurrent_activation, int64_t activation, const at::Tensor& U,
-                        bool has_brec, const at::Tensor& Y, const at::Tensor& h0,
+                        const at::Tensor& Y, const at::Tensor& h0,
                         const c10::optional<at::Tensor>& C, const c10::optional<at::Tensor>& gates,
                         const c10::optional<at::Tensor>& extra, const c10::optional<at::Tensor>& dY,
                         const c10::optional<at::Tensor>& dh_T, const c10::optional<at::Tensor>& dc_T,
                         const c10::optional<at::Tensor>& lengths, bool need_dh0, const std::string& split);
+
+// (dU, dbrec) from Y and h0 as forward left them and backward's dr: see recurrent_gradient_impl.
+std::vector<at::Tensor> recurrent_gradient(const at::Tensor& Y, const at::Tensor& h0, const at::Tensor& DR,
+                                           bool has_brec);
