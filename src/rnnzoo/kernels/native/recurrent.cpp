@@ -7,7 +7,8 @@
 // rows (sequences) × units (see `split_work`):
 //   by rows   thread k runs sequences [b0, b1) through every unit. Sequences never meet inside
 //             the loop, so the threads run all T steps without waiting for each other; each
-//             multiplies its rows of h_{t-1} by the whole U.
+//             multiplies its rows of h_{t-1} by the whole U. A thread done first takes over the
+//             later rows of another's for the steps that one has yet to start (Share).
 //   by units  thread k owns units [u0, u1) of every gate for all rows: it multiplies h_{t-1} by
 //             its own packed columns of U and runs the pointwise cell on its units; one barrier
 //             per step makes h_t complete before the next product. Used when the batch is too
@@ -50,7 +51,10 @@
 
 #include <atomic>
 #include <exception>
+#include <mutex>
 #include <optional>
+#include <thread>
+#include <tuple>
 
 #include <algorithm>
 #include <cmath>
@@ -211,6 +215,80 @@ struct Split {
   std::vector<Block> blocks;
   bool by_rows;  // true: blocks never share data inside the loop, so no barrier per step
 };
+
+// A thread's rows under a split by rows, [b0, end), of which another thread may take the later part
+// for the steps this one has not started. The owner reads `end` as it starts each step, under the
+// lock; a taker moves `end` down and runs the rows it took from the owner's next step on, once the
+// owner has finished the step before (`done`, which orders the owner's writes of those rows' states
+// before the taker's reads).
+struct Share {
+  std::mutex lock;
+  int64_t end = 0;
+  int64_t started = -1;          // the step the owner started last
+  std::atomic<int64_t> done{0};  // steps the owner has finished
+  static constexpr int64_t MIN_ROWS = 4, MIN_STEPS = 2;  // less is not worth a thread's wait
+
+  int64_t start(int64_t t) {
+    std::lock_guard<std::mutex> hold(lock);
+    started = t;
+    return end;
+  }
+  void finish(int64_t t) { done.store(t + 1, std::memory_order_release); }
+  // Rows x steps that give() would hand over now (0: too little left to share).
+  int64_t left(int64_t b0, int64_t T) {
+    std::lock_guard<std::mutex> hold(lock);
+    const auto given = part(b0, T);
+    return std::get<1>(given) * (T - std::get<2>(given));
+  }
+  // Gives away the later rows (about half, the owner keeping whole tiles) for the steps from the
+  // owner's next on: {first row, rows, first step}, no rows if too little is left to share.
+  std::tuple<int64_t, int64_t, int64_t> give(int64_t b0, int64_t T) {
+    std::lock_guard<std::mutex> hold(lock);
+    const auto given = part(b0, T);
+    if (std::get<1>(given) > 0) end = std::get<0>(given);
+    return given;
+  }
+  std::tuple<int64_t, int64_t, int64_t> part(int64_t b0, int64_t T) const {  // under the lock
+    const int64_t rows = end - b0, first = started + 1;
+    const int64_t keep = (rows / 2 + packed::MR - 1) / packed::MR * packed::MR;
+    if (T - first < MIN_STEPS || rows - keep < MIN_ROWS) return {0, 0, 0};
+    return {b0 + keep, rows - keep, first};
+  }
+  void wait(int64_t first) const {  // until the owner has finished step first - 1
+    while (done.load(std::memory_order_acquire) < first) std::this_thread::yield();
+  }
+};
+
+// Thread `me`'s part of a loop split by rows: steps 0 .. steps-1 of its own rows, then rows taken
+// from the others' shares, until none has enough left to share. run(k, from, to, i) runs loop step
+// i of rows [from, to) of block k.
+template <typename Run>
+void share_rows(std::vector<Share>& shares, const std::vector<Block>& blocks, int64_t me, int64_t steps,
+                Failure& failure, const Run& run) {
+  const Block& own = blocks[me];
+  for (int64_t i = 0; i < steps; ++i) {
+    const int64_t end = shares[me].start(i);
+    if (end > own.b0) guarded(failure, [&] { run(me, own.b0, end, i); });
+    shares[me].finish(i);
+  }
+  while (true) {  // from the share with the most work left
+    int64_t most = 0, victim = -1;
+    for (int64_t k = 0; k < static_cast<int64_t>(shares.size()); ++k)
+      if (const int64_t left = shares[k].left(blocks[k].b0, steps); k != me && left > most) most = left, victim = k;
+    if (victim < 0) return;
+    const auto [from, rows, first] = shares[victim].give(blocks[victim].b0, steps);
+    if (rows == 0) continue;  // the owner moved on meanwhile: look again
+    shares[victim].wait(first);
+    for (int64_t i = first; i < steps; ++i) guarded(failure, [&] { run(victim, from, from + rows, i); });
+  }
+}
+
+// Shares for the blocks of a split by rows whose loop may share them (see Share); none otherwise.
+std::vector<Share> shares_of(const Split& split, bool shareable) {
+  std::vector<Share> shares(shareable && split.by_rows && split.blocks.size() > 1 ? split.blocks.size() : 0);
+  for (size_t k = 0; k < shares.size(); ++k) shares[k].end = split.blocks[k].b1;
+  return shares;
+}
 
 // By rows when every thread gets at least 6 rows and the recurrent kernel fits a core's L2 cache
 // (1 MiB: each thread streams all of it every step); else by units, in multiples of 8 (one AVX
@@ -489,6 +567,32 @@ ForwardResult forward_impl(const Problem& p, const LayerInputs& inputs, const at
   T* Xd = X.defined() ? X.data_ptr<T>() : nullptr;
   T* Gd = gated ? Gs.data_ptr<T>() : nullptr;
   const bool zero_start = starts_from_zero<T>(h0c);  // then the first step's product is skipped
+  // Step t of `block`'s rows and units, on the scratch (Z, XS) of thread k.
+  auto step = [&](int64_t k, const Block& block, int64_t t) {
+    Projected<T> in{nullptr, 0, 0, 0, 0};
+    if (!in_loop) {
+      in = {inputs.xp.data_ptr<T>() + block.u0, 0, inputs.xp.stride(0), inputs.xp.stride(1), U};
+    } else if constexpr (own_gemm) {  // (rows, F) @ (F, G·n) + b, rows T·F apart
+      packed::gemm(block.rows(), inputs.x.data_ptr<float>() + (block.b0 * T_ + t) * F, T_ * F,
+                   input_panels[split.by_rows ? 0 : k], XS[k].data_ptr<float>(), G * block.n());
+      in = {XS[k].data_ptr<T>(), block.b0, G * block.n(), 0, block.n()};
+    }
+    // (rows, U) @ (U, G·n)
+    if (t == 0 && zero_start)
+      Z[k].zero_();
+    else if constexpr (own_gemm)
+      packed::gemm(block.rows(), H.row(t, block.b0), H.stride(t), panels[split.by_rows ? 0 : k], Z[k].data_ptr<T>(),
+                   Z[k].size(1));
+    else {
+      const at::Tensor h_prev = t == 0 ? h0c : Y.select(1, ring ? (t - 1) & 1 : t - 1);
+      at::mm_out(Z[k], h_prev.narrow(0, block.b0, block.rows()), packed[k]);
+    }
+    forward_rows<T>(p, t, block, Z[k].data_ptr<T>(), in, brec, H, Cd, C.defined() ? C.size(0) : 1, Gd, Xd);
+  };
+  // Split by rows, the threads' shares take the same work but rarely the same time (on a VM, a core
+  // runs 10-30 % slower than the other for a while, and which one changes from call to call): a
+  // thread done with its rows takes the later rows of another's from that thread's next step on.
+  std::vector<Share> shares = shares_of(split, own_gemm);
   // Normally thread k owns block k; should OpenMP give fewer threads (e.g. when called inside
   // another parallel region), each thread takes every team-th block.
   in_parallel(threads, [&](int64_t me, int64_t team, Failure& failure) {
@@ -497,30 +601,14 @@ ForwardResult forward_impl(const Problem& p, const LayerInputs& inputs, const at
       for (auto& set : input_panels) set.fill(me, team);
 #pragma omp barrier
     }
+    if (!shares.empty() && team == threads) {  // on this thread's scratch, whoever's rows
+      share_rows(shares, blocks, me, T_, failure,
+                 [&](int64_t, int64_t from, int64_t to, int64_t t) { step(me, Block{from, to, 0, U}, t); });
+      return;
+    }
     for (int64_t t = 0; t < T_; ++t) {
       guarded(failure, [&] {
-        for (int64_t k = me; k < threads; k += team) {
-          const Block& block = blocks[k];
-          Projected<T> in{nullptr, 0, 0, 0, 0};
-          if (!in_loop) {
-            in = {inputs.xp.data_ptr<T>() + block.u0, 0, inputs.xp.stride(0), inputs.xp.stride(1), U};
-          } else if constexpr (own_gemm) {  // (rows, F) @ (F, G·n) + b, rows T·F apart
-            packed::gemm(block.rows(), inputs.x.data_ptr<float>() + (block.b0 * T_ + t) * F, T_ * F,
-                         input_panels[split.by_rows ? 0 : k], XS[k].data_ptr<float>(), G * block.n());
-            in = {XS[k].data_ptr<T>(), block.b0, G * block.n(), 0, block.n()};
-          }
-          // (rows, U) @ (U, G·n)
-          if (t == 0 && zero_start)
-            Z[k].zero_();
-          else if constexpr (own_gemm)
-            packed::gemm(block.rows(), H.row(t, block.b0), H.stride(t), panels[split.by_rows ? 0 : k],
-                         Z[k].data_ptr<T>(), Z[k].size(1));
-          else {
-            const at::Tensor h_prev = t == 0 ? h0c : Y.select(1, ring ? (t - 1) & 1 : t - 1);
-            at::mm_out(Z[k], h_prev.narrow(0, block.b0, block.rows()), packed[k]);
-          }
-          forward_rows<T>(p, t, block, Z[k].data_ptr<T>(), in, brec, H, Cd, C.defined() ? C.size(0) : 1, Gd, Xd);
-        }
+        for (int64_t k = me; k < threads; k += team) step(k, blocks[k], t);
       });
       if (!split.by_rows) {
 #pragma omp barrier
@@ -686,9 +774,25 @@ BackwardResult backward_impl(const Problem& p, const at::Tensor& U_, const at::T
   const T* Cd = C.defined() ? C.data_ptr<T>() : nullptr;
   const T* Xd = X.defined() ? X.data_ptr<T>() : nullptr;
   const T* Gd = Gs.defined() ? Gs.data_ptr<T>() : nullptr;
+  // Split by rows, rows may move between threads as in forward_impl, taking their block's carried
+  // gradients (tmp, direct, carry_c) with them: whoever runs a row uses its block's buffers.
+  std::vector<Share> shares = shares_of(split, own_gemm);
   in_parallel(threads, [&](int64_t me, int64_t team, Failure& failure) {
     for (auto& set : panels) set.fill(me, team);
 #pragma omp barrier
+    if (!shares.empty() && team == threads) {
+      share_rows(shares, blocks, me, T_, failure, [&](int64_t k, int64_t from, int64_t to, int64_t i) {
+        const int64_t t = T_ - 1 - i, b0 = blocks[k].b0, skip = (from - b0) * U;  // rows of block k's buffers
+        backward_rows<T>(p, t, Block{from, to, 0, U}, dYd, dh_lastd, H, Cd, Gd, Xd, tmp[k].data_ptr<T>() + skip,
+                         direct[k].data_ptr<T>() + skip, carry_c[k].data_ptr<T>() + skip, DX.data_ptr<T>(),
+                         DR.data_ptr<T>());
+        if constexpr (own_gemm)  // (rows, G·U), rows T·G·U apart, @ (G·U, U)
+          if (t > 0 || need_dh0)
+            packed::gemm(to - from, DR.data_ptr<float>() + (from * T_ + t) * G * U, T_ * G * U, panels[0],
+                         tmp[k].data_ptr<float>() + skip, U);
+      });
+      return;
+    }
     for (int64_t t = T_ - 1; t >= 0; --t) {
       guarded(failure, [&] {
         for (int64_t k = me; k < threads; k += team)

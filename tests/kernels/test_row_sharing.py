@@ -1,0 +1,50 @@
+"""Split by rows, a thread done with its own rows takes over the later rows of another's for the steps
+that one has not started, forward and backward (native/recurrent.cpp, Share): which thread runs which
+rows then changes from call to call with the threads' speeds, and the results must not."""
+
+import threading
+
+import pytest
+import torch
+
+import rnnzoo
+
+
+def outputs_and_gradients(layer, x, training: bool) -> list[torch.Tensor]:
+    if not training:
+        with torch.no_grad():
+            return [layer(x)]
+    x = x.clone().requires_grad_()
+    layer.zero_grad()
+    y = layer(x)
+    y.square().sum().backward()
+    return [y.detach(), x.grad, *(p.grad.clone() for p in layer.parameters())]
+
+
+@pytest.mark.parametrize("kind", [rnnzoo.SimpleRNN, rnnzoo.LSTM, rnnzoo.GRU])
+@pytest.mark.parametrize("training", [False, True])
+def test_any_sharing_of_the_rows_gives_the_bits_of_one_thread(native, kernel_settings, kind, training):
+    kernel_settings(split="rows", gemm="native")  # MKL's gradient products may round by thread count
+    torch.manual_seed(0)
+    layer = kind(40, return_sequences=True).train(training)
+    x = torch.rand(50, 120, 5)  # two shares of 25 rows: 16 kept and 9 given away, a tile and a part
+    previous = torch.get_num_threads()
+    stop = threading.Event()
+
+    def busy():  # competes for a core, so that the two threads' speeds differ, and not by the same each call
+        while not stop.is_set():
+            torch.mm(torch.rand(300, 300), torch.rand(300, 300))
+
+    try:
+        torch.set_num_threads(1)
+        alone = outputs_and_gradients(layer, x, training)
+        torch.set_num_threads(2)
+        other = threading.Thread(target=busy)
+        other.start()
+        shared = [outputs_and_gradients(layer, x, training) for _ in range(12)]
+    finally:
+        stop.set()
+        torch.set_num_threads(previous)
+    for results in shared:
+        for got, want in zip(results, alone, strict=True):
+            assert torch.equal(got, want)
