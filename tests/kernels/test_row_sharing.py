@@ -23,11 +23,15 @@ def outputs_and_gradients(layer, x, training: bool) -> list[torch.Tensor]:
 
 @pytest.mark.parametrize("kind", [rnnzoo.SimpleRNN, rnnzoo.LSTM, rnnzoo.GRU])
 @pytest.mark.parametrize("training", [False, True])
-def test_any_sharing_of_the_rows_gives_the_bits_of_one_thread(native, kernel_settings, kind, training):
+@pytest.mark.parametrize("threads, batch", [(2, 50), (16, 181)])
+def test_any_sharing_of_the_rows_gives_the_bits_of_one_thread(native, kernel_settings, kind, training, threads,
+                                                              batch):
+    """Two shares of 25 rows: 16 kept and 9 given away, a tile and a part. Sixteen threads on 181 rows:
+    fifteen shares of 12 rows and one of a single row, whose thread may take 4 rows of another's."""
     kernel_settings(split="rows", gemm="native")  # MKL's gradient products may round by thread count
     torch.manual_seed(0)
     layer = kind(40, return_sequences=True).train(training)
-    x = torch.rand(50, 120, 5)  # two shares of 25 rows: 16 kept and 9 given away, a tile and a part
+    x = torch.rand(batch, 120, 5)
     previous = torch.get_num_threads()
     stop = threading.Event()
 
@@ -38,7 +42,7 @@ def test_any_sharing_of_the_rows_gives_the_bits_of_one_thread(native, kernel_set
     try:
         torch.set_num_threads(1)
         alone = outputs_and_gradients(layer, x, training)
-        torch.set_num_threads(2)
+        torch.set_num_threads(threads)
         other = threading.Thread(target=busy)
         other.start()
         shared = [outputs_and_gradients(layer, x, training) for _ in range(12)]

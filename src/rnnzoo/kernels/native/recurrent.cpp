@@ -536,8 +536,10 @@ ForwardResult forward_impl(const Problem& p, const LayerInputs& inputs, const at
   float* storage = !kept ? nullptr : packed_already ? kept->panels() : kept->reserve(floats);
   for (int64_t k = 0; k < threads; ++k) {
     const Block& block = blocks[k];
-    Z[k] = at::empty({block.rows(), G * block.n()}, options);
-    if (in_loop) XS[k] = at::empty({block.rows(), G * block.n()}, options);
+    // By rows in float32, room for the largest block: a thread may run rows taken from another's (Share).
+    const int64_t rows = own_gemm && split.by_rows ? blocks.front().rows() : block.rows();
+    Z[k] = at::empty({rows, G * block.n()}, options);
+    if (in_loop) XS[k] = at::empty({rows, G * block.n()}, options);
     if constexpr (own_gemm) {
       if (k >= sets) continue;
       std::vector<int64_t> column;  // this block's units of every gate, side by side
