@@ -217,10 +217,12 @@ struct Split {
 };
 
 // A thread's rows under a split by rows, [b0, end), of which another thread may take the later part
-// for the steps this one has not started. The owner reads `end` as it starts each step, under the
-// lock; a taker moves `end` down and runs the rows it took from the owner's next step on, once the
-// owner has finished the step before (`done`, which orders the owner's writes of those rows' states
-// before the taker's reads).
+// for the steps this one has not started: equal shares of rows rarely take equal times (on a VM one
+// core often runs slower than the other for a while, and which one changes from call to call), so a
+// thread done with its own rows takes over rows of a slower one's. The owner reads `end` as it
+// starts each step, under the lock; a taker moves `end` down and runs the rows it took from the
+// owner's next step on, once the owner has finished the step before (`done`, which orders the
+// owner's writes of those rows' states before the taker's reads).
 struct Share {
   std::mutex lock;
   int64_t end = 0;
@@ -591,10 +593,7 @@ ForwardResult forward_impl(const Problem& p, const LayerInputs& inputs, const at
     }
     forward_rows<T>(p, t, block, Z[k].data_ptr<T>(), in, brec, H, Cd, C.defined() ? C.size(0) : 1, Gd, Xd);
   };
-  // Split by rows, the threads' shares take the same work but rarely the same time (on a VM, a core
-  // runs 10-30 % slower than the other for a while, and which one changes from call to call): a
-  // thread done with its rows takes the later rows of another's from that thread's next step on.
-  std::vector<Share> shares = shares_of(split, own_gemm);
+  std::vector<Share> shares = shares_of(split, own_gemm);  // split by rows: threads take over rows (Share)
   // Normally thread k owns block k; should OpenMP give fewer threads (e.g. when called inside
   // another parallel region), each thread takes every team-th block.
   in_parallel(threads, [&](int64_t me, int64_t team, Failure& failure) {
