@@ -252,8 +252,9 @@ inline void add_column_sums(const Panels& block, float* sums, bool first) {
 // and B (K x N) with row k at b_rows[k]: the weight gradients, whose depth K is batch x time. K
 // goes in blocks of KC rows. Each block packs this thread's columns of B into panels (KC x NR
 // floats each) and S^T into strips of MR rows (KC x MR floats each, k-major), so that one strip and
-// one panel, all a tile reads, sit together in L1 (32 KiB): a strip stays there while every panel
-// of the block passes from L2, and the block's product is added to C. Reading S^T in place instead
+// one panel, all a tile reads, sit together in L1 (32 KiB): a panel stays there while every strip
+// of the block passes from L2 (a strip is a quarter of a panel's size, so this order moves the
+// fewest bytes from L2), and the block's product is added to C. Reading S^T in place instead
 // takes MR floats from each of KC rows, KC cache lines a tile, more than L1 holds next to a panel.
 // sums (or nullptr) receives B's column sums over all K rows, columns n0..n1 — a bias gradient,
 // taken from the packed blocks while they sit in L2 instead of another pass over B.
@@ -280,8 +281,8 @@ inline void gemm_tn(int64_t M, int64_t K, const float* const* s_rows, const floa
         std::fill(out + rows, out + MR, 0.0f);
       }
     }
-    for (int64_t i = 0; i < tiles; ++i)
-      for (int64_t p = 0; p < count; ++p)
+    for (int64_t p = 0; p < count; ++p)
+      for (int64_t i = 0; i < tiles; ++i)
         edge_tile(std::min(MR, M - i * MR), std::min(NR, width - p * NR), depth, Strip{strip + i * depth * MR},
                   block.panel(p), nullptr, k0 > 0, C + i * MR * ldc + n0 + p * NR, ldc);
   }
