@@ -27,6 +27,19 @@ def test_packed_matmul_equals_float64_matmul(native, M, K, N, transposed, bias):
     torch.testing.assert_close(got.double(), want, rtol=0, atol=1e-6 * K ** 0.5 * 8)
 
 
+@pytest.mark.parametrize("K", [0, 513, 700])  # deeper than a pass (256): 2 and 3 passes, the last shorter
+@pytest.mark.parametrize("N", [100, 1000])  # the passes inside each panel (K <= N) or around all of them
+@pytest.mark.parametrize("transposed", [False, True])
+def test_deep_products_in_passes_equal_float64_matmul(native, K, N, transposed):
+    generator = torch.Generator().manual_seed(K + N)
+    A = torch.randn(77, K, generator=generator)
+    B = torch.randn(N, K, generator=generator).t() if transposed else torch.randn(K, N, generator=generator)
+    b = torch.randn(N, generator=generator)
+    got = native.matmul(A, B, b)
+    want = A.double() @ B.double() + b.double()
+    torch.testing.assert_close(got.double(), want, rtol=0, atol=1e-6 * (K + 1) ** 0.5 * 8)
+
+
 def test_packed_matmul_rejects_other_dtypes_and_shapes(native):
     with pytest.raises(RuntimeError, match="float32"):
         native.matmul(torch.ones(2, 3, dtype=torch.float64), torch.ones(3, 2, dtype=torch.float64))

@@ -214,16 +214,31 @@ inline void edge_tile(int64_t rows, int64_t cols, int64_t K, const Source& A, co
 
 // C (M x N, row stride ldc) = bias + A (M x K, row stride lda) @ B.
 // Rows go in blocks of MB = 8 tiles: a block of A stays in L2 while every panel passes through L1.
+// A deep product goes in passes over at most KD rows of each panel, each pass adding to C what the
+// last left (the same sums in the same order): a panel of more than KD rows no longer fits L1 next
+// to the tile's rows of A, and every tile of a block would read it again from L2. The passes run
+// inside each panel (the block of A read again for every panel) or around all panels (the block
+// of C read again for every pass), whichever of the two is smaller.
+constexpr int64_t KD = 256;
+
 inline void gemm(int64_t M, const float* A, int64_t lda, const Panels& B, float* C, int64_t ldc) {
   constexpr int64_t MB = 8 * MR;
-  const int64_t N = B.columns();
+  const int64_t N = B.columns(), K = B.depth(), passes = std::max<int64_t>(1, (K + KD - 1) / KD);
+  const int64_t depth = std::max<int64_t>(1, (K + passes - 1) / passes);
   for (int64_t i0 = 0; i0 < M; i0 += MB) {
     const int64_t i1 = std::min(M, i0 + MB);
-    for (int64_t p = 0; p < B.count(); ++p) {
-      const int64_t j0 = p * NR, cols = std::min(NR, N - j0);
+    auto run = [&](int64_t p, int64_t pass) {  // the block's tiles of panel p, rows pass·depth .. of it
+      const int64_t j0 = p * NR, k0 = pass * depth;
       for (int64_t i = i0; i < i1; i += MR)
-        edge_tile(std::min(MR, i1 - i), cols, B.depth(), RowsOf{A + i * lda, lda}, B.panel(p), B.bias(p), false,
-                  C + i * ldc + j0, ldc);
+        edge_tile(std::min(MR, i1 - i), std::min(NR, N - j0), std::min(depth, K - k0), RowsOf{A + i * lda + k0, lda},
+                  B.panel(p) + k0 * NR, B.bias(p), pass > 0, C + i * ldc + j0, ldc);
+    };
+    if (K <= N) {
+      for (int64_t p = 0; p < B.count(); ++p)
+        for (int64_t pass = 0; pass < passes; ++pass) run(p, pass);
+    } else {
+      for (int64_t pass = 0; pass < passes; ++pass)
+        for (int64_t p = 0; p < B.count(); ++p) run(p, pass);
     }
   }
 }
