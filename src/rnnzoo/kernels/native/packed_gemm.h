@@ -98,24 +98,35 @@ class Panels {
     allocate(nullptr, nullptr);
   }
 
-  // Packs panels first, first + step, ... (thread `first` of a team of `step`).
+  // Packs panels first, first + step, ... (thread `first` of a team of `step`). B is read a row at a
+  // time, front to back, into every panel of the share: B's rows may lie anywhere (the weight
+  // gradients' are rows of a (B, T, ·) tensor), and reading each panel's few floats from every row
+  // in turn would leave the hardware prefetchers no stream to follow.
   void fill(int64_t first, int64_t step) {
-    for (int64_t p = first; p < count_; p += step) {
-      float* panel = data_.get() + p * K_ * NR;
-      const int64_t j0 = p * NR, cols = std::min(NR, N_ - j0);
-      const int64_t* column = column_.data() + j0;
-      if (rows_ == nullptr && k_stride_ == 1) {  // B transposed: read each source row once, write columns
+    if (rows_ == nullptr && k_stride_ == 1) {  // B transposed: read each source row once, write columns
+      for (int64_t p = first; p < count_; p += step) {
+        float* panel = data_.get() + p * K_ * NR;
+        const int64_t j0 = p * NR, cols = std::min(NR, N_ - j0);
         for (int64_t j = 0; j < cols; ++j) {
-          const float* source = base_ + column[j];
+          const float* source = base_ + column_[j0 + j];
           for (int64_t k = 0; k < K_; ++k) panel[k * NR + j] = source[k];
         }
-      } else if (column[cols - 1] - column[0] == cols - 1) {  // one contiguous run per k
-        for (int64_t k = 0; k < K_; ++k) copy_row<NR>(panel + k * NR, row(k) + column[0], cols);
-      } else {
-        for (int64_t k = 0; k < K_; ++k)
-          for (int64_t j = 0; j < cols; ++j) panel[k * NR + j] = row(k)[column[j]];
+        for (int64_t k = 0; k < K_; ++k) std::fill(panel + k * NR + cols, panel + (k + 1) * NR, 0.0f);
       }
-      for (int64_t k = 0; k < K_; ++k) std::fill(panel + k * NR + cols, panel + (k + 1) * NR, 0.0f);
+      return;
+    }
+    for (int64_t k = 0; k < K_; ++k) {
+      const float* source = row(k);
+      for (int64_t p = first; p < count_; p += step) {
+        float* to = data_.get() + (p * K_ + k) * NR;
+        const int64_t j0 = p * NR, cols = std::min(NR, N_ - j0);
+        const int64_t* column = column_.data() + j0;
+        if (column[cols - 1] - column[0] == cols - 1)  // one contiguous run
+          copy_row<NR>(to, source + column[0], cols);
+        else
+          for (int64_t j = 0; j < cols; ++j) to[j] = source[column[j]];
+        std::fill(to + cols, to + NR, 0.0f);
+      }
     }
   }
 
