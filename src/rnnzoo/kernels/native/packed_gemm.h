@@ -103,13 +103,19 @@ class Panels {
   // gradients' are rows of a (B, T, ·) tensor), and reading each panel's few floats from every row
   // in turn would leave the hardware prefetchers no stream to follow.
   void fill(int64_t first, int64_t step) {
-    if (rows_ == nullptr && k_stride_ == 1) {  // B transposed: read each source row once, write columns
+    if (rows_ == nullptr && k_stride_ == 1) {  // B transposed: column j of B is a row of the source
+      // In runs of KT rows of the panel, which stay in L1 while each of the panel's source rows gives
+      // its KT floats: written a column at a time over the whole depth, every store missed L1.
+      constexpr int64_t KT = 16;
       for (int64_t p = first; p < count_; p += step) {
         float* panel = data_.get() + p * K_ * NR;
         const int64_t j0 = p * NR, cols = std::min(NR, N_ - j0);
-        for (int64_t j = 0; j < cols; ++j) {
-          const float* source = base_ + column_[j0 + j];
-          for (int64_t k = 0; k < K_; ++k) panel[k * NR + j] = source[k];
+        for (int64_t k0 = 0; k0 < K_; k0 += KT) {
+          const int64_t k1 = std::min(K_, k0 + KT);
+          for (int64_t j = 0; j < cols; ++j) {
+            const float* source = base_ + column_[j0 + j];
+            for (int64_t k = k0; k < k1; ++k) panel[k * NR + j] = source[k];
+          }
         }
         for (int64_t k = 0; k < K_; ++k) std::fill(panel + k * NR + cols, panel + (k + 1) * NR, 0.0f);
       }
