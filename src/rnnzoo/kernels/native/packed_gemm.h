@@ -298,6 +298,11 @@ inline void gemm_tn(int64_t M, int64_t K, const float* const* s_rows, const floa
   std::vector<int64_t> column(width);
   for (int64_t j = 0; j < width; ++j) column[j] = n0 + j;
   const Floats strips = aligned_floats(tiles * MR * std::min(K, KC));
+  // The blocks add up in a copy of C's columns whose rows lie a cache line more than a multiple of
+  // 64 bytes apart: C's own rows are often a multiple of 4 KiB apart (1024 columns), where a tile's
+  // rows all fall in one set of L1 and evict each other at every block.
+  const int64_t lds = count * NR + 16;
+  const Floats sum = aligned_floats(tiles * MR * lds);
   for (int64_t k0 = 0; k0 < K; k0 += KC) {
     const int64_t depth = std::min(KC, K - k0);
     Panels block(depth, b_rows + k0, column);  // (column is copied: the block owns its description)
@@ -315,13 +320,15 @@ inline void gemm_tn(int64_t M, int64_t K, const float* const* s_rows, const floa
     }
     for (int64_t p = 0; p < count; ++p)
       for (int64_t i = 0; i < tiles; ++i)
-        edge_tile(std::min(MR, M - i * MR), std::min(NR, width - p * NR), depth, Strip{strip + i * depth * MR},
-                  block.panel(p), nullptr, k0 > 0, C + i * MR * ldc + n0 + p * NR, ldc);
+        tile_of<MR>(std::min(MR, M - i * MR), depth, Strip{strip + i * depth * MR}, block.panel(p), nullptr, k0 > 0,
+                    sum.get() + i * MR * lds + p * NR, lds);
   }
   if (K == 0) {
     for (int64_t i = 0; i < M; ++i) std::fill(C + i * ldc + n0, C + i * ldc + n1, 0.0f);
     if (sums != nullptr) std::fill(sums + n0, sums + n1, 0.0f);
+    return;
   }
+  for (int64_t i = 0; i < M; ++i) std::memcpy(C + i * ldc + n0, sum.get() + i * lds, width * sizeof(float));
 }
 
 // gemm_tn over all N columns, the threads of one OpenMP team each taking a share of the panels.
