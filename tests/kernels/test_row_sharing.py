@@ -1,6 +1,8 @@
-"""Split by rows, a thread done with its own rows takes over the later rows of another's for the steps
-that one has not started, forward and backward (native/recurrent.cpp, Share): which thread runs which
-rows then changes from call to call with the threads' speeds, and the results must not."""
+"""A thread done with its own work takes over some of another's, forward and backward
+(native/recurrent.cpp): split by rows, the later rows of another's share for the steps it has not
+started (Share); split by units, the blocks of units another has not started in a step (Claims).
+Which thread runs which rows or units then changes from call to call with the threads' speeds, and
+the results must not."""
 
 import threading
 
@@ -21,17 +23,8 @@ def outputs_and_gradients(layer, x, training: bool) -> list[torch.Tensor]:
     return [y.detach(), x.grad, *(p.grad.clone() for p in layer.parameters())]
 
 
-@pytest.mark.parametrize("kind", [rnnzoo.SimpleRNN, rnnzoo.LSTM, rnnzoo.GRU])
-@pytest.mark.parametrize("training", [False, True])
-@pytest.mark.parametrize("threads, batch", [(2, 50), (16, 181)])
-def test_any_sharing_of_the_rows_gives_the_bits_of_one_thread(native, kernel_settings, kind, training, threads,
-                                                              batch):
-    """Two shares of 25 rows: 16 kept and 9 given away, a tile and a part. Sixteen threads on 181 rows:
-    fifteen shares of 12 rows and one of a single row, whose thread may take 4 rows of another's."""
-    kernel_settings(split="rows", gemm="native")  # MKL's gradient products may round by thread count
-    torch.manual_seed(0)
-    layer = kind(40, return_sequences=True).train(training)
-    x = torch.rand(batch, 120, 5)
+def assert_busy_threads_give_the_bits_of_one(layer, x, training: bool, threads: int) -> None:
+    """12 calls on `threads` threads, a third thread busy, must each equal one thread's to the bit."""
     previous = torch.get_num_threads()
     stop = threading.Event()
 
@@ -52,3 +45,27 @@ def test_any_sharing_of_the_rows_gives_the_bits_of_one_thread(native, kernel_set
     for results in shared:
         for got, want in zip(results, alone, strict=True):
             assert torch.equal(got, want)
+
+
+@pytest.mark.parametrize("kind", [rnnzoo.SimpleRNN, rnnzoo.LSTM, rnnzoo.GRU])
+@pytest.mark.parametrize("training", [False, True])
+@pytest.mark.parametrize("threads, batch", [(2, 50), (16, 181)])
+def test_any_sharing_of_the_rows_gives_the_bits_of_one_thread(native, kernel_settings, kind, training, threads,
+                                                              batch):
+    """Two shares of 25 rows: 16 kept and 9 given away, a tile and a part. Sixteen threads on 181 rows:
+    fifteen shares of 12 rows and one of a single row, whose thread may take 4 rows of another's."""
+    kernel_settings(split="rows", gemm="native")  # MKL's gradient products may round by thread count
+    torch.manual_seed(0)
+    layer = kind(40, return_sequences=True).train(training)
+    assert_busy_threads_give_the_bits_of_one(layer, torch.rand(batch, 120, 5), training, threads)
+
+
+@pytest.mark.parametrize("kind", [rnnzoo.SimpleRNN, rnnzoo.LSTM, rnnzoo.GRU])
+@pytest.mark.parametrize("training", [False, True])
+def test_any_claiming_of_the_blocks_of_units_gives_the_bits_of_one_thread(native, kernel_settings, kind, training):
+    """Split by units, two threads deal 200 units out as 7 blocks (32 each, the last 8), and with a
+    third thread busy the faster one runs some of the other's at some steps."""
+    kernel_settings(split="units", gemm="native")
+    torch.manual_seed(0)
+    layer = kind(200, return_sequences=True).train(training)
+    assert_busy_threads_give_the_bits_of_one(layer, torch.rand(6, 40, 5), training, 2)

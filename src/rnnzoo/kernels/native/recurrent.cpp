@@ -9,10 +9,12 @@
 //             the loop, so the threads run all T steps without waiting for each other; each
 //             multiplies its rows of h_{t-1} by the whole U. A thread done first takes over the
 //             later rows of another's for the steps that one has yet to start (Share).
-//   by units  thread k owns units [u0, u1) of every gate for all rows: it multiplies h_{t-1} by
+//   by units  a block owns units [u0, u1) of every gate for all rows: it multiplies h_{t-1} by
 //             its own packed columns of U and runs the pointwise cell on its units; one barrier
-//             per step makes h_t complete before the next product. Used when the batch is too
-//             small to give every thread enough rows, or U too large for a core's cache.
+//             per step makes h_t complete before the next product. Each thread has a run of
+//             blocks, and one done with its run takes blocks of another's it has not started
+//             (Claims). Used when the batch is too small to give every thread enough rows, or U
+//             too large for a core's cache.
 // Backward is the mirror image: each thread turns dh_t of its block into dZ_t (written in place
 // into a (B, T, ·) buffer), [a barrier, by units,] then computes its block of
 // dh_{t-1} = dZ_t @ U^T. dU, dW and dX are each one large GEMM after the loop, on whichever GEMM
@@ -255,6 +257,7 @@ struct Block {
 struct Split {
   std::vector<Block> blocks;
   bool by_rows;  // true: blocks never share data inside the loop, so no barrier per step
+  int64_t team;  // the threads that run the loop: one per block by rows, several blocks each by units
 };
 
 // A thread's rows under a split by rows, [b0, end), of which another thread may take the later part
@@ -333,6 +336,31 @@ std::vector<Share> shares_of(const Split& split, bool shareable) {
   return shares;
 }
 
+// Who runs which block of a split by units, phase after phase (a step, or half of one going back):
+// the blocks are dealt out in equal runs, one per thread, and a thread runs the blocks of its run it
+// has not been beaten to, then those of the others': on a VM one core often runs slower than the
+// other for a while, and each phase ends at a barrier, so the faster thread takes over the slower's
+// last blocks instead of waiting for them. Each block's arithmetic is the same whoever runs it.
+class Claims {
+ public:
+  Claims(int64_t phases, int64_t blocks, int64_t team)
+      : next_(std::max<int64_t>(1, phases * team)), blocks_(blocks), team_(team), run_((blocks + team - 1) / team) {
+    for (auto& n : next_) n.store(0, std::memory_order_relaxed);
+  }
+  template <typename Run>
+  void run(int64_t phase, int64_t me, const Run& run) {
+    for (int64_t i = 0; i < team_; ++i) {  // my run first, then the others'
+      const int64_t owner = (me + i) % team_, first = owner * run_, last = std::min(blocks_, first + run_);
+      std::atomic<int64_t>& next = next_[phase * team_ + owner];
+      for (int64_t k = first + next.fetch_add(1); k < last; k = first + next.fetch_add(1)) run(k);
+    }
+  }
+
+ private:
+  std::vector<std::atomic<int64_t>> next_;  // (phase, run): the run's next block
+  int64_t blocks_, team_, run_;
+};
+
 // By rows when every thread gets at least 6 rows and the recurrent kernel fits a core's L2 cache
 // (1 MiB: each thread streams all of it every step); else by units, in multiples of 8 (one AVX
 // register), at least 32 per thread. Rows need no barrier per step, which wins even at 6 rows a
@@ -342,7 +370,7 @@ Split split_work(int64_t batch, int64_t units, int64_t kernel_bytes, const std::
   TORCH_CHECK(split_setting == "auto" || split_setting == "rows" || split_setting == "units",
               "split must be auto, rows or units, got ", split_setting);
   const int64_t available = std::max<int64_t>(1, at::get_num_threads());
-  Split split{{}, false};
+  Split split{{}, false, 1};
   const bool rows = split_setting != "auto"
                         ? split_setting == "rows"
                         : (batch / available >= 6 && kernel_bytes <= (int64_t{1} << 20)) || units < 64;
@@ -351,11 +379,16 @@ Split split_work(int64_t batch, int64_t units, int64_t kernel_bytes, const std::
     const int64_t chunk = (batch + threads - 1) / threads;
     for (int64_t b0 = 0; b0 < batch; b0 += chunk) split.blocks.push_back({b0, std::min(batch, b0 + chunk), 0, units});
     split.by_rows = true;
+    split.team = static_cast<int64_t>(split.blocks.size());
     return split;
   }
+  // Up to BLOCKS blocks a thread, of at least 32 units: a thread done with its own before a step's
+  // barrier runs blocks of another's (Claims).
+  constexpr int64_t BLOCKS = 4;
   const int64_t threads = std::max<int64_t>(1, std::min<int64_t>(available, units / 32));
-  const int64_t chunk = ((units + threads - 1) / threads + 7) / 8 * 8;
+  const int64_t chunk = std::max<int64_t>(32, ((units + threads * BLOCKS - 1) / (threads * BLOCKS) + 7) / 8 * 8);
   for (int64_t u0 = 0; u0 < units; u0 += chunk) split.blocks.push_back({0, batch, u0, std::min(units, u0 + chunk)});
+  split.team = std::min<int64_t>(threads, static_cast<int64_t>(split.blocks.size()));
   return split;
 }
 
@@ -637,7 +670,8 @@ ForwardResult forward_impl(const Problem& p, const LayerInputs& inputs, const at
   std::vector<Share> shares = shares_of(split, own_gemm);  // split by rows: threads take over rows (Share)
   // Normally thread k owns block k; should OpenMP give fewer threads (e.g. when called inside
   // another parallel region), each thread takes every team-th block.
-  in_parallel(threads, [&](int64_t me, int64_t team, Failure& failure) {
+  Claims claims(split.by_rows ? 0 : T_, threads, split.team);
+  in_parallel(split.team, [&](int64_t me, int64_t team, Failure& failure) {
     if (!packed_already) {
       for (auto& set : panels) set.fill(me, team);
       for (auto& set : input_panels) set.fill(me, team);
@@ -649,12 +683,14 @@ ForwardResult forward_impl(const Problem& p, const LayerInputs& inputs, const at
       return;
     }
     for (int64_t t = 0; t < T_; ++t) {
-      guarded(failure, [&] {
-        for (int64_t k = me; k < threads; k += team) step(k, blocks[k], t);
-      });
-      if (!split.by_rows) {
-#pragma omp barrier
+      if (split.by_rows) {
+        guarded(failure, [&] {
+          for (int64_t k = me; k < threads; k += team) step(k, blocks[k], t);
+        });
+        continue;
       }
+      claims.run(t, me, [&](int64_t k) { guarded(failure, [&] { step(k, blocks[k], t); }); });
+#pragma omp barrier
     }
   });
   if (kept && !packed_already) kept->done();
@@ -819,7 +855,8 @@ BackwardResult backward_impl(const Problem& p, const at::Tensor& U_, const at::T
   // Split by rows, rows may move between threads as in forward_impl, taking their block's carried
   // gradients (tmp, direct, carry_c) with them: whoever runs a row uses its block's buffers.
   std::vector<Share> shares = shares_of(split, own_gemm);
-  in_parallel(threads, [&](int64_t me, int64_t team, Failure& failure) {
+  Claims claims(split.by_rows ? 0 : 2 * T_, threads, split.team);
+  in_parallel(split.team, [&](int64_t me, int64_t team, Failure& failure) {
     for (auto& set : panels) set.fill(me, team);
 #pragma omp barrier
     if (!shares.empty() && team == threads) {
@@ -835,27 +872,37 @@ BackwardResult backward_impl(const Problem& p, const at::Tensor& U_, const at::T
       });
       return;
     }
+    auto pointwise = [&](int64_t k, int64_t t) {
+      backward_rows<T>(p, t, blocks[k], dYd, dh_lastd, H, Cd, Gd, Xd, tmp[k].data_ptr<T>(), direct[k].data_ptr<T>(),
+                       carry_c[k].data_ptr<T>(), DX.data_ptr<T>(), DR.data_ptr<T>());
+    };
+    auto product = [&](int64_t k, int64_t t) {
+      const Block& block = blocks[k];  // (rows, G·U), rows T·G·U apart, @ (G·U, n)
+      if constexpr (own_gemm)
+        packed::gemm(block.rows(), DR.data_ptr<T>() + (block.b0 * T_ + t) * G * U, T_ * G * U,
+                     panels[split.by_rows ? 0 : k], tmp[k].data_ptr<T>(), block.n());
+      else
+        at::mm_out(tmp[k], DR.select(1, t).narrow(0, block.b0, block.rows()), rows[k].t());
+    };
     for (int64_t t = T_ - 1; t >= 0; --t) {
-      guarded(failure, [&] {
-        for (int64_t k = me; k < threads; k += team)
-          backward_rows<T>(p, t, blocks[k], dYd, dh_lastd, H, Cd, Gd, Xd, tmp[k].data_ptr<T>(), direct[k].data_ptr<T>(),
-                           carry_c[k].data_ptr<T>(), DX.data_ptr<T>(), DR.data_ptr<T>());
-      });
-      if (!split.by_rows) {  // by units, every block's product reads all of dZ_t
-#pragma omp barrier
+      const bool last = t == 0 && !need_dh0;  // the last product only makes dh_0
+      if (split.by_rows) {  // no barrier: tmp[k] is read only by its owner; the next step writes other slots
+        guarded(failure, [&] {
+          for (int64_t k = me; k < threads; k += team) {
+            pointwise(k, t);
+            if (!last) product(k, t);
+          }
+        });
+        continue;
       }
-      // No barrier after the product: tmp[k] is read only by its owner; the next step writes other slots.
-      if (t == 0 && !need_dh0) continue;  // the last product only makes dh_0
-      guarded(failure, [&] {
-        for (int64_t k = me; k < threads; k += team) {
-          const Block& block = blocks[k];  // (rows, G·U), rows T·G·U apart, @ (G·U, n)
-          if constexpr (own_gemm)
-            packed::gemm(block.rows(), DR.data_ptr<T>() + (block.b0 * T_ + t) * G * U, T_ * G * U,
-                         panels[split.by_rows ? 0 : k], tmp[k].data_ptr<T>(), block.n());
-          else
-            at::mm_out(tmp[k], DR.select(1, t).narrow(0, block.b0, block.rows()), rows[k].t());
-        }
-      });
+      // By units every block's product reads all of dZ_t, and the next step's pointwise part of a
+      // block may run on another thread than its product: a barrier after each.
+      const int64_t phase = 2 * (T_ - 1 - t);
+      claims.run(phase, me, [&](int64_t k) { guarded(failure, [&] { pointwise(k, t); }); });
+#pragma omp barrier
+      if (last) continue;
+      claims.run(phase + 1, me, [&](int64_t k) { guarded(failure, [&] { product(k, t); }); });
+#pragma omp barrier
     }
   });
   at::Tensor dh0 = need_dh0 ? at::empty({B, U}, options) : at::Tensor();
