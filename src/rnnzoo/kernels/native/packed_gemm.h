@@ -61,7 +61,7 @@ inline Floats aligned_floats(int64_t n) {
 
 // to[0:n] = from[0:n] for n <= W floats. A full row (n == W, nearly always) is one copy of a size
 // known at compile time, which becomes a few vector moves: packing copies rows of NR or MR floats,
-// and a call to memcpy for each costs more than the copy (a quarter of a weight gradient's time).
+// and a call to memcpy for each cost more than the copy itself.
 template <int64_t W>
 inline void copy_row(float* to, const float* from, int64_t n) {
   if (n == W)
@@ -298,9 +298,10 @@ inline void gemm_tn(int64_t M, int64_t K, const float* const* s_rows, const floa
   std::vector<int64_t> column(width);
   for (int64_t j = 0; j < width; ++j) column[j] = n0 + j;
   const Floats strips = aligned_floats(tiles * MR * std::min(K, KC));
-  // The blocks add up in a copy of C's columns whose rows lie a cache line more than a multiple of
-  // 64 bytes apart: C's own rows are often a multiple of 4 KiB apart (1024 columns), where a tile's
-  // rows all fall in one set of L1 and evict each other at every block.
+  // The blocks add up in `sum`, copied into C at the end, whose rows are whole panels and one cache
+  // line apart, so that a tile's rows fall in different sets of L1: C's own rows are often a
+  // multiple of 4 KiB apart (1024 columns), which puts all of a tile's rows in one set, where they
+  // evicted each other at every block.
   const int64_t lds = count * NR + 16;
   const Floats sum = aligned_floats(tiles * MR * lds);
   for (int64_t k0 = 0; k0 < K; k0 += KC) {
