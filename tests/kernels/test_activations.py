@@ -20,7 +20,7 @@ def activation_through_the_kernel(native, values, code, split):
 
 
 @pytest.mark.parametrize("code, reference", [(TANH, torch.tanh), (SIGMOID, torch.sigmoid)])
-@pytest.mark.parametrize("units", [37, 80])  # 37: a row's tail; 80 split by units: blocks of 40, starting mid-vector
+@pytest.mark.parametrize("units", [37, 320])  # 37: a row's tail; 320 split by units on 2 threads: blocks of 40 units
 def test_tanh_and_sigmoid_are_within_float32_rounding_of_float64(native, code, reference, units):
     generator = torch.Generator().manual_seed(units)
     values = torch.cat([torch.linspace(-100, 100, 4 * units),   # beyond the exp's clamps: saturated

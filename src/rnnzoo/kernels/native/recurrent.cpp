@@ -17,7 +17,7 @@
 //             too large for a core's cache.
 // Backward is the mirror image: each thread turns dh_t of its block into dZ_t (written in place
 // into a (B, T, ·) buffer), [a barrier, by units,] then computes its block of
-// dh_{t-1} = dZ_t @ U^T. dU, dW and dX are each one large GEMM after the loop, on whichever GEMM
+// dh_{t-1} = dZ_t @ U^T [and by units another barrier, as a block may change threads]. dU, dW and dX are each one large GEMM after the loop, on whichever GEMM
 // the Python side finds fastest for the shape (dU: recurrent_gradient here, or BLAS; dW and dX:
 // the hoisted projection's backward).
 // Products that are known to be zero or unused are skipped: from a zero initial state (what a layer
@@ -362,9 +362,10 @@ class Claims {
 };
 
 // By rows when every thread gets at least 6 rows and the recurrent kernel fits a core's L2 cache
-// (1 MiB: each thread streams all of it every step); else by units, in multiples of 8 (one AVX
-// register), at least 32 per thread. Rows need no barrier per step, which wins even at 6 rows a
-// thread; at fewer rows, or with a kernel that no longer fits L2, units win (docs/performance.md).
+// (1 MiB: each thread streams all of it every step); else by units, at least 32 a thread, in blocks
+// of a multiple of 8 units (one AVX register), at least 32, up to four a thread (see Claims). Rows
+// need no barrier per step, which wins even at 6 rows a thread; at fewer rows, or with a kernel
+// that no longer fits L2, units win (docs/performance.md).
 // `split` ("auto", "rows", "units") is rnnzoo.kernels.configure's setting.
 Split split_work(int64_t batch, int64_t units, int64_t kernel_bytes, const std::string& split_setting) {
   TORCH_CHECK(split_setting == "auto" || split_setting == "rows" || split_setting == "units",
@@ -668,8 +669,9 @@ ForwardResult forward_impl(const Problem& p, const LayerInputs& inputs, const at
     forward_rows<T>(p, t, block, Z[k].data_ptr<T>(), in, brec, H, Cd, C.defined() ? C.size(0) : 1, Gd, Xd);
   };
   std::vector<Share> shares = shares_of(split, own_gemm);  // split by rows: threads take over rows (Share)
-  // Normally thread k owns block k; should OpenMP give fewer threads (e.g. when called inside
-  // another parallel region), each thread takes every team-th block.
+  // By rows thread k normally owns block k; should OpenMP give fewer threads (e.g. when called
+  // inside another parallel region), each thread takes every team-th block. By units the team
+  // claims the blocks step by step (Claims), however many threads it has.
   Claims claims(split.by_rows ? 0 : T_, threads, split.team);
   in_parallel(split.team, [&](int64_t me, int64_t team, Failure& failure) {
     if (!packed_already) {
