@@ -17,9 +17,9 @@
 //             too large for a core's cache.
 // Backward is the mirror image: each thread turns dh_t of its block into dZ_t (written in place
 // into a (B, T, ·) buffer), [a barrier, by units,] then computes its block of
-// dh_{t-1} = dZ_t @ U^T [and by units another barrier, as a block may change threads]. dU, dW and dX are each one large GEMM after the loop, on whichever GEMM
-// the Python side finds fastest for the shape (dU: recurrent_gradient here, or BLAS; dW and dX:
-// the hoisted projection's backward).
+// dh_{t-1} = dZ_t @ U^T [and by units another barrier, as a block may change threads]. dU, dW and
+// dX are each one large GEMM after the loop, on whichever GEMM the Python side finds fastest for
+// the shape (dU: recurrent_gradient here, or BLAS; dW and dX: the hoisted projection's backward).
 // Products that are known to be zero or unused are skipped: from a zero initial state (what a layer
 // starts from unless given one) the first step's h_0 @ U and h_0's rows of dU, and going back the
 // last product, dZ_1 @ U^T, when h_0 needs no gradient (the usual case). That is 1/T of the
@@ -363,7 +363,7 @@ class Claims {
 
 // By rows when every thread gets at least 6 rows and the recurrent kernel fits a core's L2 cache
 // (1 MiB: each thread streams all of it every step); else by units, at least 32 a thread, in blocks
-// of a multiple of 8 units (one AVX register), at least 32, up to four a thread (see Claims). Rows
+// of at least 32 and a multiple of 8 (one AVX register), up to four a thread (see Claims). Rows
 // need no barrier per step, which wins even at 6 rows a thread; at fewer rows, or with a kernel
 // that no longer fits L2, units win (docs/performance.md).
 // `split` ("auto", "rows", "units") is rnnzoo.kernels.configure's setting.
