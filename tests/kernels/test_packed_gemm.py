@@ -27,8 +27,10 @@ def test_packed_matmul_equals_float64_matmul(native, M, K, N, transposed, bias):
     torch.testing.assert_close(got.double(), want, rtol=0, atol=1e-6 * K ** 0.5 * 8)
 
 
-@pytest.mark.parametrize("K", [0, 513, 700])  # deeper than a pass (256): 2 and 3 passes, the last shorter
-@pytest.mark.parametrize("N", [100, 1000])  # the passes inside each panel (K <= N) or around all of them
+# Deeper than a pass (256): 2, 3 and 5 passes, the last shorter; the passes inside each panel (K <= N)
+# or around all of them. Panels over 1 MiB in all (K 513 and 700 with N 1000, K 1100 with N 300):
+# the tiles also ask for the next panel's part, in both orders.
+@pytest.mark.parametrize("K, N", [(0, 100), (0, 1000), (513, 100), (513, 1000), (700, 100), (700, 1000), (1100, 300)])
 @pytest.mark.parametrize("transposed", [False, True])
 def test_deep_products_in_passes_equal_float64_matmul(native, K, N, transposed):
     generator = torch.Generator().manual_seed(K + N)

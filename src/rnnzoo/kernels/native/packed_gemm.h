@@ -174,11 +174,18 @@ struct Strip {  // one tile's rows of A packed k-major: A(r, k) = a[k * MR + r] 
   static constexpr int64_t stride() { return 1; }
 };
 
+// Cache lines a tile asks for while it computes (`lines` lines from `first` on): its share of the
+// part of B that the tiles after it read next (see gemm).
+struct Ahead {
+  const float* first = nullptr;
+  int64_t lines = 0;
+};
+
 // C[0:R, 0:NR] = start + A[0:R, 0:K] @ panel, C with row stride ldc; start = C's own values
 // (accumulate), else the bias row (or zero).
 template <int64_t R, typename Source>
 inline void tile(int64_t K, const Source& A, const float* panel, const float* bias, bool accumulate, float* C,
-                 int64_t ldc) {
+                 int64_t ldc, Ahead ahead = {}) {
   const vec start0 = bias ? *reinterpret_cast<const vec_u*>(bias) : vec{};
   const vec start1 = bias ? *reinterpret_cast<const vec_u*>(bias + VW) : vec{};
   vec acc[R][2];
@@ -187,10 +194,7 @@ inline void tile(int64_t K, const Source& A, const float* panel, const float* bi
     acc[r][0] = accumulate ? *reinterpret_cast<const vec_u*>(C + r * ldc) : start0;
     acc[r][1] = accumulate ? *reinterpret_cast<const vec_u*>(C + r * ldc + VW) : start1;
   }
-  // Unrolled: four rank-1 updates per loop turn, so the loop's own instructions take fewer of the
-  // issue slots the FMAs need (same operations in the same order: the same bits).
-#pragma GCC unroll 4
-  for (int64_t k = 0; k < K; ++k) {
+  auto update = [&](int64_t k) __attribute__((always_inline)) {  // one rank-1 update
     const vec b0 = *reinterpret_cast<const vec*>(panel + k * NR);
     const vec b1 = *reinterpret_cast<const vec*>(panel + k * NR + VW);
     const float* a = A.column(k);
@@ -200,6 +204,24 @@ inline void tile(int64_t K, const Source& A, const float* panel, const float* bi
       acc[r][0] += x * b0;
       acc[r][1] += x * b1;
     }
+  };
+  // Unrolled: four rank-1 updates per loop turn, so the loop's own instructions take fewer of the
+  // issue slots the FMAs need. With lines to ask for, one request every K / lines updates. Either
+  // way the same operations in the same order: the same bits.
+  if (ahead.lines == 0) {
+#pragma GCC unroll 4
+    for (int64_t k = 0; k < K; ++k) update(k);
+  } else {
+    const int64_t every = std::max<int64_t>(1, K / ahead.lines);
+    int64_t k = 0;
+    for (int64_t line = 0; line < ahead.lines && k < K; ++line) {
+      __builtin_prefetch(ahead.first + line * 16, 0, 2);  // 16 floats: one 64-byte line
+      const int64_t end = std::min(K, k + every);
+#pragma GCC unroll 4
+      for (; k < end; ++k) update(k);
+    }
+#pragma GCC unroll 4
+    for (; k < K; ++k) update(k);
   }
 #pragma GCC unroll 16
   for (int64_t r = 0; r < R; ++r) {
@@ -210,18 +232,18 @@ inline void tile(int64_t K, const Source& A, const float* panel, const float* bi
 
 template <int64_t R, typename Source>
 inline void tile_of(int64_t rows, int64_t K, const Source& A, const float* panel, const float* bias, bool accumulate,
-                    float* C, int64_t ldc) {  // the tile for `rows` <= R rows, chosen at compile time
+                    float* C, int64_t ldc, Ahead ahead = {}) {  // the tile for `rows` <= R rows, chosen at compile time
   if constexpr (R > 1) {
-    if (rows < R) return tile_of<R - 1>(rows, K, A, panel, bias, accumulate, C, ldc);
+    if (rows < R) return tile_of<R - 1>(rows, K, A, panel, bias, accumulate, C, ldc, ahead);
   }
-  tile<R>(K, A, panel, bias, accumulate, C, ldc);
+  tile<R>(K, A, panel, bias, accumulate, C, ldc, ahead);
 }
 
 // One tile of `rows` <= MR rows and `cols` <= NR columns: the right edge goes through a full tile.
 template <typename Source>
 inline void edge_tile(int64_t rows, int64_t cols, int64_t K, const Source& A, const float* panel, const float* bias,
-                      bool accumulate, float* C, int64_t ldc) {
-  if (cols == NR) return tile_of<MR>(rows, K, A, panel, bias, accumulate, C, ldc);
+                      bool accumulate, float* C, int64_t ldc, Ahead ahead = {}) {
+  if (cols == NR) return tile_of<MR>(rows, K, A, panel, bias, accumulate, C, ldc, ahead);
   alignas(64) float edge[MR * NR];  // the right edge: C's valid columns in and out of a full tile
   if (accumulate)
     for (int64_t r = 0; r < rows; ++r) std::memcpy(edge + r * NR, C + r * ldc, cols * sizeof(float));
@@ -236,26 +258,40 @@ inline void edge_tile(int64_t rows, int64_t cols, int64_t K, const Source& A, co
 // to the tile's rows of A, and every tile of a block would read it again from L2. The passes run
 // inside each panel (the block of A read again for every panel) or around all panels (the block
 // of C read again for every pass), whichever of the two is smaller.
+// Panels of more than STREAM_BYTES in all (the blocks of a recurrent kernel too large for a core's
+// L2, read again from L3 at every step): the block's tiles each ask for a share of the panel (part)
+// that comes next, so that it is on its way from L3 before the first tile that reads it starts.
+// Panels that stay in L2 come in time without it, and there the requests only took issue slots
+// (docs/performance.md).
 constexpr int64_t KD = 256;
+constexpr int64_t STREAM_BYTES = int64_t{1} << 20;
 
 inline void gemm(int64_t M, const float* A, int64_t lda, const Panels& B, float* C, int64_t ldc) {
   constexpr int64_t MB = 8 * MR;
   const int64_t N = B.columns(), K = B.depth(), passes = std::max<int64_t>(1, (K + KD - 1) / KD);
   const int64_t depth = std::max<int64_t>(1, (K + passes - 1) / passes);
+  const bool stream = B.count() * K * NR * static_cast<int64_t>(sizeof(float)) > STREAM_BYTES;
+  auto part = [&](int64_t p, int64_t pass) { return B.panel(p) + pass * depth * NR; };  // rows pass·depth ..
   for (int64_t i0 = 0; i0 < M; i0 += MB) {
-    const int64_t i1 = std::min(M, i0 + MB);
-    auto run = [&](int64_t p, int64_t pass) {  // the block's tiles of panel p, rows pass·depth .. of it
-      const int64_t j0 = p * NR, k0 = pass * depth;
+    const int64_t i1 = std::min(M, i0 + MB), tiles = (i1 - i0 + MR - 1) / MR;
+    // The block's tiles of panel p's part `pass`, each asking for its share of `next` (or nullptr).
+    auto run = [&](int64_t p, int64_t pass, const float* next) {
+      const int64_t j0 = p * NR, k0 = pass * depth, rows = std::min(depth, K - k0);
+      const int64_t share = stream && next ? (rows * NR / 16 + tiles - 1) / tiles : 0;  // lines a tile
       for (int64_t i = i0; i < i1; i += MR)
-        edge_tile(std::min(MR, i1 - i), std::min(NR, N - j0), std::min(depth, K - k0), RowsOf{A + i * lda + k0, lda},
-                  B.panel(p) + k0 * NR, B.bias(p), pass > 0, C + i * ldc + j0, ldc);
+        edge_tile(std::min(MR, i1 - i), std::min(NR, N - j0), rows, RowsOf{A + i * lda + k0, lda},
+                  part(p, pass), B.bias(p), pass > 0, C + i * ldc + j0, ldc,
+                  share > 0 ? Ahead{next + (i - i0) / MR * share * 16, share} : Ahead{});
     };
+    const int64_t last = B.count() - 1;
     if (K <= N) {
-      for (int64_t p = 0; p < B.count(); ++p)
-        for (int64_t pass = 0; pass < passes; ++pass) run(p, pass);
+      for (int64_t p = 0; p <= last; ++p)
+        for (int64_t pass = 0; pass < passes; ++pass)
+          run(p, pass, pass + 1 < passes ? part(p, pass + 1) : p < last ? part(p + 1, 0) : nullptr);
     } else {
       for (int64_t pass = 0; pass < passes; ++pass)
-        for (int64_t p = 0; p < B.count(); ++p) run(p, pass);
+        for (int64_t p = 0; p <= last; ++p)
+          run(p, pass, p < last ? part(p + 1, pass) : pass + 1 < passes ? part(0, pass + 1) : nullptr);
     }
   }
 }
