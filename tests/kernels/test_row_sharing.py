@@ -1,8 +1,9 @@
-"""A thread done with its own work takes over some of another's, forward and backward
-(native/recurrent.cpp): split by rows, the later rows of another's share for the steps it has not
-started (Share); split by units, the blocks of units another has not started in a step (Claims).
-Which thread runs which rows or units then changes from call to call with the threads' speeds, and
-the results must not."""
+"""A thread done with its own work takes over some of another's (native/sharing.h), forward and
+backward (native/recurrent.cpp): split by rows, the later rows of another's share for the steps it
+has not started; split by units, the blocks of units another has not started in a step (Claims);
+and in the weight gradients (packed_gemm.h's gemm_tn) the later panels of another's share for the
+blocks of depth it has not started. Which thread runs which rows, units or panels then changes
+from call to call with the threads' speeds, and the results must not."""
 
 import threading
 
@@ -23,8 +24,9 @@ def outputs_and_gradients(layer, x, training: bool) -> list[torch.Tensor]:
     return [y.detach(), x.grad, *(p.grad.clone() for p in layer.parameters())]
 
 
-def assert_busy_threads_give_the_bits_of_one(layer, x, training: bool, threads: int) -> None:
-    """12 calls on `threads` threads, a third thread busy, must each equal one thread's to the bit."""
+def assert_busy_threads_give_the_bits_of_one(results, threads: int) -> None:
+    """12 calls of results() on `threads` threads, a third thread busy, must each equal one thread's
+    to the bit."""
     previous = torch.get_num_threads()
     stop = threading.Event()
 
@@ -34,11 +36,11 @@ def assert_busy_threads_give_the_bits_of_one(layer, x, training: bool, threads: 
 
     try:
         torch.set_num_threads(1)
-        alone = outputs_and_gradients(layer, x, training)
+        alone = results()
         torch.set_num_threads(threads)
         other = threading.Thread(target=busy)
         other.start()
-        shared = [outputs_and_gradients(layer, x, training) for _ in range(12)]
+        shared = [results() for _ in range(12)]
     finally:
         stop.set()
         torch.set_num_threads(previous)
@@ -57,7 +59,8 @@ def test_any_sharing_of_the_rows_gives_the_bits_of_one_thread(native, kernel_set
     kernel_settings(split="rows", gemm="native")  # MKL's gradient products may round by thread count
     torch.manual_seed(0)
     layer = kind(40, return_sequences=True).train(training)
-    assert_busy_threads_give_the_bits_of_one(layer, torch.rand(batch, 120, 5), training, threads)
+    x = torch.rand(batch, 120, 5)
+    assert_busy_threads_give_the_bits_of_one(lambda: outputs_and_gradients(layer, x, training), threads)
 
 
 @pytest.mark.parametrize("kind", [rnnzoo.SimpleRNN, rnnzoo.LSTM, rnnzoo.GRU])
@@ -68,4 +71,14 @@ def test_any_claiming_of_the_blocks_of_units_gives_the_bits_of_one_thread(native
     kernel_settings(split="units", gemm="native")
     torch.manual_seed(0)
     layer = kind(200, return_sequences=True).train(training)
-    assert_busy_threads_give_the_bits_of_one(layer, torch.rand(6, 40, 5), training, 2)
+    x = torch.rand(6, 40, 5)
+    assert_busy_threads_give_the_bits_of_one(lambda: outputs_and_gradients(layer, x, training), 2)
+
+
+def test_any_taking_of_the_weight_gradients_panels_gives_the_bits_of_one_thread(native):
+    """S^T @ B and B's column sums, depth 3000 (over 10 blocks), 650 columns (21 panels of 32, the
+    last of 10, or 41 of 16 with AVX2): a thread done with its panels takes the later panels of the
+    other's for the blocks of depth that one has not started."""
+    generator = torch.Generator().manual_seed(0)
+    S, B = torch.randn(3000, 70, generator=generator), torch.randn(3000, 650, generator=generator)
+    assert_busy_threads_give_the_bits_of_one(lambda: list(native.matmul_tn(S, B)), 2)

@@ -55,7 +55,7 @@ at::Tensor matmul(const at::Tensor& A_, const at::Tensor& B, const c10::optional
 
 // (S^T @ B, B's column sums) for S (K, M) and B (K, N), both float32: the projection's weight and
 // bias gradients X^T dY and sum_rows dY, whose depth K is batch x time. S is read in place (row by
-// row), B packed in blocks (gemm_tn), its column sums taken from the packed blocks.
+// row), B packed in blocks (gemm_tn_parallel), its column sums taken from the packed blocks.
 std::vector<at::Tensor> matmul_tn(const at::Tensor& S_, const at::Tensor& B_) {
   TORCH_CHECK(S_.scalar_type() == at::kFloat && B_.scalar_type() == at::kFloat, "matmul_tn takes float32, got ",
               S_.scalar_type(), " and ", B_.scalar_type());

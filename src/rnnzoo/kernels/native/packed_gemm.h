@@ -1,6 +1,6 @@
 // rnnzoo's float32 GEMM, for every product of the fused path: the recurrence's per-step products
 // (C = A @ B with B packed once per call), the input projection and its input gradient (matmul.cpp),
-// and the weight gradients S^T @ B, whose depth is batch x time (gemm_tn).
+// and the weight gradients S^T @ B, whose depth is batch x time (gemm_tn_parallel).
 //
 // Every step of a recurrence multiplies a few dozen rows (h_{t-1}, or dZ_t going back) by the
 // same recurrent kernel, T times over. A library sgemm packs that kernel again on every call and,
@@ -29,6 +29,7 @@
 #include <omp.h>
 
 #include "denormals.h"
+#include "sharing.h"
 
 namespace packed {
 
@@ -168,7 +169,7 @@ struct RowsOf {  // A row-major (row stride lda), the tile's first row at `first
   const float* column(int64_t k) const { return first + k; }
   int64_t stride() const { return lda; }
 };
-struct Strip {  // one tile's rows of A packed k-major: A(r, k) = a[k * MR + r] (gemm_tn's strips of S^T)
+struct Strip {  // one tile's rows of A packed k-major: A(r, k) = a[k * MR + r] (the weight gradients' strips of S^T)
   const float* a;
   const float* column(int64_t k) const { return a + k * MR; }
   static constexpr int64_t stride() { return 1; }
@@ -316,71 +317,87 @@ inline void add_column_sums(const Panels& block, float* sums, bool first) {
   }
 }
 
-// C[:, n0:n1] (C is M x N, row stride ldc) = S^T @ B[:, n0:n1] for S (K x M) with row k at s_rows[k]
-// and B (K x N) with row k at b_rows[k]: the weight gradients, whose depth K is batch x time. K
-// goes in blocks of KC rows. Each block packs this thread's columns of B into panels (KC x NR
-// floats each) and S^T into strips of MR rows (KC x MR floats each, k-major), so that one strip and
-// one panel, all a tile reads, sit together in L1 (32 KiB): a panel stays there while every strip
-// of the block passes from L2 (a strip is a quarter of a panel's size, so this order moves the
-// fewest bytes from L2), and the block's product is added to C. Reading S^T in place instead
-// takes MR floats from each of KC rows, KC cache lines a tile, more than L1 holds next to a panel.
-// sums (or nullptr) receives B's column sums over all K rows, columns n0..n1 — a bias gradient,
-// taken from the packed blocks while they sit in L2 instead of another pass over B.
+// The weight gradients C = S^T @ B for S (K x M) with row k at s_rows[k] and B (K x N) with row k
+// at b_rows[k], whose depth K is batch x time, in blocks of KC rows. A block packs its columns of B
+// into panels (KC x NR floats each) and S^T into strips of MR rows (KC x MR floats each, k-major),
+// so that one strip and one panel, all a tile reads, sit together in L1 (32 KiB): a panel stays
+// there while every strip of the block passes from L2 (a strip is a quarter of a panel's size, so
+// this order moves the fewest bytes from L2), and the block's product is added to the sums so far.
+// Reading S^T in place instead takes MR floats from each of KC rows, KC cache lines a tile, more
+// than L1 holds next to a panel.
 constexpr int64_t KC = (24 << 10) / ((MR + NR) * sizeof(float)) / 16 * 16;  // a strip + a panel: 3/4 of L1
 
-inline void gemm_tn(int64_t M, int64_t K, const float* const* s_rows, const float* const* b_rows, int64_t n0,
-                    int64_t n1, float* C, int64_t ldc, float* sums = nullptr) {
+// Rows k0 .. k0 + depth of the product for columns n0 .. n1 (n0 on a panel's edge), added into
+// `sum` (M x N, row stride lds; set by the first block), strips: room for a block's strips.
+// sums (or nullptr) receives B's column sums the same way — a bias gradient, taken from the packed
+// blocks while they sit in L2 instead of another pass over B.
+inline void gemm_tn_block(int64_t M, int64_t k0, int64_t depth, const float* const* s_rows,
+                          const float* const* b_rows, int64_t n0, int64_t n1, float* strips, float* sum, int64_t lds,
+                          float* sums) {
   const int64_t width = n1 - n0, count = (width + NR - 1) / NR, tiles = (M + MR - 1) / MR;
   std::vector<int64_t> column(width);
   for (int64_t j = 0; j < width; ++j) column[j] = n0 + j;
-  const Floats strips = aligned_floats(tiles * MR * std::min(K, KC));
-  // The blocks add up in `sum`, copied into C at the end, whose rows are whole panels and one cache
-  // line apart, so that a tile's rows fall in different sets of L1: C's own rows are often a
-  // multiple of 4 KiB apart (1024 columns), which puts all of a tile's rows in one set, where they
-  // evicted each other at every block.
-  const int64_t lds = count * NR + 16;
-  const Floats sum = aligned_floats(tiles * MR * lds);
-  for (int64_t k0 = 0; k0 < K; k0 += KC) {
-    const int64_t depth = std::min(KC, K - k0);
-    Panels block(depth, b_rows + k0, column);  // (column is copied: the block owns its description)
-    block.fill(0, 1);
-    if (sums != nullptr) add_column_sums(block, sums + n0, k0 == 0);
-    float* strip = strips.get();
-    for (int64_t k = 0; k < depth; ++k) {  // strip i: S^T rows i·MR.., (k, r) at i·depth·MR + k·MR + r
-      const float* s = s_rows[k0 + k];
-      for (int64_t i = 0; i < tiles; ++i) {
-        float* out = strip + (i * depth + k) * MR;
-        const int64_t rows = std::min(MR, M - i * MR);
-        copy_row<MR>(out, s + i * MR, rows);
-        std::fill(out + rows, out + MR, 0.0f);
-      }
+  Panels block(depth, b_rows + k0, std::move(column));
+  block.fill(0, 1);
+  if (sums != nullptr) add_column_sums(block, sums + n0, k0 == 0);
+  for (int64_t k = 0; k < depth; ++k) {  // strip i: S^T rows i·MR.., (k, r) at i·depth·MR + k·MR + r
+    const float* s = s_rows[k0 + k];
+    for (int64_t i = 0; i < tiles; ++i) {
+      float* out = strips + (i * depth + k) * MR;
+      const int64_t rows = std::min(MR, M - i * MR);
+      copy_row<MR>(out, s + i * MR, rows);
+      std::fill(out + rows, out + MR, 0.0f);
     }
-    for (int64_t p = 0; p < count; ++p)
-      for (int64_t i = 0; i < tiles; ++i)
-        tile_of<MR>(std::min(MR, M - i * MR), depth, Strip{strip + i * depth * MR}, block.panel(p), nullptr, k0 > 0,
-                    sum.get() + i * MR * lds + p * NR, lds);
   }
-  if (K == 0) {
-    for (int64_t i = 0; i < M; ++i) std::fill(C + i * ldc + n0, C + i * ldc + n1, 0.0f);
-    if (sums != nullptr) std::fill(sums + n0, sums + n1, 0.0f);
-    return;
-  }
-  for (int64_t i = 0; i < M; ++i) std::memcpy(C + i * ldc + n0, sum.get() + i * lds, width * sizeof(float));
+  for (int64_t p = 0; p < count; ++p)
+    for (int64_t i = 0; i < tiles; ++i)
+      tile_of<MR>(std::min(MR, M - i * MR), depth, Strip{strips + i * depth * MR}, block.panel(p), nullptr, k0 > 0,
+                  sum + i * MR * lds + n0 + p * NR, lds);
 }
 
-// gemm_tn over all N columns, the threads of one OpenMP team each taking a share of the panels.
+// C (M x N, row stride ldc) = S^T @ B, and B's column sums into sums (or nullptr), by the threads
+// of one OpenMP team: each owns a share of the panels, which it runs block of depth after block,
+// and one done with its own takes the later panels of a slower one's for the blocks that one has
+// not started (sharing.h). A column's blocks add up in the same order whoever runs them, in `sum`,
+// whose rows are whole panels and one cache line apart so that a tile's rows fall in different sets
+// of L1 (C's own rows are often a multiple of 4 KiB apart, 1024 columns, which put all of a tile's
+// rows in one set, where they evicted each other at every block); a column goes into C once its
+// last block is done.
 inline void gemm_tn_parallel(int64_t threads, int64_t M, int64_t K, const float* const* s_rows,
                              const float* const* b_rows, int64_t N, float* C, int64_t ldc, float* sums = nullptr) {
   const int64_t panels = (N + NR - 1) / NR;
   if (panels == 0) return;  // no columns: nothing to compute
+  if (K == 0) {
+    for (int64_t i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, 0.0f);
+    if (sums != nullptr) std::fill(sums, sums + N, 0.0f);
+    return;
+  }
   threads = std::clamp<int64_t>(threads, 1, panels);
+  const int64_t tiles = (M + MR - 1) / MR, blocks = (K + KC - 1) / KC, lds = panels * NR + 16;
+  const Floats sum = aligned_floats(tiles * MR * lds);
+  const int64_t share = (panels + threads - 1) / threads;
+  std::vector<sharing::Share> shares(threads);  // fewer than 2 panels are not worth taking
+  for (int64_t k = 0; k < threads; ++k)
+    shares[k].own(std::min(panels, k * share), std::min(panels, (k + 1) * share), 1, 2, 1);
 #pragma omp parallel num_threads(threads)
   {
     FlushDenormals flush;
     const int64_t me = omp_get_thread_num(), team = omp_get_num_threads();
-    const int64_t share = (panels + team - 1) / team;
-    const int64_t n0 = std::min(N, me * share * NR), n1 = std::min(N, (me + 1) * share * NR);
-    if (n0 < n1) gemm_tn(M, K, s_rows, b_rows, n0, n1, C, ldc, sums);
+    const Floats strips = aligned_floats(tiles * MR * std::min(K, KC));
+    auto run = [&](int64_t, int64_t p0, int64_t p1, int64_t b) {  // block b of depth, panels p0 .. p1
+      const int64_t k0 = b * KC, n0 = p0 * NR, n1 = std::min(N, p1 * NR);
+      gemm_tn_block(M, k0, std::min(KC, K - k0), s_rows, b_rows, n0, n1, strips.get(), sum.get(), lds, sums);
+      if (b == blocks - 1)  // the columns are complete
+        for (int64_t i = 0; i < M; ++i)
+          std::memcpy(C + i * ldc + n0, sum.get() + i * lds + n0, (n1 - n0) * sizeof(float));
+    };
+    if (team == threads) {
+      sharing::share_work(shares, me, blocks, run);
+    } else {  // fewer threads than asked (inside another parallel region): every team-th share each
+      for (int64_t k = me; k < threads; k += team)
+        for (int64_t b = 0; b < blocks && shares[k].first < shares[k].end; ++b)
+          run(k, shares[k].first, shares[k].end, b);
+    }
   }
 }
 

@@ -8,7 +8,7 @@
 //   by rows   thread k runs sequences [b0, b1) through every unit. Sequences never meet inside
 //             the loop, so the threads run all T steps without waiting for each other; each
 //             multiplies its rows of h_{t-1} by the whole U. A thread done first takes over the
-//             later rows of another's for the steps that one has yet to start (Share).
+//             later rows of another's for the steps that one has yet to start (sharing.h).
 //   by units  a block owns units [u0, u1) of every gate for all rows: it multiplies h_{t-1} by
 //             its own packed columns of U and runs the pointwise cell on its units; one barrier
 //             per step makes h_t complete before the next product. Each thread has a run of
@@ -51,13 +51,11 @@
 #include "denormals.h"
 #include "packed_gemm.h"
 #include "recurrent.h"
+#include "sharing.h"
 
 #include <atomic>
 #include <exception>
-#include <mutex>
 #include <optional>
-#include <thread>
-#include <tuple>
 
 #include <algorithm>
 #include <cmath>
@@ -260,79 +258,13 @@ struct Split {
   int64_t team;  // the threads that run the loop: one per block by rows, several blocks each by units
 };
 
-// A thread's rows under a split by rows, [b0, end), of which another thread may take the later part
-// for the steps this one has not started: equal shares of rows rarely take equal times (on a VM one
-// core often runs slower than the other for a while, and which one changes from call to call), so a
-// thread done with its own rows takes over rows of a slower one's. The owner reads `end` as it
-// starts each step, under the lock; a taker moves `end` down and runs the rows it took from the
-// owner's next step on, once the owner has finished the step before (`done`, which orders the
-// owner's writes of those rows' states before the taker's reads).
-struct Share {
-  std::mutex lock;
-  int64_t end = 0;
-  int64_t started = -1;          // the step the owner started last
-  std::atomic<int64_t> done{0};  // steps the owner has finished
-  static constexpr int64_t MIN_ROWS = 4, MIN_STEPS = 2;  // less is not worth a thread's wait
-
-  int64_t start(int64_t t) {
-    std::lock_guard<std::mutex> hold(lock);
-    started = t;
-    return end;
-  }
-  void finish(int64_t t) { done.store(t + 1, std::memory_order_release); }
-  // Rows x steps that give() would hand over now (0: too little left to share).
-  int64_t left(int64_t b0, int64_t T) {
-    std::lock_guard<std::mutex> hold(lock);
-    const auto given = part(b0, T);
-    return std::get<1>(given) * (T - std::get<2>(given));
-  }
-  // Gives away the later rows (about half, the owner keeping whole tiles) for the steps from the
-  // owner's next on: {first row, rows, first step}, no rows if too little is left to share.
-  std::tuple<int64_t, int64_t, int64_t> give(int64_t b0, int64_t T) {
-    std::lock_guard<std::mutex> hold(lock);
-    const auto given = part(b0, T);
-    if (std::get<1>(given) > 0) end = std::get<0>(given);
-    return given;
-  }
-  std::tuple<int64_t, int64_t, int64_t> part(int64_t b0, int64_t T) const {  // under the lock
-    const int64_t rows = end - b0, first = started + 1;
-    const int64_t keep = (rows / 2 + packed::MR - 1) / packed::MR * packed::MR;
-    if (T - first < MIN_STEPS || rows - keep < MIN_ROWS) return {0, 0, 0};
-    return {b0 + keep, rows - keep, first};
-  }
-  void wait(int64_t first) const {  // until the owner has finished step first - 1
-    while (done.load(std::memory_order_acquire) < first) std::this_thread::yield();
-  }
-};
-
-// Thread `me`'s part of a loop split by rows: steps 0 .. steps-1 of its own rows, then rows taken
-// from the others' shares, until none has enough left to share. run(k, from, to, i) runs loop step
-// i of rows [from, to) of block k.
-template <typename Run>
-void share_rows(std::vector<Share>& shares, const std::vector<Block>& blocks, int64_t me, int64_t steps,
-                Failure& failure, const Run& run) {
-  const Block& own = blocks[me];
-  for (int64_t i = 0; i < steps; ++i) {
-    const int64_t end = shares[me].start(i);
-    if (end > own.b0) guarded(failure, [&] { run(me, own.b0, end, i); });
-    shares[me].finish(i);
-  }
-  while (true) {  // from the share with the most work left
-    int64_t most = 0, victim = -1;
-    for (int64_t k = 0; k < static_cast<int64_t>(shares.size()); ++k)
-      if (const int64_t left = shares[k].left(blocks[k].b0, steps); k != me && left > most) most = left, victim = k;
-    if (victim < 0) return;
-    const auto [from, rows, first] = shares[victim].give(blocks[victim].b0, steps);
-    if (rows == 0) continue;  // the owner moved on meanwhile: look again
-    shares[victim].wait(first);
-    for (int64_t i = first; i < steps; ++i) guarded(failure, [&] { run(victim, from, from + rows, i); });
-  }
-}
-
-// Shares for the blocks of a split by rows whose loop may share them (see Share); none otherwise.
-std::vector<Share> shares_of(const Split& split, bool shareable) {
-  std::vector<Share> shares(shareable && split.by_rows && split.blocks.size() > 1 ? split.blocks.size() : 0);
-  for (size_t k = 0; k < shares.size(); ++k) shares[k].end = split.blocks[k].b1;
+// Shares for the blocks of a split by rows whose loop may share them (sharing.h: a thread done with
+// its own rows takes the later rows of a slower thread's, for the steps that one has yet to start;
+// the owner keeps whole tiles, and fewer than 4 rows or 2 steps are not worth a thread's wait);
+// none otherwise.
+std::vector<sharing::Share> shares_of(const Split& split, bool shareable) {
+  std::vector<sharing::Share> shares(shareable && split.by_rows && split.blocks.size() > 1 ? split.blocks.size() : 0);
+  for (size_t k = 0; k < shares.size(); ++k) shares[k].own(split.blocks[k].b0, split.blocks[k].b1, packed::MR, 4, 2);
   return shares;
 }
 
@@ -613,7 +545,7 @@ ForwardResult forward_impl(const Problem& p, const LayerInputs& inputs, const at
   float* storage = !kept ? nullptr : packed_already ? kept->panels() : kept->reserve(floats);
   for (int64_t k = 0; k < threads; ++k) {
     const Block& block = blocks[k];
-    // By rows in float32, room for the largest block: a thread may run rows taken from another's (Share).
+    // By rows in float32, room for the largest block: a thread may run rows taken from another's.
     const int64_t rows = own_gemm && split.by_rows ? blocks.front().rows() : block.rows();
     Z[k] = at::empty({rows, G * block.n()}, options);
     if (in_loop) XS[k] = at::empty({rows, G * block.n()}, options);
@@ -668,7 +600,7 @@ ForwardResult forward_impl(const Problem& p, const LayerInputs& inputs, const at
     }
     forward_rows<T>(p, t, block, Z[k].data_ptr<T>(), in, brec, H, Cd, C.defined() ? C.size(0) : 1, Gd, Xd);
   };
-  std::vector<Share> shares = shares_of(split, own_gemm);  // split by rows: threads take over rows (Share)
+  std::vector<sharing::Share> shares = shares_of(split, own_gemm);  // split by rows: threads take over rows
   // By rows thread k normally owns block k; should OpenMP give fewer threads (e.g. when called
   // inside another parallel region), each thread takes every team-th block. By units the team
   // claims the blocks step by step (Claims), however many threads it has.
@@ -680,8 +612,9 @@ ForwardResult forward_impl(const Problem& p, const LayerInputs& inputs, const at
 #pragma omp barrier
     }
     if (!shares.empty() && team == threads) {  // on this thread's scratch, whoever's rows
-      share_rows(shares, blocks, me, T_, failure,
-                 [&](int64_t, int64_t from, int64_t to, int64_t t) { step(me, Block{from, to, 0, U}, t); });
+      sharing::share_work(shares, me, T_, [&](int64_t, int64_t from, int64_t to, int64_t t) {
+        guarded(failure, [&] { step(me, Block{from, to, 0, U}, t); });
+      });
       return;
     }
     for (int64_t t = 0; t < T_; ++t) {
@@ -856,21 +789,23 @@ BackwardResult backward_impl(const Problem& p, const at::Tensor& U_, const at::T
   const T* Gd = Gs.defined() ? Gs.data_ptr<T>() : nullptr;
   // Split by rows, rows may move between threads as in forward_impl, taking their block's carried
   // gradients (tmp, direct, carry_c) with them: whoever runs a row uses its block's buffers.
-  std::vector<Share> shares = shares_of(split, own_gemm);
+  std::vector<sharing::Share> shares = shares_of(split, own_gemm);
   Claims claims(split.by_rows ? 0 : 2 * T_, threads, split.team);
   in_parallel(split.team, [&](int64_t me, int64_t team, Failure& failure) {
     for (auto& set : panels) set.fill(me, team);
 #pragma omp barrier
     if (!shares.empty() && team == threads) {
-      share_rows(shares, blocks, me, T_, failure, [&](int64_t k, int64_t from, int64_t to, int64_t i) {
+      sharing::share_work(shares, me, T_, [&](int64_t k, int64_t from, int64_t to, int64_t i) {
         const int64_t t = T_ - 1 - i, b0 = blocks[k].b0, skip = (from - b0) * U;  // rows of block k's buffers
-        backward_rows<T>(p, t, Block{from, to, 0, U}, dYd, dh_lastd, H, Cd, Gd, Xd, tmp[k].data_ptr<T>() + skip,
-                         direct[k].data_ptr<T>() + skip, carry_c[k].data_ptr<T>() + skip, DX.data_ptr<T>(),
-                         DR.data_ptr<T>());
-        if constexpr (own_gemm)  // (rows, G·U), rows T·G·U apart, @ (G·U, U)
-          if (t > 0 || need_dh0)
-            packed::gemm(to - from, DR.data_ptr<float>() + (from * T_ + t) * G * U, T_ * G * U, panels[0],
-                         tmp[k].data_ptr<float>() + skip, U);
+        guarded(failure, [&] {
+          backward_rows<T>(p, t, Block{from, to, 0, U}, dYd, dh_lastd, H, Cd, Gd, Xd, tmp[k].data_ptr<T>() + skip,
+                           direct[k].data_ptr<T>() + skip, carry_c[k].data_ptr<T>() + skip, DX.data_ptr<T>(),
+                           DR.data_ptr<T>());
+          if constexpr (own_gemm)  // (rows, G·U), rows T·G·U apart, @ (G·U, U)
+            if (t > 0 || need_dh0)
+              packed::gemm(to - from, DR.data_ptr<float>() + (from * T_ + t) * G * U, T_ * G * U, panels[0],
+                           tmp[k].data_ptr<float>() + skip, U);
+        });
       });
       return;
     }
