@@ -1,9 +1,9 @@
 """A thread done with its own work takes over some of another's (native/sharing.h), forward and
 backward (native/recurrent.cpp): split by rows, the later rows of another's share for the steps it
 has not started; split by units, the blocks of units another has not started in a step (Claims);
-and in the weight gradients (packed_gemm.h's gemm_tn) the later panels of another's share for the
-blocks of depth it has not started. Which thread runs which rows, units or panels then changes
-from call to call with the threads' speeds, and the results must not."""
+and in the weight gradients (packed_gemm.h's gemm_tn_parallel) the later panels of another's share
+for the blocks of depth it has not started. Which thread runs which rows, units or panels then
+changes from call to call with the threads' speeds, and the results must not."""
 
 import threading
 
