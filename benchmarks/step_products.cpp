@@ -5,7 +5,7 @@
 //
 //     step_products LIBTORCH_CPU ROUNDS "name:M,K,N,lda;M,K,N,lda;..." ...
 //
-// Each argument after the first is one step: its products C_i = A_i @ B_i (A_i: M rows, lda floats
+// Each argument after the second is one step: its products C_i = A_i @ B_i (A_i: M rows, lda floats
 // apart, as a step's rows lie in a (batch, time, features) tensor; B_i: K x N, packed once before
 // the clock starts, as a layer packs its kernels once per call). The engines take turns, ROUNDS
 // rounds of about 20 ms each; one line per step: name, the median GFLOP/s of each engine, the

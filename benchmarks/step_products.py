@@ -42,13 +42,13 @@ def steps() -> dict[str, list[tuple[int, int, int, int]]]:
     layers = {"SimpleRNN": [(FEATURES, 256, 1), (256, 256, 1)],  # (input width, units, gates)
               "LSTM": [(FEATURES, 256, 4), (256, 256, 4)],
               "GRU": [(FEATURES, 256, 3), (256, 128, 3)]}
-    found = {}
+    by_step = {}
     for model, stack in layers.items():
         for i, (width, units, gates) in enumerate(stack, 1):
-            found[f"{model} layer {i} forward"] = [product(width, gates * units, width),
-                                                   product(units, gates * units, units)]
-            found[f"{model} layer {i} backward"] = [product(gates * units, units, gates * units)]
-    return found
+            by_step[f"{model} layer {i} forward"] = [product(width, gates * units, width),
+                                                     product(units, gates * units, units)]
+            by_step[f"{model} layer {i} backward"] = [product(gates * units, units, gates * units)]
+    return by_step
 
 
 def build(folder: Path, isa: str) -> Path:
@@ -61,8 +61,11 @@ def build(folder: Path, isa: str) -> Path:
     with settings.configure(isa=isa):
         flags = cflags()
     binary = folder / "step_products"
-    subprocess.run([compiler, "-std=c++17", *flags, f"-I{NATIVE}", str(HERE / "step_products.cpp"), "-o", str(binary),
-                    "-ldl"], check=True)
+    built = subprocess.run([compiler, "-std=c++17", *flags, f"-I{NATIVE}", str(HERE / "step_products.cpp"), "-o",
+                            str(binary), "-ldl"], capture_output=True, text=True)
+    if built.returncode != 0:
+        last = (built.stderr.strip().splitlines() or ["no message"])[-1]
+        sys.exit(f"step_products: the C++ benchmark did not compile ({compiler}): {last}")
     return binary
 
 
@@ -82,9 +85,11 @@ def main() -> None:
         binary = build(Path(folder), args.isa)
         specs = [f"{name}:" + ";".join(",".join(map(str, p)) for p in products) for name, products in steps().items()]
         environment = {**os.environ, **(AVX2_ONLY if args.isa == "avx2" else {})}
-        out = subprocess.run([str(binary), str(library), str(args.rounds), *specs], capture_output=True, text=True, check=True,
-                             env=environment).stdout
-    lines = out.strip().splitlines()
+        ran = subprocess.run([str(binary), str(library), str(args.rounds), *specs], capture_output=True, text=True,
+                             env=environment)
+    if ran.returncode != 0:
+        sys.exit(f"step_products: the benchmark failed (exit status {ran.returncode}): {ran.stderr.strip()}")
+    lines = ran.stdout.strip().splitlines()
     held = "; MKL held to AVX2" if args.isa == "avx2" else ""
     print(f"{cpu_name()}; rnnzoo's GEMM built for {args.isa}{held}; one thread, {ROWS} rows a product; {lines[0]}")
     print(f"{'step (one thread)':28} {'GFLOP/s: rnnzoo':>16} {'MKL packed':>11} {'MKL sgemm':>10}   "
