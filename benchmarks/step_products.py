@@ -64,8 +64,9 @@ def build(folder: Path, isa: str) -> Path:
     built = subprocess.run([compiler, "-std=c++17", *flags, f"-I{NATIVE}", str(HERE / "step_products.cpp"), "-o",
                             str(binary), "-ldl"], capture_output=True, text=True)
     if built.returncode != 0:
-        last = (built.stderr.strip().splitlines() or ["no message"])[-1]
-        sys.exit(f"step_products: the C++ benchmark did not compile ({compiler}): {last}")
+        said = built.stderr.strip().splitlines() or ["no message"]
+        first_error = next((line for line in said if "error" in line), said[-1])
+        sys.exit(f"step_products: the C++ benchmark did not compile ({compiler}): {first_error}")
     return binary
 
 
