@@ -81,8 +81,9 @@ def test_fused_equals_reference_float64(kind, activation, go_backwards, return_s
 
 @pytest.mark.parametrize("kind", LAYERS)
 @pytest.mark.parametrize("activation", ["tanh", "relu", "elu"])
-def test_fused_equals_reference_float32_split_across_threads(kind, activation):
-    """70 units: the native kernels split them across threads in blocks of 8, with a remainder."""
+def test_fused_equals_reference_float32_split_across_threads(kind, activation, kernel_settings):
+    """70 units split by units across two threads: blocks of 32, 32 and 6 units, the last a remainder."""
+    kernel_settings(split="units")  # "auto" splits so small a kernel by rows
     reference, fast = pair(kind, units=70, dtype=torch.float32, activation=activation,
                            return_sequences=True, return_state=True)
     x, state = data(torch.float32, units=70, states=fast.cell.state_count)
@@ -223,7 +224,7 @@ def test_library_route_runs_torchs_op_with_keras_weights(fused_route):
 def test_both_work_splits_equal_the_reference(kind, split, dtype, kernel_settings):
     """The native kernels split a step across threads by rows (no barrier) or by units: both exact.
 
-    70 units: by units the blocks are 40 and 30 wide, so packed panels (32 columns) straddle gates."""
+    70 units: by units the blocks are 32, 32 and 6 wide, the last a remainder of a packed panel (32 columns)."""
     kernel_settings(split=split)
     reference, fast = pair(kind, units=70, dtype=dtype, activation="relu", return_sequences=True, return_state=True)
     torch.manual_seed(3)

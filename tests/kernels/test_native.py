@@ -107,6 +107,23 @@ def test_the_kernels_take_either_projected_inputs_or_inputs(native):
         native.forward(**simple, x=x, kernel=W, U=U, h0=h0, split="columns")
 
 
+@pytest.mark.parametrize("batch, kernel_kib, expected", [
+    (1, 256, "rows"), (2, 256, "rows"), (8, 64, "rows"),  # a small kernel: rows however few (docs/performance.md)
+    (2, 257, "units"), (11, 1024, "units"),                # fewer than 6 rows a thread: units
+    (12, 1024, "rows"),                                     # 6 rows a thread and the kernel fits L2
+    (64, 1025, "units"), (512, 16384, "units"),             # beyond L2: units at any batch
+])
+def test_auto_splits_by_rows_for_a_small_kernel_or_enough_rows(native, batch, kernel_kib, expected):
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert native.split_of(batch=batch, units=256, kernel_bytes=kernel_kib * 1024) == expected
+        assert native.split_of(batch=batch, units=256, kernel_bytes=kernel_kib * 1024, split="units") == "units"
+        assert native.split_of(batch=batch, units=256, kernel_bytes=kernel_kib * 1024, split="rows") == "rows"
+    finally:
+        torch.set_num_threads(previous)
+
+
 def test_the_kernels_take_keyword_arguments_only(native):
     U, h0, xp = torch.randn(4, 4), torch.zeros(2, 4), torch.randn(2, 3, 4)
     with pytest.raises(TypeError):

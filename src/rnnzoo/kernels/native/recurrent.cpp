@@ -293,11 +293,14 @@ class Claims {
   int64_t blocks_, team_, run_;
 };
 
-// By rows when every thread gets at least 6 rows and the recurrent kernel fits a core's L2 cache
-// (1 MiB: each thread streams all of it every step); else by units, at least 32 a thread, in blocks
-// of at least 32 and a multiple of 8 (one AVX register), up to four a thread (see Claims). Rows
-// need no barrier per step, which wins even at 6 rows a thread; at fewer rows, or with a kernel
-// that no longer fits L2, units win (docs/performance.md).
+// By rows when the recurrent kernel is small (at most 256 KiB), or when every thread gets at least
+// 6 rows and the kernel fits a core's L2 cache (1 MiB: each thread streams all of it every step);
+// else by units, at least 32 a thread, in blocks of at least 32 and a multiple of 8 (one AVX
+// register), up to four a thread (see Claims). Rows need no barrier per step, which wins even at 6
+// rows a thread; at fewer rows units win only where streaming a kernel of over 256 KiB is most of a
+// step: a smaller kernel's step is too short for halving it to pay for the barrier and for each
+// thread reading the other's half of h_t (one row a thread, or the batch on one thread, still wins;
+// docs/performance.md).
 // `split` ("auto", "rows", "units") is rnnzoo.kernels.configure's setting.
 Split split_work(int64_t batch, int64_t units, int64_t kernel_bytes, const std::string& split_setting) {
   TORCH_CHECK(split_setting == "auto" || split_setting == "rows" || split_setting == "units",
@@ -306,7 +309,8 @@ Split split_work(int64_t batch, int64_t units, int64_t kernel_bytes, const std::
   Split split{{}, false, 1};
   const bool rows = split_setting != "auto"
                         ? split_setting == "rows"
-                        : (batch / available >= 6 && kernel_bytes <= (int64_t{1} << 20)) || units < 64;
+                        : kernel_bytes <= (int64_t{256} << 10) ||
+                              (batch / available >= 6 && kernel_bytes <= (int64_t{1} << 20));
   if (rows) {
     const int64_t threads = std::max<int64_t>(1, std::min(available, batch));
     const int64_t chunk = (batch + threads - 1) / threads;
@@ -957,6 +961,10 @@ BackwardResult backward(int64_t kind, int64_t recurrent_activation, int64_t acti
                                      given(dY), given(dh_T), given(dc_T), need_dh0);
   });
   return result;
+}
+
+std::string split_of(int64_t batch, int64_t units, int64_t kernel_bytes, const std::string& split) {
+  return split_work(batch, units, kernel_bytes, split).by_rows ? "rows" : "units";
 }
 
 std::vector<at::Tensor> recurrent_gradient(const at::Tensor& Y, const at::Tensor& h0, const at::Tensor& DR,

@@ -40,3 +40,6 @@ BackwardResult backward(int64_t kind, int64_t recurrent_activation, int64_t acti
 // (dU, dbrec) from Y and h0 as forward left them and backward's dr: see recurrent_gradient_impl.
 std::vector<at::Tensor> recurrent_gradient(const at::Tensor& Y, const at::Tensor& h0, const at::Tensor& DR,
                                            bool has_brec);
+
+// How forward and backward share a step among torch's threads now: "rows" or "units" (split_work).
+std::string split_of(int64_t batch, int64_t units, int64_t kernel_bytes, const std::string& split);
