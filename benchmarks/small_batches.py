@@ -30,7 +30,23 @@ TARGET_S = 0.01  # each timing repeats a call for about this long
 
 
 def numbers(text: str) -> list[int]:
-    return [int(part) for part in text.split(",")]
+    parts = text.split(",")
+    if not all(part.isdigit() and int(part) > 0 for part in parts):
+        raise argparse.ArgumentTypeError(f"expected positive integers separated by commas, got {text!r}")
+    return [int(part) for part in parts]
+
+
+def positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return int(text)
+
+
+def kinds(text: str) -> list[str]:
+    names = text.split(",")
+    if any(name not in ("SimpleRNN", "LSTM", "GRU") for name in names):
+        raise argparse.ArgumentTypeError(f"expected SimpleRNN, LSTM or GRU separated by commas, got {text!r}")
+    return names
 
 
 def call(layer, x, mode: str):
@@ -76,11 +92,11 @@ def measure(kind: str, units: int, batch: int, steps: int, rounds: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kinds", default="SimpleRNN,LSTM,GRU")
+    parser.add_argument("--kinds", type=kinds, default=["SimpleRNN", "LSTM", "GRU"])
     parser.add_argument("--units", type=numbers, default=[64, 128, 256])
     parser.add_argument("--batches", type=numbers, default=[1, 2, 4, 8])
-    parser.add_argument("--steps", type=int, default=196)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--steps", type=positive, default=196)
+    parser.add_argument("--rounds", type=positive, default=5)
     parser.add_argument("--json", metavar="PATH")
     args = parser.parse_args()
     from rnnzoo.lab.environment import cpu_name
@@ -94,7 +110,7 @@ def main() -> None:
           f"{'units/rows':>10} {'1t/rows':>8}")
     rows = []
     try:
-        for kind in args.kinds.split(","):
+        for kind in args.kinds:
             for units in args.units:
                 for batch in args.batches:
                     row = measure(kind, units, batch, args.steps, args.rounds)
