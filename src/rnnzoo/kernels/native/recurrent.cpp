@@ -299,8 +299,8 @@ class Claims {
 // register), up to four a thread (see Claims). Rows need no barrier per step, which wins even at 6
 // rows a thread; at fewer rows units win only where streaming a kernel of over 256 KiB is most of a
 // step: a smaller kernel's step is too short for halving it to pay for the barrier and for each
-// thread reading the other's half of h_t (one row a thread, or the batch on one thread, still wins;
-// docs/performance.md).
+// thread reading the other's half of h_t, so rows beat units even at one row a thread, or with a
+// single sequence on one thread (docs/performance.md).
 // `split` ("auto", "rows", "units") is rnnzoo.kernels.configure's setting.
 Split split_work(int64_t batch, int64_t units, int64_t kernel_bytes, const std::string& split_setting) {
   TORCH_CHECK(split_setting == "auto" || split_setting == "rows" || split_setting == "units",
