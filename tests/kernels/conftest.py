@@ -3,6 +3,7 @@
 import os
 
 import pytest
+import torch
 
 from rnnzoo import kernels
 from rnnzoo.kernels import build
@@ -27,3 +28,11 @@ def kernel_settings():
     """`kernels.configure` for one test: whatever it sets, the settings before it come back after."""
     with kernels.configure():
         yield kernels.configure
+
+
+@pytest.fixture
+def torch_threads():
+    """`torch.set_num_threads` for one test: the count before it comes back after."""
+    previous = torch.get_num_threads()
+    yield torch.set_num_threads
+    torch.set_num_threads(previous)

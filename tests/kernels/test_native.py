@@ -113,15 +113,11 @@ def test_the_kernels_take_either_projected_inputs_or_inputs(native):
     (12, 1024, "rows"),                                     # 6 rows a thread and the kernel fits L2
     (64, 1025, "units"), (512, 16384, "units"),             # beyond L2: units at any batch
 ])
-def test_auto_splits_by_rows_for_a_small_kernel_or_enough_rows(native, batch, kernel_kib, expected):
-    previous = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
-        assert native.split_of(batch=batch, units=256, kernel_bytes=kernel_kib * 1024) == expected
-        assert native.split_of(batch=batch, units=256, kernel_bytes=kernel_kib * 1024, split="units") == "units"
-        assert native.split_of(batch=batch, units=256, kernel_bytes=kernel_kib * 1024, split="rows") == "rows"
-    finally:
-        torch.set_num_threads(previous)
+def test_auto_splits_by_rows_for_a_small_kernel_or_enough_rows(native, torch_threads, batch, kernel_kib, expected):
+    torch_threads(2)
+    assert native.split_of(batch=batch, units=256, kernel_bytes=kernel_kib * 1024) == expected
+    assert native.split_of(batch=batch, units=256, kernel_bytes=kernel_kib * 1024, split="units") == "units"
+    assert native.split_of(batch=batch, units=256, kernel_bytes=kernel_kib * 1024, split="rows") == "rows"
 
 
 def test_the_kernels_take_keyword_arguments_only(native):
