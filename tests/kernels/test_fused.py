@@ -81,12 +81,14 @@ def test_fused_equals_reference_float64(kind, activation, go_backwards, return_s
 
 @pytest.mark.parametrize("kind", LAYERS)
 @pytest.mark.parametrize("activation", ["tanh", "relu", "elu"])
-def test_fused_equals_reference_float32_split_across_threads(kind, activation, kernel_settings):
-    """70 units split by units across two threads: blocks of 32, 32 and 6 units, the last a remainder."""
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_fused_equals_reference_split_across_threads(kind, activation, dtype, kernel_settings):
+    """70 units split by units across two threads: blocks of 32, 32 and 6 units, the last a remainder,
+    so that one thread runs two blocks of different widths on its one scratch."""
     kernel_settings(split="units")  # "auto" splits so small a kernel by rows
-    reference, fast = pair(kind, units=70, dtype=torch.float32, activation=activation,
+    reference, fast = pair(kind, units=70, dtype=dtype, activation=activation,
                            return_sequences=True, return_state=True)
-    x, state = data(torch.float32, units=70, states=fast.cell.state_count)
+    x, state = data(dtype, units=70, states=fast.cell.state_count)
     assert_same(reference, fast, x, LENGTHS, state)
 
 

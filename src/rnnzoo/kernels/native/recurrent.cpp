@@ -538,7 +538,7 @@ ForwardResult forward_impl(const Problem& p, const LayerInputs& inputs, const at
   // each block's columns copied side by side.
   constexpr bool own_gemm = std::is_same_v<T, float>;
   std::vector<packed::Panels> panels, input_panels;
-  std::vector<at::Tensor> packed(threads), Z(threads), XS(threads);
+  std::vector<at::Tensor> packed(threads);
   const int64_t sets = own_gemm ? (split.by_rows ? 1 : threads) : 0;  // packed blocks
   int64_t floats = 0;  // the packed blocks' panels, W's (in the loop) and U's
   for (int64_t k = 0; k < sets; ++k)
@@ -547,12 +547,19 @@ ForwardResult forward_impl(const Problem& p, const LayerInputs& inputs, const at
   if (own_gemm && Kept::usable(keep, U_, inputs.W)) kept.emplace(*keep, U_, inputs.W, F, G, split);
   const bool packed_already = kept && kept->holds(floats);
   float* storage = !kept ? nullptr : packed_already ? kept->panels() : kept->reserve(floats);
+  // A thread's scratch for the step it runs: Z = h_{t-1} U and (in the loop) XS = x_t W + b, each
+  // (rows, G·n) of its block, with room for the largest (a thread may run rows or units taken from
+  // another's; the first block is the largest). One per thread, not per block: a split by units has
+  // up to four blocks a thread, and at a batch of one each allocation cost more than the step's arithmetic.
+  const int64_t room = blocks.empty() ? 0 : G * blocks.front().rows() * blocks.front().n();
+  std::vector<at::Tensor> Z(split.team), XS(split.team);
+  for (int64_t s = 0; s < split.team; ++s) {
+    Z[s] = at::empty({room}, options);
+    if (in_loop) XS[s] = at::empty({room}, options);
+  }
+  const float* input_bias = inputs.b.defined() ? inputs.b.data_ptr<float>() : nullptr;
   for (int64_t k = 0; k < threads; ++k) {
     const Block& block = blocks[k];
-    // By rows in float32, room for the largest block: a thread may run rows taken from another's.
-    const int64_t rows = own_gemm && split.by_rows ? blocks.front().rows() : block.rows();
-    Z[k] = at::empty({rows, G * block.n()}, options);
-    if (in_loop) XS[k] = at::empty({rows, G * block.n()}, options);
     if constexpr (own_gemm) {
       if (k >= sets) continue;
       std::vector<int64_t> column;  // this block's units of every gate, side by side
@@ -560,8 +567,8 @@ ForwardResult forward_impl(const Problem& p, const LayerInputs& inputs, const at
         for (int64_t j = block.u0; j < block.u1; ++j) column.push_back(g * U + j);
       if (in_loop) {
         std::vector<float> bias;  // the input bias of the same columns
-        if (inputs.b.defined())
-          for (int64_t c : column) bias.push_back(inputs.b.data_ptr<float>()[c]);
+        if (input_bias != nullptr)
+          for (int64_t c : column) bias.push_back(input_bias[c]);
         input_panels.emplace_back(F, inputs.W.data_ptr<float>(), G * U, column, bias.empty() ? nullptr : bias.data(),
                                   storage);
         if (storage) storage += packed::Panels::size(F, column.size());
@@ -582,27 +589,29 @@ ForwardResult forward_impl(const Problem& p, const LayerInputs& inputs, const at
   T* Xd = X.defined() ? X.data_ptr<T>() : nullptr;
   T* Gd = gated ? Gs.data_ptr<T>() : nullptr;
   const bool zero_start = starts_from_zero<T>(h0c);  // then the first step's product is skipped
-  // Step t of `block`'s rows and units, on the scratch (Z, XS) of thread k.
-  auto step = [&](int64_t k, const Block& block, int64_t t) {
+  // Step t of block k's rows and units (or of `block`, rows taken from block k), on thread s's scratch.
+  auto step = [&](int64_t s, int64_t k, const Block& block, int64_t t) {
+    const int64_t width = G * block.n();
+    T* z = Z[s].data_ptr<T>();
     Projected<T> in{nullptr, 0, 0, 0, 0};
     if (!in_loop) {
       in = {inputs.xp.data_ptr<T>() + block.u0, 0, inputs.xp.stride(0), inputs.xp.stride(1), U};
     } else if constexpr (own_gemm) {  // (rows, F) @ (F, G·n) + b, rows T·F apart
       packed::gemm(block.rows(), inputs.x.data_ptr<float>() + (block.b0 * T_ + t) * F, T_ * F,
-                   input_panels[split.by_rows ? 0 : k], XS[k].data_ptr<float>(), G * block.n());
-      in = {XS[k].data_ptr<T>(), block.b0, G * block.n(), 0, block.n()};
+                   input_panels[split.by_rows ? 0 : k], XS[s].data_ptr<float>(), width);
+      in = {XS[s].data_ptr<T>(), block.b0, width, 0, block.n()};
     }
     // (rows, U) @ (U, G·n)
     if (t == 0 && zero_start)
-      Z[k].zero_();
+      std::fill_n(z, block.rows() * width, T(0));
     else if constexpr (own_gemm)
-      packed::gemm(block.rows(), H.row(t, block.b0), H.stride(t), panels[split.by_rows ? 0 : k], Z[k].data_ptr<T>(),
-                   Z[k].size(1));
+      packed::gemm(block.rows(), H.row(t, block.b0), H.stride(t), panels[split.by_rows ? 0 : k], z, width);
     else {
       const at::Tensor h_prev = t == 0 ? h0c : Y.select(1, ring ? (t - 1) & 1 : t - 1);
-      at::mm_out(Z[k], h_prev.narrow(0, block.b0, block.rows()), packed[k]);
+      at::Tensor out = Z[s].narrow(0, 0, block.rows() * width).view({block.rows(), width});
+      at::mm_out(out, h_prev.narrow(0, block.b0, block.rows()), packed[k]);
     }
-    forward_rows<T>(p, t, block, Z[k].data_ptr<T>(), in, brec, H, Cd, C.defined() ? C.size(0) : 1, Gd, Xd);
+    forward_rows<T>(p, t, block, z, in, brec, H, Cd, C.defined() ? C.size(0) : 1, Gd, Xd);
   };
   std::vector<sharing::Share> shares = shares_of(split, own_gemm);  // split by rows: threads take over rows
   // By rows thread k normally owns block k; should OpenMP give fewer threads (e.g. when called
@@ -617,18 +626,18 @@ ForwardResult forward_impl(const Problem& p, const LayerInputs& inputs, const at
     }
     if (!shares.empty() && team == threads) {  // on this thread's scratch, whoever's rows
       sharing::share_work(shares, me, T_, [&](int64_t, int64_t from, int64_t to, int64_t t) {
-        guarded(failure, [&] { step(me, Block{from, to, 0, U}, t); });
+        guarded(failure, [&] { step(me, 0, Block{from, to, 0, U}, t); });
       });
       return;
     }
     for (int64_t t = 0; t < T_; ++t) {
       if (split.by_rows) {
         guarded(failure, [&] {
-          for (int64_t k = me; k < threads; k += team) step(k, blocks[k], t);
+          for (int64_t k = me; k < threads; k += team) step(me, k, blocks[k], t);
         });
         continue;
       }
-      claims.run(t, me, [&](int64_t k) { guarded(failure, [&] { step(k, blocks[k], t); }); });
+      claims.run(t, me, [&](int64_t k) { guarded(failure, [&] { step(me, k, blocks[k], t); }); });
 #pragma omp barrier
     }
   });
