@@ -142,17 +142,16 @@ class RNN(Layer):
             steps = int(lengths.max())  # nothing to compute past the longest sequence
             x = x[:, :steps]
 
-        input_masks, recurrent_masks = (
-            self.cell.dropout_masks(batch, x) if self.training else (None, None)
-        )
+        cell = self._modules["cell"]  # self.cell: nn.Module's __getattr__, slow next to a one-step call
+        input_masks, recurrent_masks = cell.dropout_masks(batch, x) if self.training else (None, None)
         state = self._initial_state(initial_state, batch, x)
 
-        cell = self.cell.describe()
-        plan = self._plan(cell, x, state, lengths if mask is None else mask.sum(1))
+        record = cell.describe()
+        plan = self._plan(record, x, state, lengths if mask is None else mask.sum(1))
         if plan.route is not None:
-            outputs, state, last = self._run_fused(plan, cell, x, state, lengths, mask, input_masks)
+            outputs, state, last = self._run_fused(plan, record, x, state, lengths, mask, input_masks)
         else:
-            projected = self.cell.project_inputs(x, input_masks)  # (B, T, gates·U): one GEMM for all steps
+            projected = cell.project_inputs(x, input_masks)  # (B, T, gates·U): one GEMM for all steps
             outputs, state, last = self._run_reference(projected, state, lengths, mask, recurrent_masks)
         if mask is not None and self.zero_output_for_mask:
             last = torch.where(mask[:, -1:], last, 0.0)
@@ -167,7 +166,9 @@ class RNN(Layer):
         else:
             output = last
         result = (output, *state) if self.return_state else output
-        self.activity_losses = regularizers.activity_losses(self.activity_regularizer, result)
+        losses = regularizers.activity_losses(self.activity_regularizer, result)
+        if losses or self.activity_losses:  # most layers have none, and a module's setattr is not free
+            self.activity_losses = losses
         return result
 
     def _run_fused(self, plan, cell, x, state, lengths, mask, input_masks):
@@ -203,8 +204,11 @@ class RNN(Layer):
         return (torch.stack(outputs, dim=1) if self.return_sequences else None), state, last
 
     # -- stateful ------------------------------------------------------------------------------
+    # The kept state is read and written through _buffers (and the cell found in _modules): a stateful
+    # layer streaming one step at a time would otherwise spend more in nn.Module's __getattr__ and
+    # __setattr__ than in its kernels.
     def _kept_state(self) -> tuple[torch.Tensor, ...] | None:
-        state = tuple(getattr(self, f"state_{i}") for i in range(self.cell.state_count))
+        state = tuple(self._buffers[f"state_{i}"] for i in range(self._modules["cell"].state_count))
         if state[0].numel() == 0:
             return None
         if state[0].is_inference() and not torch.is_inference_mode_enabled():
@@ -214,7 +218,7 @@ class RNN(Layer):
     def _keep_state(self, state: tuple) -> None:
         # Detached: truncated backpropagation through time ends at the call's first step.
         for i, s in enumerate(state):
-            setattr(self, f"state_{i}", s.detach())
+            self._buffers[f"state_{i}"] = s.detach()  # registered in __init__
 
     def reset_state(self, states=None) -> None:
         """Keras' reset_state(): the kept state to zeros, or to `states` (one tensor per state)."""
@@ -264,7 +268,7 @@ class RNN(Layer):
         if inputs.shape[1] < 1:
             raise ValueError(f"{self.name} needs at least one time step, got {tuple(inputs.shape)}")
         self.build_for(inputs)
-        if inputs.shape[-1] != self.cell.input_dim:
+        if inputs.shape[-1] != self._modules["cell"].input_dim:
             raise ValueError(
                 f"{self.name} was built for {self.cell.input_dim} input features, got {inputs.shape[-1]}"
             )
@@ -280,8 +284,8 @@ class RNN(Layer):
         if given is None:
             return zeros
         state = (given,) if isinstance(given, torch.Tensor) else tuple(given)
-        expected = [tuple(s.shape) for s in zeros]
-        if [tuple(s.shape) for s in state] != expected:
+        if len(state) != len(zeros) or any(s.shape != z.shape for s, z in zip(state, zeros)):
+            expected = [tuple(s.shape) for s in zeros]
             raise ValueError(f"{self.name} expects initial_state of {len(expected)} tensor(s) of shape "
                              f"{', '.join(map(str, expected))}, got {[tuple(s.shape) for s in state]}")
         return state
@@ -291,12 +295,13 @@ class RNN(Layer):
         inference mode stay (making it is a torch call per layer call): every route only reads the
         initial state, and a call's final state is always a new tensor. Cells of other classes
         may start elsewhere than zeros (a learned state): theirs is asked for every call."""
-        if type(self.cell).initial_state not in ZERO_STATES:
-            return self.cell.initial_state(batch, like)
+        cell = self._modules["cell"]
+        if type(cell).initial_state not in ZERO_STATES:
+            return cell.initial_state(batch, like)
         key = (batch, like.dtype, like.device, torch.is_inference_mode_enabled())
         kept = self.__dict__.get("_zeros")
         if kept is None or kept[0] != key:
-            kept = self.__dict__["_zeros"] = (key, self.cell.initial_state(batch, like))
+            kept = self.__dict__["_zeros"] = (key, cell.initial_state(batch, like))
         return kept[1]
 
     def __getstate__(self):  # copies and pickles make their own
