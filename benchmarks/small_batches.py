@@ -74,7 +74,7 @@ def measure(kind: str, units: int, batch: int, steps: int, rounds: int) -> dict:
     kernel_bytes = kernel.numel() * kernel.element_size()
     torch.set_num_threads(2)  # "auto" as the two ways on two threads meet it
     row = {"kind": kind, "units": units, "batch": batch, "steps": steps, "kernel_kib": kernel_bytes / 1024,
-           "auto": build.native().split_of(batch=batch, units=units, kernel_bytes=kernel_bytes)}
+           "auto": build.native().split_of(batch=batch, steps=steps, units=units, kernel_bytes=kernel_bytes)}
     for mode in ("infer", "train"):
         call(layer, x, mode)
         start = time.perf_counter()
@@ -107,7 +107,7 @@ def main() -> None:
     threads = torch.get_num_threads()
     print(f"{cpu_name()}; T {args.steps}, 28 features; ms, medians of {args.rounds} rounds; "
           f"the ratios above 1 when rows are faster")
-    print(f"{'layer':22} {'kernel':>9} {'auto':>6} | {'mode':5} {'1 thread':>9} {'rows':>8} {'units':>8} "
+    print(f"{'layer':22} {'kernel':>9} {'auto':>10} | {'mode':5} {'1 thread':>9} {'rows':>8} {'units':>8} "
           f"{'units/rows':>10} {'1t/rows':>8}")
     rows = []
     try:
@@ -118,7 +118,7 @@ def main() -> None:
                     rows.append(row)
                     for mode in ("infer", "train"):
                         t = row[mode]
-                        print(f"{kind + f' U{units} B{batch}':22} {row['kernel_kib']:6.0f}KiB {row['auto']:>6} | "
+                        print(f"{kind + f' U{units} B{batch}':22} {row['kernel_kib']:6.0f}KiB {row['auto']:>10} | "
                               f"{mode:5} {t['one thread']:9.3f} {t['rows']:8.3f} {t['units']:8.3f} "
                               f"{t['units'] / t['rows']:10.2f} {t['one thread'] / t['rows']:8.2f}", flush=True)
     finally:

@@ -107,17 +107,22 @@ def test_the_kernels_take_either_projected_inputs_or_inputs(native):
         native.forward(**simple, x=x, kernel=W, U=U, h0=h0, split="columns")
 
 
-@pytest.mark.parametrize("batch, kernel_kib, expected", [
-    (1, 256, "rows"), (2, 256, "rows"), (8, 64, "rows"),  # a small kernel: rows however few (docs/performance.md)
-    (2, 257, "units"), (11, 1024, "units"),                # fewer than 6 rows a thread: units
-    (12, 1024, "rows"),                                     # 6 rows a thread and the kernel fits L2
-    (64, 1025, "units"), (512, 16384, "units"),             # beyond L2: units at any batch
+@pytest.mark.parametrize("batch, steps, kernel_kib, expected", [
+    (1, 28, 256, "one thread"), (2, 28, 256, "rows"),   # a small kernel: rows however few (docs/performance.md)
+    (8, 28, 64, "rows"),
+    (2, 28, 257, "units"), (11, 28, 1024, "units"),     # fewer than 6 rows a thread: units
+    (12, 28, 1024, "rows"),                             # 6 rows a thread and the kernel fits L2
+    (64, 28, 1025, "units"), (512, 28, 16384, "units"), # beyond L2: units at any batch
+    (8, 1, 366, "one thread"), (8, 1, 367, "units"),    # a call's products under 1.5 MFLOP: one thread
+    (1, 1, 2929, "one thread"), (1, 1, 2930, "units"),
 ])
-def test_auto_splits_by_rows_for_a_small_kernel_or_enough_rows(native, torch_threads, batch, kernel_kib, expected):
+def test_auto_splits_by_rows_for_a_small_kernel_or_enough_rows(native, torch_threads, batch, steps, kernel_kib,
+                                                               expected):
     torch_threads(2)
-    assert native.split_of(batch=batch, units=256, kernel_bytes=kernel_kib * 1024) == expected
-    assert native.split_of(batch=batch, units=256, kernel_bytes=kernel_kib * 1024, split="units") == "units"
-    assert native.split_of(batch=batch, units=256, kernel_bytes=kernel_kib * 1024, split="rows") == "rows"
+    shape = dict(batch=batch, steps=steps, units=256, kernel_bytes=kernel_kib * 1024)
+    assert native.split_of(**shape) == expected
+    assert native.split_of(**shape, split="units") == "units"
+    assert native.split_of(**shape, split="rows") == ("one thread" if batch == 1 else "rows")
 
 
 def test_the_kernels_take_keyword_arguments_only(native):

@@ -64,9 +64,10 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
         "(dU, dbrec) = (sum of h_{t-1}^T dr_t, dr's column sums if has_brec) in float32, states read in place",
         without_gil(), py::kw_only(), py::arg("Y"), py::arg("h0"), py::arg("dr"), py::arg("has_brec"));
   m.def("split_of", &split_of,
-        "how forward and backward would share a step among torch's threads now: \"rows\" or \"units\" "
-        "(kernel_bytes: the recurrent kernel's size)",
-        py::kw_only(), py::arg("batch"), py::arg("units"), py::arg("kernel_bytes"), py::arg("split") = "auto");
+        "how forward and backward would share a call among torch's threads now: \"one thread\", \"rows\" "
+        "or \"units\" (kernel_bytes: the recurrent kernel's size)",
+        py::kw_only(), py::arg("batch"), py::arg("steps"), py::arg("units"), py::arg("kernel_bytes"),
+        py::arg("split") = "auto");
   m.def("matmul", &matmul, "A @ B + bias in float32 (B as stored, or a transposed contiguous matrix)",
         without_gil(), py::arg("A"), py::arg("B"), py::arg("bias") = py::none());
   m.def("matmul_tn", &matmul_tn, "(S^T @ B, B.sum(0)) in float32 (S and B with the same number of rows)",

@@ -300,12 +300,18 @@ class Claims {
 // rows a thread; at fewer rows units win only where streaming a kernel of over 256 KiB is most of a
 // step: a smaller kernel's step is too short for halving it to pay for the barrier and for each
 // thread reading the other's half of h_t, so rows beat units even at one row a thread, or with a
-// single sequence on one thread (docs/performance.md).
+// single sequence on one thread (docs/performance.md). And a call whose steps' products h_{t-1} U
+// add up to less than TINY_FLOPS (counted as in float32: kernel_bytes / 4 multiply-adds a row a
+// step) runs on one thread: a stateful layer fed a step at a time, say, where waking a second
+// thread and meeting it costs more than the half of the arithmetic it would take over.
 // `split` ("auto", "rows", "units") is rnnzoo.kernels.configure's setting.
-Split split_work(int64_t batch, int64_t units, int64_t kernel_bytes, const std::string& split_setting) {
+constexpr int64_t TINY_FLOPS = 1'500'000;
+
+Split split_work(int64_t batch, int64_t steps, int64_t units, int64_t kernel_bytes, const std::string& split_setting) {
   TORCH_CHECK(split_setting == "auto" || split_setting == "rows" || split_setting == "units",
               "split must be auto, rows or units, got ", split_setting);
-  const int64_t available = std::max<int64_t>(1, at::get_num_threads());
+  const bool tiny = split_setting == "auto" && batch * steps * (kernel_bytes / 2) < TINY_FLOPS;
+  const int64_t available = tiny ? 1 : std::max<int64_t>(1, at::get_num_threads());
   Split split{{}, false, 1};
   const bool rows = split_setting != "auto"
                         ? split_setting == "rows"
@@ -530,7 +536,7 @@ ForwardResult forward_impl(const Problem& p, const LayerInputs& inputs, const at
   if (gated) X = at::empty({T_, B, U}, options);
   at::Tensor Gs = gated ? at::empty({T_, B, G * U}, options) : at::Tensor();
   at::Tensor U_det = U_.detach();
-  const Split split = split_work(B, U, U_.numel() * U_.element_size(), p.split);
+  const Split split = split_work(B, T_, U, U_.numel() * U_.element_size(), p.split);
   const auto& blocks = split.blocks;
   const int64_t threads = static_cast<int64_t>(blocks.size());
   // float32: U is packed once for the whole loop (packed_gemm.h); a split by rows shares one
@@ -770,7 +776,7 @@ BackwardResult backward_impl(const Problem& p, const at::Tensor& U_, const at::T
   at::Tensor DX = at::empty({B, T_, G * U}, options);      // d(projected input), in place per step
   at::Tensor DR = p.kind == GRU ? at::empty({B, T_, G * U}, options) : DX;  // d(h_{t-1} U + b_rec)
   at::Tensor U_det = U_.detach();
-  const Split split = split_work(B, U, U_.numel() * U_.element_size(), p.split);
+  const Split split = split_work(B, T_, U, U_.numel() * U_.element_size(), p.split);
   const auto& blocks = split.blocks;
   const int64_t threads = static_cast<int64_t>(blocks.size());
   std::vector<at::Tensor> rows(threads), tmp(threads), direct(threads), carry_c(threads);
@@ -972,8 +978,9 @@ BackwardResult backward(int64_t kind, int64_t recurrent_activation, int64_t acti
   return result;
 }
 
-std::string split_of(int64_t batch, int64_t units, int64_t kernel_bytes, const std::string& split) {
-  return split_work(batch, units, kernel_bytes, split).by_rows ? "rows" : "units";
+std::string split_of(int64_t batch, int64_t steps, int64_t units, int64_t kernel_bytes, const std::string& split) {
+  const Split shares = split_work(batch, steps, units, kernel_bytes, split);
+  return shares.team == 1 ? "one thread" : shares.by_rows ? "rows" : "units";
 }
 
 std::vector<at::Tensor> recurrent_gradient(const at::Tensor& Y, const at::Tensor& h0, const at::Tensor& DR,

@@ -41,5 +41,6 @@ BackwardResult backward(int64_t kind, int64_t recurrent_activation, int64_t acti
 std::vector<at::Tensor> recurrent_gradient(const at::Tensor& Y, const at::Tensor& h0, const at::Tensor& DR,
                                            bool has_brec);
 
-// How forward and backward share a step among torch's threads now: "rows" or "units" (split_work).
-std::string split_of(int64_t batch, int64_t units, int64_t kernel_bytes, const std::string& split);
+// How forward and backward share a call among torch's threads now: "one thread", "rows" or "units"
+// (split_work).
+std::string split_of(int64_t batch, int64_t steps, int64_t units, int64_t kernel_bytes, const std::string& split);
