@@ -92,6 +92,20 @@ def test_fused_equals_reference_split_across_threads(kind, activation, dtype, ke
     assert_same(reference, fast, x, LENGTHS, state)
 
 
+@pytest.mark.parametrize("kind", LAYERS)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("start", ["zero", "given"])
+@pytest.mark.parametrize("split", ["auto", "units"])
+def test_one_step(kind, dtype, start, split, kernel_settings):
+    """A single step, trained: from a zero state it makes no product with the recurrent kernel going
+    forward, nor going back unless the initial state wants a gradient, so the kernels leave its
+    panels unpacked; from a given state it makes both."""
+    kernel_settings(split=split)
+    reference, fast = pair(kind, units=70, dtype=dtype, return_sequences=True, return_state=True)
+    x, state = data(dtype, units=70, states=fast.cell.state_count)
+    assert_same(reference, fast, x[:, :1], None, state if start == "given" else None)
+
+
 @pytest.mark.parametrize("kind", ["LSTM", "GRU"])
 @pytest.mark.parametrize("recurrent_activation", ["sigmoid", "hard_sigmoid", "tanh", "relu"])
 def test_recurrent_activations(kind, recurrent_activation):

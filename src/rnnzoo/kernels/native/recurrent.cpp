@@ -624,9 +624,12 @@ ForwardResult forward_impl(const Problem& p, const LayerInputs& inputs, const at
   // inside another parallel region), each thread takes every team-th block. By units the team
   // claims the blocks step by step (Claims), however many threads it has.
   Claims claims(split.by_rows ? 0 : T_, threads, split.team);
+  // One step from a zero state makes no product with U: its panels are packed only to be kept.
+  const bool pack_U = T_ > 1 || !zero_start || kept;
   in_parallel(split.team, [&](int64_t me, int64_t team, Failure& failure) {
     if (!packed_already) {
-      for (auto& set : panels) set.fill(me, team);
+      if (pack_U)
+        for (auto& set : panels) set.fill(me, team);
       for (auto& set : input_panels) set.fill(me, team);
 #pragma omp barrier
     }
@@ -811,8 +814,10 @@ BackwardResult backward_impl(const Problem& p, const at::Tensor& U_, const at::T
   std::vector<sharing::Share> shares = shares_of(split, own_gemm);
   Claims claims(split.by_rows ? 0 : 2 * T_, threads, split.team);
   in_parallel(split.team, [&](int64_t me, int64_t team, Failure& failure) {
-    for (auto& set : panels) set.fill(me, team);
+    if (T_ > 1 || need_dh0) {  // else the one step's product, which only makes dh_0, is skipped
+      for (auto& set : panels) set.fill(me, team);
 #pragma omp barrier
+    }
     if (!shares.empty() && team == threads) {
       sharing::share_work(shares, me, T_, [&](int64_t k, int64_t from, int64_t to, int64_t i) {
         const int64_t t = T_ - 1 - i, b0 = blocks[k].b0, skip = (from - b0) * U;  // rows of block k's buffers
