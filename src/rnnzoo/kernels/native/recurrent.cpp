@@ -984,8 +984,8 @@ BackwardResult backward(int64_t kind, int64_t recurrent_activation, int64_t acti
 }
 
 std::string split_of(int64_t batch, int64_t steps, int64_t units, int64_t kernel_bytes, const std::string& split) {
-  const Split shares = split_work(batch, steps, units, kernel_bytes, split);
-  return shares.team == 1 ? "one thread" : shares.by_rows ? "rows" : "units";
+  const Split work = split_work(batch, steps, units, kernel_bytes, split);
+  return work.team == 1 ? "one thread" : work.by_rows ? "rows" : "units";
 }
 
 std::vector<at::Tensor> recurrent_gradient(const at::Tensor& Y, const at::Tensor& h0, const at::Tensor& DR,
