@@ -4,7 +4,8 @@
                  False: never, so the pure-PyTorch engine and torch's own products run instead
     split        how a native loop shares each step among threads: "auto" (by rows when the
                  recurrent kernel is small, or when every thread gets enough sequences and the
-                 kernel fits a core's cache; else by units), "rows" or "units"
+                 kernel fits a core's cache; else by units; one thread for a call with too few
+                 products to share), "rows" or "units"
     projection   "auto": native float32 loops make x_t W + b themselves, a step at a time;
                  "hoisted": always one product over all steps before the loop
     memory       what a training forward keeps for the backward pass: "full" every step's gates
