@@ -53,11 +53,14 @@ def test_packed_matmul_rejects_other_dtypes_and_shapes(native):
         native.matmul_tn(torch.ones(2, 3), torch.ones(3, 2))
 
 
-@pytest.mark.parametrize("K", [0, 1, 7, 300, 1100])  # 1100: several of gemm_tn's blocks of depth
+# 1, 7, 100: one of gemm_tn's blocks of depth, whose tiles write C directly (100 by 40 x 200: on two
+# threads, the others on one); 300, 1100: several blocks, added up beside C
+@pytest.mark.parametrize("K", [0, 1, 7, 100, 300, 1100])
 @pytest.mark.parametrize("M", [1, 9, 40])
 @pytest.mark.parametrize("N", [1, 33, 200])
 def test_transposed_product_equals_float64(native, K, M, N):
-    """matmul_tn(S, B) = (S^T @ B, B.sum(0)): weight and bias gradients, depth batch x time, in blocks."""
+    """matmul_tn(S, B) = (S^T @ B, B.sum(0)): weight and bias gradients, depth batch x time, in blocks.
+    33 and 200 columns end in part of a panel, which must not spill into the next row of C."""
     generator = torch.Generator().manual_seed(K * 100 + M * 10 + N)
     S, B = torch.randn(K, M, generator=generator), torch.randn(K, N, generator=generator)
     got, column_sums = native.matmul_tn(S, B)

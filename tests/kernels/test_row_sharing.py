@@ -75,10 +75,11 @@ def test_any_claiming_of_the_blocks_of_units_gives_the_bits_of_one_thread(native
     assert_busy_threads_give_the_bits_of_one(lambda: outputs_and_gradients(layer, x, training), 2)
 
 
-def test_any_taking_of_the_weight_gradients_panels_gives_the_bits_of_one_thread(native):
-    """S^T @ B and B's column sums, depth 3000 (over 10 blocks), 650 columns (21 panels of 32, the
-    last of 10, or 41 of 16 with AVX2): a thread done with its panels takes the later panels of the
-    other's for the blocks of depth that one has not started."""
+@pytest.mark.parametrize("depth", [100, 3000])
+def test_any_taking_of_the_weight_gradients_panels_gives_the_bits_of_one_thread(native, depth):
+    """S^T @ B and B's column sums, depth 3000 (over 10 blocks) or 100 (one block, written straight
+    into C), 650 columns (21 panels of 32, the last of 10, or 41 of 16 with AVX2): a thread done with
+    its panels takes the later panels of the other's for the blocks of depth that one has not started."""
     generator = torch.Generator().manual_seed(0)
-    S, B = torch.randn(3000, 70, generator=generator), torch.randn(3000, 650, generator=generator)
+    S, B = torch.randn(depth, 70, generator=generator), torch.randn(depth, 650, generator=generator)
     assert_busy_threads_give_the_bits_of_one(lambda: list(native.matmul_tn(S, B)), 2)

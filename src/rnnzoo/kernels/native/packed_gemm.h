@@ -330,10 +330,11 @@ constexpr int64_t KC = (24 << 10) / ((MR + NR) * sizeof(float)) / 16 * 16;  // a
 // Rows k0 .. k0 + depth of the product for columns n0 .. n1 (n0 on a panel's edge), added into
 // `sum` (M x N, row stride lds; set by the first block), strips: room for a block's strips.
 // sums (or nullptr) receives B's column sums the same way — a bias gradient, taken from the packed
-// blocks while they sit in L2 instead of another pass over B.
+// blocks while they sit in L2 instead of another pass over B. padded: sum's rows have room for the
+// last panel's full width; else (C itself) the tiles write the columns up to n1 only.
 inline void gemm_tn_block(int64_t M, int64_t k0, int64_t depth, const float* const* s_rows,
                           const float* const* b_rows, int64_t n0, int64_t n1, float* strips, float* sum, int64_t lds,
-                          float* sums) {
+                          float* sums, bool padded = true) {
   const int64_t width = n1 - n0, count = (width + NR - 1) / NR, tiles = (M + MR - 1) / MR;
   std::vector<int64_t> column(width);
   for (int64_t j = 0; j < width; ++j) column[j] = n0 + j;
@@ -351,8 +352,8 @@ inline void gemm_tn_block(int64_t M, int64_t k0, int64_t depth, const float* con
   }
   for (int64_t p = 0; p < count; ++p)
     for (int64_t i = 0; i < tiles; ++i)
-      tile_of<MR>(std::min(MR, M - i * MR), depth, Strip{strips + i * depth * MR}, block.panel(p), nullptr, k0 > 0,
-                  sum + i * MR * lds + n0 + p * NR, lds);
+      edge_tile(std::min(MR, M - i * MR), padded ? NR : std::min(NR, width - p * NR), depth,
+                Strip{strips + i * depth * MR}, block.panel(p), nullptr, k0 > 0, sum + i * MR * lds + n0 + p * NR, lds);
 }
 
 // C (M x N, row stride ldc) = S^T @ B, and B's column sums into sums (or nullptr), by the threads
@@ -362,7 +363,9 @@ inline void gemm_tn_block(int64_t M, int64_t k0, int64_t depth, const float* con
 // whose rows are whole panels and one cache line apart so that a tile's rows fall in different sets
 // of L1 (C's own rows are often a multiple of 4 KiB apart, 1024 columns, which put all of a tile's
 // rows in one set, where they evicted each other at every block); a column goes into C once its
-// last block is done.
+// last block is done. A product of a single block (depth up to KC: a step or a few of a small
+// batch) writes C once, so there its tiles write C itself: for such a product, writing C is most
+// of the work.
 inline void gemm_tn_parallel(int64_t threads, int64_t M, int64_t K, const float* const* s_rows,
                              const float* const* b_rows, int64_t N, float* C, int64_t ldc, float* sums = nullptr) {
   const int64_t panels = (N + NR - 1) / NR;
@@ -373,8 +376,10 @@ inline void gemm_tn_parallel(int64_t threads, int64_t M, int64_t K, const float*
     return;
   }
   threads = std::clamp<int64_t>(threads, 1, panels);
-  const int64_t tiles = (M + MR - 1) / MR, blocks = (K + KC - 1) / KC, lds = panels * NR + 16;
-  const Floats sum = aligned_floats(tiles * MR * lds);
+  const int64_t tiles = (M + MR - 1) / MR, blocks = (K + KC - 1) / KC;
+  const bool direct = blocks == 1;
+  const int64_t lds = direct ? ldc : panels * NR + 16;
+  const Floats sum = direct ? Floats(C, Free{false}) : aligned_floats(tiles * MR * lds);
   const int64_t share = (panels + threads - 1) / threads;
   std::vector<sharing::Share> shares(threads);  // fewer than 2 panels are not worth taking
   for (int64_t k = 0; k < threads; ++k)
@@ -386,8 +391,8 @@ inline void gemm_tn_parallel(int64_t threads, int64_t M, int64_t K, const float*
     const Floats strips = aligned_floats(tiles * MR * std::min(K, KC));
     auto run = [&](int64_t, int64_t p0, int64_t p1, int64_t b) {  // block b of depth, panels p0 .. p1
       const int64_t k0 = b * KC, n0 = p0 * NR, n1 = std::min(N, p1 * NR);
-      gemm_tn_block(M, k0, std::min(KC, K - k0), s_rows, b_rows, n0, n1, strips.get(), sum.get(), lds, sums);
-      if (b == blocks - 1)  // the columns are complete
+      gemm_tn_block(M, k0, std::min(KC, K - k0), s_rows, b_rows, n0, n1, strips.get(), sum.get(), lds, sums, !direct);
+      if (b == blocks - 1 && !direct)  // the columns are complete
         for (int64_t i = 0; i < M; ++i)
           std::memcpy(C + i * ldc + n0, sum.get() + i * lds + n0, (n1 - n0) * sizeof(float));
     };
