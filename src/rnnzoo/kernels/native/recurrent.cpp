@@ -55,6 +55,7 @@
 
 #include <atomic>
 #include <exception>
+#include <functional>
 #include <optional>
 
 #include <algorithm>
@@ -782,7 +783,19 @@ BackwardResult backward_impl(const Problem& p, const at::Tensor& U_, const at::T
   const Split split = split_work(B, T_, U, U_.numel() * U_.element_size(), p.split);
   const auto& blocks = split.blocks;
   const int64_t threads = static_cast<int64_t>(blocks.size());
-  std::vector<at::Tensor> rows(threads), tmp(threads), direct(threads), carry_c(threads);
+  // The gradients each block carries from step to step, (rows, n) of its rows and units each: tmp,
+  // the next step's dZ @ U^T; direct, the part of dh that skips it; carry_c, LSTM's dc. The blocks
+  // tile (B, U), so each of the three is one (B, U) allocation cut into the blocks' buffers: at a
+  // small batch split by units (eight blocks at 256 units), an allocation per buffer cost more than
+  // a step's arithmetic.
+  std::vector<int64_t> offset(threads + 1, 0);  // block k's buffers start at offset[k]
+  for (int64_t k = 0; k < threads; ++k) offset[k + 1] = offset[k] + blocks[k].rows() * blocks[k].n();
+  at::Tensor carried = at::zeros({3, offset[threads]}, options);
+  T* const tmp = carried.data_ptr<T>();
+  T* const direct = tmp + offset[threads];
+  T* const carry_c = direct + offset[threads];
+  const at::Tensor dc_start = dc_last.defined() ? dc_last.contiguous() : at::Tensor();
+  std::vector<at::Tensor> rows(threads), tmp_of(threads);
   constexpr bool own_gemm = std::is_same_v<T, float>;
   std::vector<packed::Panels> panels;  // U^T, packed as in forward_impl
   for (int64_t k = 0; k < threads; ++k) {
@@ -795,14 +808,12 @@ BackwardResult backward_impl(const Problem& p, const at::Tensor& U_, const at::T
       }
     } else {
       rows[k] = U_det.narrow(0, block.u0, block.n());  // (n, G·U): dh_{t-1}[:, u0:u1] = dZ_t @ rows^T
+      tmp_of[k] = carried[0].narrow(0, offset[k], block.rows() * block.n()).view({block.rows(), block.n()});
     }
-    tmp[k] = at::zeros({block.rows(), block.n()}, options);
-    direct[k] = at::zeros({block.rows(), block.n()}, options);
-    // dc starts as the final state's gradient (a copy: carry_c is updated in place)
-    carry_c[k] = dc_last.defined() ? dc_last.narrow(0, block.b0, block.rows())
-                                         .narrow(1, block.u0, block.n())
-                                         .clone(at::MemoryFormat::Contiguous)
-                                   : at::zeros({block.rows(), block.n()}, options);
+    if (dc_start.defined())  // dc starts as the final state's gradient
+      for (int64_t b = block.b0; b < block.b1; ++b)
+        std::copy_n(dc_start.data_ptr<T>() + b * U + block.u0, block.n(),
+                    carry_c + offset[k] + (b - block.b0) * block.n());
   }
   const T* dYd = dY.defined() ? dY.data_ptr<T>() : nullptr;
   const T* dh_lastd = dh_last.defined() ? dh_last.data_ptr<T>() : nullptr;
@@ -820,30 +831,29 @@ BackwardResult backward_impl(const Problem& p, const at::Tensor& U_, const at::T
     }
     if (!shares.empty() && team == threads) {
       sharing::share_work(shares, me, T_, [&](int64_t k, int64_t from, int64_t to, int64_t i) {
-        const int64_t t = T_ - 1 - i, b0 = blocks[k].b0, skip = (from - b0) * U;  // rows of block k's buffers
+        const int64_t t = T_ - 1 - i, row = offset[k] + (from - blocks[k].b0) * U;  // in block k's buffers
         guarded(failure, [&] {
-          backward_rows<T>(p, t, Block{from, to, 0, U}, dYd, dh_lastd, H, Cd, Gd, Xd, tmp[k].data_ptr<T>() + skip,
-                           direct[k].data_ptr<T>() + skip, carry_c[k].data_ptr<T>() + skip, DX.data_ptr<T>(),
-                           DR.data_ptr<T>());
+          backward_rows<T>(p, t, Block{from, to, 0, U}, dYd, dh_lastd, H, Cd, Gd, Xd, tmp + row, direct + row,
+                           carry_c + row, DX.data_ptr<T>(), DR.data_ptr<T>());
           if constexpr (own_gemm)  // (rows, G·U), rows T·G·U apart, @ (G·U, U)
             if (t > 0 || need_dh0)
               packed::gemm(to - from, DR.data_ptr<float>() + (from * T_ + t) * G * U, T_ * G * U, panels[0],
-                           tmp[k].data_ptr<float>() + skip, U);
+                           tmp + row, U);
         });
       });
       return;
     }
     auto pointwise = [&](int64_t k, int64_t t) {
-      backward_rows<T>(p, t, blocks[k], dYd, dh_lastd, H, Cd, Gd, Xd, tmp[k].data_ptr<T>(), direct[k].data_ptr<T>(),
-                       carry_c[k].data_ptr<T>(), DX.data_ptr<T>(), DR.data_ptr<T>());
+      backward_rows<T>(p, t, blocks[k], dYd, dh_lastd, H, Cd, Gd, Xd, tmp + offset[k], direct + offset[k],
+                       carry_c + offset[k], DX.data_ptr<T>(), DR.data_ptr<T>());
     };
     auto product = [&](int64_t k, int64_t t) {
       const Block& block = blocks[k];  // (rows, G·U), rows T·G·U apart, @ (G·U, n)
       if constexpr (own_gemm)
         packed::gemm(block.rows(), DR.data_ptr<T>() + (block.b0 * T_ + t) * G * U, T_ * G * U,
-                     panels[split.by_rows ? 0 : k], tmp[k].data_ptr<T>(), block.n());
+                     panels[split.by_rows ? 0 : k], tmp + offset[k], block.n());
       else
-        at::mm_out(tmp[k], DR.select(1, t).narrow(0, block.b0, block.rows()), rows[k].t());
+        at::mm_out(tmp_of[k], DR.select(1, t).narrow(0, block.b0, block.rows()), rows[k].t());
     };
     for (int64_t t = T_ - 1; t >= 0; --t) {
       const bool last = t == 0 && !need_dh0;  // the last product only makes dh_0
@@ -868,13 +878,14 @@ BackwardResult backward_impl(const Problem& p, const at::Tensor& U_, const at::T
   });
   at::Tensor dh0 = need_dh0 ? at::empty({B, U}, options) : at::Tensor();
   at::Tensor dc0 = p.kind == LSTM ? at::empty({B, U}, options) : at::Tensor();
-  for (int64_t k = 0; k < threads; ++k) {
+  for (int64_t k = 0; k < threads; ++k) {  // each block's rows and units of dh_0 = tmp + direct, and dc_0
     const Block& block = blocks[k];
-    if (need_dh0) {
-      at::Tensor dh0_block = dh0.narrow(0, block.b0, block.rows()).narrow(1, block.u0, block.n());
-      at::add_out(dh0_block, tmp[k], direct[k]);
+    for (int64_t b = block.b0; b < block.b1; ++b) {
+      const int64_t from = offset[k] + (b - block.b0) * block.n(), to = b * U + block.u0;
+      if (need_dh0)
+        std::transform(tmp + from, tmp + from + block.n(), direct + from, dh0.data_ptr<T>() + to, std::plus<T>());
+      if (dc0.defined()) std::copy_n(carry_c + from, block.n(), dc0.data_ptr<T>() + to);
     }
-    if (dc0.defined()) dc0.narrow(0, block.b0, block.rows()).narrow(1, block.u0, block.n()).copy_(carry_c[k]);
   }
   return {DX, DR, dh0, dc0};
 }
