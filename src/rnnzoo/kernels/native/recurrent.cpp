@@ -908,7 +908,14 @@ std::vector<at::Tensor> recurrent_gradient_impl(const at::Tensor& Y, const at::T
   if (has_brec) dbrec = at::empty({GU}, Y.options());  // DR's column sums, taken on the way
   packed::gemm_tn_parallel(at::get_num_threads(), U, static_cast<int64_t>(h_prev.size()), h_prev.data(),
                            dr_rows.data(), GU, dU.data_ptr<float>(), GU, has_brec ? dbrec.data_ptr<float>() : nullptr);
-  if (has_brec && zero_start && T_ > 0) dbrec += DR.select(1, 0).sum(0);  // the rows left out above
+  if (has_brec && zero_start && T_ > 0) {  // the rows left out above add to the sums only
+    float* sums = dbrec.data_ptr<float>();
+    for (int64_t b = 0; b < B; ++b) {
+      const float* row = DR.data_ptr<float>() + b * T_ * GU;
+#pragma omp simd
+      for (int64_t j = 0; j < GU; ++j) sums[j] += row[j];
+    }
+  }
   return {dU, dbrec};
 }
 
