@@ -53,8 +53,8 @@ def test_packed_matmul_rejects_other_dtypes_and_shapes(native):
         native.matmul_tn(torch.ones(2, 3), torch.ones(3, 2))
 
 
-# 1, 7, 100: one of gemm_tn's blocks of depth, whose tiles write C directly (100 by 40 x 200: on two
-# threads, the others on one); 300, 1100: several blocks, added up beside C
+# 1, 7, 100: one of gemm_tn's blocks of depth, whose tiles write C directly; 300, 1100: several
+# blocks, added up beside C
 @pytest.mark.parametrize("K", [0, 1, 7, 100, 300, 1100])
 @pytest.mark.parametrize("M", [1, 9, 40])
 @pytest.mark.parametrize("N", [1, 33, 200])
