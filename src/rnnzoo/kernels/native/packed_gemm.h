@@ -330,11 +330,11 @@ constexpr int64_t KC = (24 << 10) / ((MR + NR) * sizeof(float)) / 16 * 16;  // a
 // Rows k0 .. k0 + depth of the product for columns n0 .. n1 (n0 on a panel's edge), added into
 // `sum` (M x N, row stride lds; set by the first block), strips: room for a block's strips.
 // sums (or nullptr) receives B's column sums the same way — a bias gradient, taken from the packed
-// blocks while they sit in L2 instead of another pass over B. padded: sum's rows have room for the
-// last panel's full width; else (C itself) the tiles write the columns up to n1 only.
+// blocks while they sit in L2 instead of another pass over B. The tiles write the columns up to n1
+// only: `sum` may be C itself.
 inline void gemm_tn_block(int64_t M, int64_t k0, int64_t depth, const float* const* s_rows,
                           const float* const* b_rows, int64_t n0, int64_t n1, float* strips, float* sum, int64_t lds,
-                          float* sums, bool padded = true) {
+                          float* sums) {
   const int64_t width = n1 - n0, count = (width + NR - 1) / NR, tiles = (M + MR - 1) / MR;
   std::vector<int64_t> column(width);
   for (int64_t j = 0; j < width; ++j) column[j] = n0 + j;
@@ -352,8 +352,8 @@ inline void gemm_tn_block(int64_t M, int64_t k0, int64_t depth, const float* con
   }
   for (int64_t p = 0; p < count; ++p)
     for (int64_t i = 0; i < tiles; ++i)
-      edge_tile(std::min(MR, M - i * MR), padded ? NR : std::min(NR, width - p * NR), depth,
-                Strip{strips + i * depth * MR}, block.panel(p), nullptr, k0 > 0, sum + i * MR * lds + n0 + p * NR, lds);
+      edge_tile(std::min(MR, M - i * MR), std::min(NR, width - p * NR), depth, Strip{strips + i * depth * MR},
+                block.panel(p), nullptr, k0 > 0, sum + i * MR * lds + n0 + p * NR, lds);
 }
 
 // C (M x N, row stride ldc) = S^T @ B, and B's column sums into sums (or nullptr), by the threads
@@ -391,7 +391,7 @@ inline void gemm_tn_parallel(int64_t threads, int64_t M, int64_t K, const float*
     const Floats strips = aligned_floats(tiles * MR * std::min(K, KC));
     auto run = [&](int64_t, int64_t p0, int64_t p1, int64_t b) {  // block b of depth, panels p0 .. p1
       const int64_t k0 = b * KC, n0 = p0 * NR, n1 = std::min(N, p1 * NR);
-      gemm_tn_block(M, k0, std::min(KC, K - k0), s_rows, b_rows, n0, n1, strips.get(), sum.get(), lds, sums, !direct);
+      gemm_tn_block(M, k0, std::min(KC, K - k0), s_rows, b_rows, n0, n1, strips.get(), sum.get(), lds, sums);
       if (b == blocks - 1 && !direct)  // the columns are complete
         for (int64_t i = 0; i < M; ++i)
           std::memcpy(C + i * ldc + n0, sum.get() + i * lds + n0, (n1 - n0) * sizeof(float));
