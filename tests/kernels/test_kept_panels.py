@@ -46,6 +46,25 @@ def test_kept_panels_give_the_bits_of_a_fresh_packing(native, layer_type):
 
 
 @pytest.mark.parametrize("layer_type", LAYERS)
+@pytest.mark.parametrize("units, batch", [(64, 2), (64, 8), (256, 2), (64, 20)])
+@pytest.mark.parametrize("start", ["zero", "given"])
+def test_a_trained_step_reads_the_weights_in_place_with_the_bits_of_packed_ones(native, layer_type, units, batch,
+                                                                                start):
+    """A single step in training keeps no packing, and where every block of the split is one tile of
+    rows its products read W and U where they lie (packed_gemm.h, gemm_in_place): the same bits as
+    an inference call's packed panels. 256 units: the LSTM's and the GRU's split by units; batch 20:
+    one block of 20 rows, packed on both sides."""
+    layer = built(layer_type, units=units)
+    x = torch.rand(batch, 1, 7)
+    state = None if start == "zero" else [torch.rand(batch, units) for _ in range(layer.cell.state_count)]
+    with torch.no_grad():
+        inferred = layer(x, initial_state=state)
+    trained = layer.train()(x, initial_state=state)
+    assert trained.requires_grad  # the training route, whose forward saves for the backward pass
+    assert torch.equal(trained, inferred)
+
+
+@pytest.mark.parametrize("layer_type", LAYERS)
 def test_weights_changed_in_place_are_packed_again(native, layer_type):
     layer = built(layer_type)
     x = torch.rand(9, 11, 7)

@@ -175,6 +175,17 @@ struct Strip {  // one tile's rows of A packed k-major: A(r, k) = a[k * MR + r] 
   static constexpr int64_t stride() { return 1; }
 };
 
+// Where a tile's NR columns of B come from: B(k, 0:NR) = row(k)[0:NR].
+struct Packed {  // a panel of Panels: k-major rows of NR floats, 64-byte aligned
+  const float* panel;
+  vec half(int64_t k, int64_t h) const { return *reinterpret_cast<const vec*>(panel + k * NR + h * VW); }
+};
+struct InPlace {  // B where it lies: the tile's first column of row k at first + k * ldb
+  const float* first;
+  int64_t ldb;
+  vec half(int64_t k, int64_t h) const { return *reinterpret_cast<const vec_u*>(first + k * ldb + h * VW); }
+};
+
 // Cache lines a tile asks for while it computes (`lines` lines from `first` on): its share of the
 // part of B that the tiles after it read next (see gemm).
 struct Ahead {
@@ -182,10 +193,10 @@ struct Ahead {
   int64_t lines = 0;
 };
 
-// C[0:R, 0:NR] = start + A[0:R, 0:K] @ panel, C with row stride ldc; start = C's own values
+// C[0:R, 0:NR] = start + A[0:R, 0:K] @ B[0:K, 0:NR], C with row stride ldc; start = C's own values
 // (accumulate), else the bias row (or zero).
-template <int64_t R, typename Source>
-inline void tile(int64_t K, const Source& A, const float* panel, const float* bias, bool accumulate, float* C,
+template <int64_t R, typename Source, typename Columns>
+inline void tile(int64_t K, const Source& A, const Columns& B, const float* bias, bool accumulate, float* C,
                  int64_t ldc, Ahead ahead = {}) {
   const vec start0 = bias ? *reinterpret_cast<const vec_u*>(bias) : vec{};
   const vec start1 = bias ? *reinterpret_cast<const vec_u*>(bias + VW) : vec{};
@@ -196,8 +207,8 @@ inline void tile(int64_t K, const Source& A, const float* panel, const float* bi
     acc[r][1] = accumulate ? *reinterpret_cast<const vec_u*>(C + r * ldc + VW) : start1;
   }
   auto update = [&](int64_t k) __attribute__((always_inline)) {  // one rank-1 update
-    const vec b0 = *reinterpret_cast<const vec*>(panel + k * NR);
-    const vec b1 = *reinterpret_cast<const vec*>(panel + k * NR + VW);
+    const vec b0 = B.half(k, 0);
+    const vec b1 = B.half(k, 1);
     const float* a = A.column(k);
 #pragma GCC unroll 16
     for (int64_t r = 0; r < R; ++r) {
@@ -231,24 +242,24 @@ inline void tile(int64_t K, const Source& A, const float* panel, const float* bi
   }
 }
 
-template <int64_t R, typename Source>
-inline void tile_of(int64_t rows, int64_t K, const Source& A, const float* panel, const float* bias, bool accumulate,
+template <int64_t R, typename Source, typename Columns>
+inline void tile_of(int64_t rows, int64_t K, const Source& A, const Columns& B, const float* bias, bool accumulate,
                     float* C, int64_t ldc, Ahead ahead = {}) {  // the tile for `rows` <= R rows, chosen at compile time
   if constexpr (R > 1) {
-    if (rows < R) return tile_of<R - 1>(rows, K, A, panel, bias, accumulate, C, ldc, ahead);
+    if (rows < R) return tile_of<R - 1>(rows, K, A, B, bias, accumulate, C, ldc, ahead);
   }
-  tile<R>(K, A, panel, bias, accumulate, C, ldc, ahead);
+  tile<R>(K, A, B, bias, accumulate, C, ldc, ahead);
 }
 
 // One tile of `rows` <= MR rows and `cols` <= NR columns: the right edge goes through a full tile.
 template <typename Source>
 inline void edge_tile(int64_t rows, int64_t cols, int64_t K, const Source& A, const float* panel, const float* bias,
                       bool accumulate, float* C, int64_t ldc, Ahead ahead = {}) {
-  if (cols == NR) return tile_of<MR>(rows, K, A, panel, bias, accumulate, C, ldc, ahead);
+  if (cols == NR) return tile_of<MR>(rows, K, A, Packed{panel}, bias, accumulate, C, ldc, ahead);
   alignas(64) float edge[MR * NR];  // the right edge: C's valid columns in and out of a full tile
   if (accumulate)
     for (int64_t r = 0; r < rows; ++r) std::memcpy(edge + r * NR, C + r * ldc, cols * sizeof(float));
-  tile_of<MR>(rows, K, A, panel, bias, accumulate, edge, NR);
+  tile_of<MR>(rows, K, A, Packed{panel}, bias, accumulate, edge, NR);
   for (int64_t r = 0; r < rows; ++r) std::memcpy(C + r * ldc, edge + r * NR, cols * sizeof(float));
 }
 
@@ -295,6 +306,18 @@ inline void gemm(int64_t M, const float* A, int64_t lda, const Panels& B, float*
           run(p, pass, p < last ? part(p + 1, pass) : pass + 1 < passes ? part(0, pass + 1) : nullptr);
     }
   }
+}
+
+// C (M x N, row stride ldc) = bias + A (M x K, row stride lda) @ B, B (K x N, N a multiple of NR)
+// read where it lies, its rows ldb floats apart. For a product that reads B once (a single step,
+// one tile of rows): packing B would read all of it to write it out again, for one pass of the
+// tiles over the copy. The same tiles over the same values: the same bits as gemm.
+inline void gemm_in_place(int64_t M, const float* A, int64_t lda, int64_t K, const float* B, int64_t ldb, int64_t N,
+                          const float* bias, float* C, int64_t ldc) {
+  for (int64_t i = 0; i < M; i += MR)
+    for (int64_t j = 0; j < N; j += NR)
+      tile_of<MR>(std::min(MR, M - i), K, RowsOf{A + i * lda, lda}, InPlace{B + j, ldb}, bias ? bias + j : nullptr,
+                  false, C + i * ldc + j, ldc);
 }
 
 // sums[j] (+)= the sum over k of B[k, j], for the packed block's columns (first: start from zero).

@@ -544,14 +544,23 @@ ForwardResult forward_impl(const Problem& p, const LayerInputs& inputs, const at
   // packing, a split by units packs each block's columns of every gate. float64: at::mm, with
   // each block's columns copied side by side.
   constexpr bool own_gemm = std::is_same_v<T, float>;
+  // A single step whose packing is not kept, every block one tile high (a step at a time in
+  // training, at a small batch), reads each panel once: its products read W and U where they lie,
+  // since packing them would read them all to write them out again (packed_gemm.h, gemm_in_place).
+  // Each gate's units of a block are then whole panels of W's and U's rows.
+  const bool keeping = own_gemm && Kept::usable(keep, U_, inputs.W);
+  const bool one_tile = std::all_of(blocks.begin(), blocks.end(), [](const Block& block) {
+    return block.rows() <= packed::MR && block.n() % packed::NR == 0;
+  });
+  const bool in_place = own_gemm && !keeping && T_ == 1 && one_tile;
   std::vector<packed::Panels> panels, input_panels;
   std::vector<at::Tensor> packed(threads);
-  const int64_t sets = own_gemm ? (split.by_rows ? 1 : threads) : 0;  // packed blocks
+  const int64_t sets = own_gemm && !in_place ? (split.by_rows ? 1 : threads) : 0;  // packed blocks
   int64_t floats = 0;  // the packed blocks' panels, W's (in the loop) and U's
   for (int64_t k = 0; k < sets; ++k)
     floats += packed::Panels::size(U, G * blocks[k].n()) + (in_loop ? packed::Panels::size(F, G * blocks[k].n()) : 0);
   std::optional<Kept> kept;
-  if (own_gemm && Kept::usable(keep, U_, inputs.W)) kept.emplace(*keep, U_, inputs.W, F, G, split);
+  if (keeping) kept.emplace(*keep, U_, inputs.W, F, G, split);
   const bool packed_already = kept && kept->holds(floats);
   float* storage = !kept ? nullptr : packed_already ? kept->panels() : kept->reserve(floats);
   // A thread's scratch for the step it runs: Z = h_{t-1} U and (in the loop) XS = x_t W + b, each
@@ -596,6 +605,13 @@ ForwardResult forward_impl(const Problem& p, const LayerInputs& inputs, const at
   T* Xd = X.defined() ? X.data_ptr<T>() : nullptr;
   T* Gd = gated ? Gs.data_ptr<T>() : nullptr;
   const bool zero_start = starts_from_zero<T>(h0c);  // then the first step's product is skipped
+  // out (rows, G·n) = A (rows, K) @ the block's units of every gate of B (K, G·U) + bias, read in place.
+  auto product_in_place = [&](const Block& block, const float* A, int64_t lda, int64_t K, const float* B_,
+                              const float* bias, float* out) {
+    for (int64_t g = 0; g < G; ++g)
+      packed::gemm_in_place(block.rows(), A, lda, K, B_ + g * U + block.u0, G * U, block.n(),
+                            bias ? bias + g * U + block.u0 : nullptr, out + g * block.n(), G * block.n());
+  };
   // Step t of block k's rows and units (or of `block`, rows taken from block k), on thread s's scratch.
   auto step = [&](int64_t s, int64_t k, const Block& block, int64_t t) {
     const int64_t width = G * block.n();
@@ -604,16 +620,22 @@ ForwardResult forward_impl(const Problem& p, const LayerInputs& inputs, const at
     if (!in_loop) {
       in = {inputs.xp.data_ptr<T>() + block.u0, 0, inputs.xp.stride(0), inputs.xp.stride(1), U};
     } else if constexpr (own_gemm) {  // (rows, F) @ (F, G·n) + b, rows T·F apart
-      packed::gemm(block.rows(), inputs.x.data_ptr<float>() + (block.b0 * T_ + t) * F, T_ * F,
-                   input_panels[split.by_rows ? 0 : k], XS[s].data_ptr<float>(), width);
+      const float* x_t = inputs.x.data_ptr<float>() + (block.b0 * T_ + t) * F;
+      if (in_place)
+        product_in_place(block, x_t, T_ * F, F, inputs.W.data_ptr<float>(), input_bias, XS[s].data_ptr<float>());
+      else
+        packed::gemm(block.rows(), x_t, T_ * F, input_panels[split.by_rows ? 0 : k], XS[s].data_ptr<float>(), width);
       in = {XS[s].data_ptr<T>(), block.b0, width, 0, block.n()};
     }
     // (rows, U) @ (U, G·n)
     if (t == 0 && zero_start)
       std::fill_n(z, block.rows() * width, T(0));
-    else if constexpr (own_gemm)
-      packed::gemm(block.rows(), H.row(t, block.b0), H.stride(t), panels[split.by_rows ? 0 : k], z, width);
-    else {
+    else if constexpr (own_gemm) {
+      if (in_place)
+        product_in_place(block, H.row(t, block.b0), H.stride(t), U, U_det.data_ptr<float>(), nullptr, z);
+      else
+        packed::gemm(block.rows(), H.row(t, block.b0), H.stride(t), panels[split.by_rows ? 0 : k], z, width);
+    } else {
       const at::Tensor h_prev = t == 0 ? h0c : Y.select(1, ring ? (t - 1) & 1 : t - 1);
       at::Tensor out = Z[s].narrow(0, 0, block.rows() * width).view({block.rows(), width});
       at::mm_out(out, h_prev.narrow(0, block.b0, block.rows()), packed[k]);
@@ -628,7 +650,7 @@ ForwardResult forward_impl(const Problem& p, const LayerInputs& inputs, const at
   // One step from a zero state makes no product with U: its panels are packed only to be kept.
   const bool pack_U = T_ > 1 || !zero_start || kept;
   in_parallel(split.team, [&](int64_t me, int64_t team, Failure& failure) {
-    if (!packed_already) {
+    if (!packed_already && !in_place) {
       if (pack_U)
         for (auto& set : panels) set.fill(me, team);
       for (auto& set : input_panels) set.fill(me, team);
