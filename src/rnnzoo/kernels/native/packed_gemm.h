@@ -175,7 +175,7 @@ struct Strip {  // one tile's rows of A packed k-major: A(r, k) = a[k * MR + r] 
   static constexpr int64_t stride() { return 1; }
 };
 
-// Where a tile's NR columns of B come from: B(k, 0:NR) = row(k)[0:NR].
+// Where a tile's NR columns of B come from: B(k, h·VW .. (h + 1)·VW) = half(k, h), h = 0, 1.
 struct Packed {  // a panel of Panels: k-major rows of NR floats, 64-byte aligned
   const float* panel;
   vec half(int64_t k, int64_t h) const { return *reinterpret_cast<const vec*>(panel + k * NR + h * VW); }
