@@ -48,14 +48,15 @@ def test_kept_panels_give_the_bits_of_a_fresh_packing(native, layer_type):
 @pytest.mark.parametrize("layer_type", LAYERS)
 @pytest.mark.parametrize("units, batch", [(64, 2), (64, 8), (256, 2), (64, 20)])
 @pytest.mark.parametrize("start", ["zero", "given"])
-def test_a_trained_step_reads_the_weights_in_place_with_the_bits_of_packed_ones(native, layer_type, units, batch,
-                                                                                start):
-    """A single step in training keeps no packing, and where every block of the split is one tile of
-    rows its products read W and U where they lie (packed_gemm.h, gemm_in_place): the same bits as
-    an inference call's packed panels. 256 units: the LSTM's and the GRU's split by units; batch 20:
-    one block of 20 rows, packed on both sides."""
+@pytest.mark.parametrize("steps", [1, 3])
+def test_trained_steps_read_the_weights_in_place_with_the_bits_of_packed_ones(native, layer_type, units, batch,
+                                                                              start, steps):
+    """A few steps in training keep no packing, and where every block of the split is one tile of
+    rows their products read W and U where they lie (recurrent.cpp, forward_impl; packed_gemm.h,
+    gemm_in_place): the same bits as an inference call's packed panels. 256 units: the LSTM's and the
+    GRU's split by units; batch 20: one block of 20 rows, packed on both sides."""
     layer = built(layer_type, units=units)
-    x = torch.rand(batch, 1, 7)
+    x = torch.rand(batch, steps, 7)
     state = None if start == "zero" else [torch.rand(batch, units) for _ in range(layer.cell.state_count)]
     with torch.no_grad():
         inferred = layer(x, initial_state=state)

@@ -547,12 +547,16 @@ ForwardResult forward_impl(const Problem& p, const LayerInputs& inputs, const at
   // A single step whose packing is not kept, every block one tile high (a step at a time in
   // training, at a small batch), reads each panel once: its products read W and U where they lie,
   // since packing them would read them all to write them out again (packed_gemm.h, gemm_in_place).
-  // Each gate's units of a block are then whole panels of W's and U's rows.
+  // So do a few steps (up to 4) of kernels of at most 1 MiB each, read again from L2 each step;
+  // bigger ones' rows, read in place from L3, were slower than a packed copy's from the second step
+  // on (docs/performance.md). Each gate's units of a block are whole panels of W's and U's rows.
   const bool keeping = own_gemm && Kept::usable(keep, U_, inputs.W);
   const bool one_tile = std::all_of(blocks.begin(), blocks.end(), [](const Block& block) {
     return block.rows() <= packed::MR && block.n() % packed::NR == 0;
   });
-  const bool in_place = own_gemm && !keeping && T_ == 1 && one_tile;
+  const int64_t largest = std::max(U_.numel(), in_loop ? inputs.W.numel() : 0) * U_.element_size();
+  const bool few_steps = T_ == 1 || (T_ <= 4 && largest <= (int64_t{1} << 20));
+  const bool in_place = own_gemm && !keeping && one_tile && few_steps;
   std::vector<packed::Panels> panels, input_panels;
   std::vector<at::Tensor> packed(threads);
   const int64_t sets = own_gemm && !in_place ? (split.by_rows ? 1 : threads) : 0;  // packed blocks
