@@ -77,34 +77,41 @@ class NativeEngine:
         result = self.module.backward(
             **cell_arguments(cell), U=U, Y=Y, h0=h0, C=C, gates=gates, extra=extra, dY=dY,
             dh_T=dh_T, dc_T=dc_T, lengths=lengths, need_dh0=need_dh0, split=settings.current().split)
-        dU, dbrec = self.recurrent_gradient(Y, h0, result.dr, has_brec)
+        dU, dbrec = self.recurrent_gradient(Y, h0, result.dxp, has_brec, result.dr)
         return result.dxp, dU, dbrec, result.dh0, result.dc0
 
-    def recurrent_gradient(self, Y, h0, dr, has_brec: bool):
+    def recurrent_gradient(self, Y, h0, dr, has_brec: bool, dr_h=None):
         """(dU, dbrec) = (Σ_b,t h_{t-1}ᵀ dr_t, Σ_b,t dr_t): one product of depth B·T, on whichever GEMM
         calibration found fastest for its shape on this machine. rnnzoo's reads the states where they
-        lie (Y and h0, skipping a zero h0); BLAS takes h_0 .. h_{T-1} as one matrix, copied."""
+        lie (Y and h0, skipping a zero h0); BLAS takes h_0 .. h_{T-1} as one matrix, copied.
+        dr_h (B, T, U), GRU's: dr's last U columns are dr_h's (the backward pass keeps the reset-gated
+        h~ block apart from dxp, which is the rest of dr)."""
         batch, steps, units = Y.shape
 
         def part(t, rows):  # the first sequences holding `rows` rows (calibration times on part)
             n = min(batch, -(-rows // max(steps, 1)))
-            return t if n == batch else t[:n]
+            return t if n == batch or t is None else t[:n]
 
         runners = {
             "native": lambda rows: self.module.recurrent_gradient(
-                Y=part(Y, rows), h0=part(h0, rows), dr=part(dr, rows), has_brec=has_brec),
-            "blas": lambda rows: recurrent_gradient_blas(part(Y, rows), part(h0, rows), part(dr, rows), has_brec),
+                Y=part(Y, rows), h0=part(h0, rows), dr=part(dr, rows), dr_h=part(dr_h, rows), has_brec=has_brec),
+            "blas": lambda rows: recurrent_gradient_blas(part(Y, rows), part(h0, rows), part(dr, rows), has_brec,
+                                                         part(dr_h, rows)),
         }
         which = projection.engine(dr, "recurrent_grad", batch * steps, units, dr.shape[2], runners)
         return runners[which](batch * steps)
 
 
-def recurrent_gradient_blas(Y, h0, dr, has_brec: bool):
-    """NativeEngine.recurrent_gradient on torch.mm: H_prev (B, T, U) holds h_0 .. h_{T-1}, rows as dr's."""
+def recurrent_gradient_blas(Y, h0, dr, has_brec: bool, dr_h=None):
+    """NativeEngine.recurrent_gradient on torch.mm: H_prev (B, T, U) holds h_0 .. h_{T-1}, rows as dr's;
+    with dr_h, the columns dr_h stands for in a product of their own."""
     steps, units = Y.shape[1], Y.shape[2]
-    H_prev = torch.cat([h0.unsqueeze(1), Y[:, :steps - 1]], 1)[:, :steps]
-    dU = H_prev.reshape(-1, units).t() @ dr.reshape(-1, dr.shape[2])
-    return dU, (dr.sum((0, 1)) if has_brec else None)
+    H_prev = torch.cat([h0.unsqueeze(1), Y[:, :steps - 1]], 1)[:, :steps].reshape(-1, units).t()
+    if dr_h is None:
+        return H_prev @ dr.reshape(-1, dr.shape[2]), (dr.sum((0, 1)) if has_brec else None)
+    head = dr[..., :dr.shape[2] - units]
+    dU = torch.cat([H_prev @ head.reshape(-1, head.shape[2]), H_prev @ dr_h.reshape(-1, units)], 1)
+    return dU, (torch.cat([head.sum((0, 1)), dr_h.sum((0, 1))]) if has_brec else None)
 
 
 def _new_buffer() -> torch.Tensor:

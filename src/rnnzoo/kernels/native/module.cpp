@@ -54,15 +54,18 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
         py::arg("c0") = py::none(), py::arg("lengths") = py::none(), py::arg("save"), py::arg("out") = py::none(),
         py::arg("sequence") = true, py::arg("split") = "auto", py::arg("keep") = py::none());
   m.def("backward", &backward,
-        "hand BPTT from what forward saved: dxp, dr (the gradient of h_{t-1} U + b_rec), dh0 (if need_dh0), dc0",
+        "hand BPTT from what forward saved: dxp, dr (GRU: the h~ block of the gradient of h_{t-1} U + b_rec, "
+        "which but for that block is dxp; None for the others), dh0 (if need_dh0), dc0",
         without_gil(), py::kw_only(), py::arg("kind"), py::arg("recurrent_activation"), py::arg("activation"),
         py::arg("U"), py::arg("Y"), py::arg("h0"), py::arg("C") = py::none(), py::arg("gates") = py::none(),
         py::arg("extra") = py::none(), py::arg("dY") = py::none(), py::arg("dh_T") = py::none(),
         py::arg("dc_T") = py::none(), py::arg("lengths") = py::none(), py::arg("need_dh0"),
         py::arg("split") = "auto");
   m.def("recurrent_gradient", &recurrent_gradient,
-        "(dU, dbrec) = (sum of h_{t-1}^T dr_t, dr's column sums if has_brec) in float32, states read in place",
-        without_gil(), py::kw_only(), py::arg("Y"), py::arg("h0"), py::arg("dr"), py::arg("has_brec"));
+        "(dU, dbrec) = (sum of h_{t-1}^T dr_t, dr's column sums if has_brec) in float32, states read in place; "
+        "with dr_h (B, T, U), dr's last U columns are dr_h's",
+        without_gil(), py::kw_only(), py::arg("Y"), py::arg("h0"), py::arg("dr"), py::arg("dr_h") = py::none(),
+        py::arg("has_brec"));
   m.def("split_of", &split_of,
         "how forward and backward would share a call among torch's threads now: \"one thread\", \"rows\" "
         "or \"units\" (kernel_bytes: the recurrent kernel's size)",

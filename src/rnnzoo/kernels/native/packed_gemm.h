@@ -71,9 +71,19 @@ inline void copy_row(float* to, const float* from, int64_t n) {
     std::memcpy(to, from, n * sizeof(float));
 }
 
+// Rows given by pointers: row k's first `split` columns at left[k], the rest at right[k] (right[k][0]
+// is column split). One part (split past every column) is a matrix whose rows lie anywhere (the
+// weight gradients' are rows of a (B, T, ·) tensor); two are GRU's recurrent-product gradient, whose
+// z and r blocks are dxp's and whose reset-gated h~ block is kept apart.
+struct SplitRows {
+  const float* const* left = nullptr;
+  int64_t split = INT64_MAX;
+  const float* const* right = nullptr;
+};
+
 // B (K x N) as ceil(N / NR) panels of K x NR floats, 64-byte aligned, where
 //
-//     B[k, j] = base[k * k_stride + column[j]]      or, given row pointers,  rows[k][column[j]]
+//     B[k, j] = base[k * k_stride + column[j]]      or, given row pointers,  row k's column[j]
 //
 // so the columns may be gathered from anywhere (the same units of several gates; a transposed
 // matrix when k_stride is 1; rows picked out of a larger matrix) without an intermediate copy.
@@ -92,9 +102,9 @@ class Panels {
   }
   // The floats the panels of a K x N matrix take.
   static int64_t size(int64_t K, int64_t N) { return (N + NR - 1) / NR * K * NR; }
-  // B's rows at rows[0 .. K) (not copied: they must outlive fill()).
-  Panels(int64_t K, const float* const* rows, std::vector<int64_t> column)
-      : K_(K), N_(static_cast<int64_t>(column.size())), count_((N_ + NR - 1) / NR), rows_(rows),
+  // B's rows as `rows` points to them, from row `first` on (not copied: they must outlive fill()).
+  Panels(int64_t K, const SplitRows& rows, int64_t first, std::vector<int64_t> column)
+      : K_(K), N_(static_cast<int64_t>(column.size())), count_((N_ + NR - 1) / NR), rows_(rows), first_(first),
         column_(std::move(column)) {
     allocate(nullptr, nullptr);
   }
@@ -104,7 +114,7 @@ class Panels {
   // gradients' are rows of a (B, T, ·) tensor), and reading each panel's few floats from every row
   // in turn would leave the hardware prefetchers no stream to follow.
   void fill(int64_t first, int64_t step) {
-    if (rows_ == nullptr && k_stride_ == 1) {  // B transposed: column j of B is a row of the source
+    if (rows_.left == nullptr && k_stride_ == 1) {  // B transposed: column j of B is a row of the source
       // In runs of KT rows of the panel, which stay in L1 while each of the panel's source rows gives
       // its KT floats: written a column at a time over the whole depth, every store missed L1.
       constexpr int64_t KT = 16;
@@ -122,16 +132,19 @@ class Panels {
       }
       return;
     }
+    const int64_t split = rows_.split;  // row k's columns from there on are right[k]'s
     for (int64_t k = 0; k < K_; ++k) {
-      const float* source = row(k);
+      const float* left = row(k);
+      const float* right = rows_.right != nullptr ? rows_.right[first_ + k] : nullptr;
+      auto at = [&](int64_t c) { return c < split ? left + c : right + (c - split); };
       for (int64_t p = first; p < count_; p += step) {
         float* to = data_.get() + (p * K_ + k) * NR;
         const int64_t j0 = p * NR, cols = std::min(NR, N_ - j0);
         const int64_t* column = column_.data() + j0;
-        if (column[cols - 1] - column[0] == cols - 1)  // one contiguous run
-          copy_row<NR>(to, source + column[0], cols);
+        if (column[cols - 1] - column[0] == cols - 1 && (column[cols - 1] < split || column[0] >= split))
+          copy_row<NR>(to, at(column[0]), cols);  // one contiguous run, on one side of the split
         else
-          for (int64_t j = 0; j < cols; ++j) to[j] = source[column[j]];
+          for (int64_t j = 0; j < cols; ++j) to[j] = *at(column[j]);
         std::fill(to + cols, to + NR, 0.0f);
       }
     }
@@ -151,12 +164,13 @@ class Panels {
       std::copy(bias, bias + N_, bias_.begin());
     }
   }
-  const float* row(int64_t k) const { return rows_ != nullptr ? rows_[k] : base_ + k * k_stride_; }
+  const float* row(int64_t k) const { return rows_.left != nullptr ? rows_.left[first_ + k] : base_ + k * k_stride_; }
 
   int64_t K_ = 0, N_ = 0, count_ = 0;
   const float* base_ = nullptr;
   int64_t k_stride_ = 0;
-  const float* const* rows_ = nullptr;
+  SplitRows rows_;
+  int64_t first_ = 0;
   std::vector<int64_t> column_;
   std::vector<float> bias_;
   Floats data_;
@@ -263,7 +277,7 @@ inline void edge_tile(int64_t rows, int64_t cols, int64_t K, const Source& A, co
   for (int64_t r = 0; r < rows; ++r) std::memcpy(C + r * ldc, edge + r * NR, cols * sizeof(float));
 }
 
-// C (M x N, row stride ldc) = bias + A (M x K, row stride lda) @ B.
+// C (M x N, row stride ldc) = bias + A (M x K, row stride lda) @ B, or (accumulate) C + A @ B.
 // Rows go in blocks of MB = 8 tiles: a block of A stays in L2 while every panel passes through L1.
 // A deep product goes in passes over at most KD rows of each panel, each pass adding to C what the
 // last left (the same sums in the same order): a panel of more than KD rows no longer fits L1 next
@@ -278,7 +292,8 @@ inline void edge_tile(int64_t rows, int64_t cols, int64_t K, const Source& A, co
 constexpr int64_t KD = 256;
 constexpr int64_t STREAM_BYTES = int64_t{1} << 20;
 
-inline void gemm(int64_t M, const float* A, int64_t lda, const Panels& B, float* C, int64_t ldc) {
+inline void gemm(int64_t M, const float* A, int64_t lda, const Panels& B, float* C, int64_t ldc,
+                 bool accumulate = false) {
   constexpr int64_t MB = 8 * MR;
   const int64_t N = B.columns(), K = B.depth(), passes = std::max<int64_t>(1, (K + KD - 1) / KD);
   const int64_t depth = std::max<int64_t>(1, (K + passes - 1) / passes);
@@ -292,7 +307,7 @@ inline void gemm(int64_t M, const float* A, int64_t lda, const Panels& B, float*
       const int64_t share = stream && next ? (rows * NR / 16 + tiles - 1) / tiles : 0;  // lines a tile
       for (int64_t i = i0; i < i1; i += MR)
         edge_tile(std::min(MR, i1 - i), std::min(NR, N - j0), rows, RowsOf{A + i * lda + k0, lda},
-                  part(p, pass), B.bias(p), pass > 0, C + i * ldc + j0, ldc,
+                  part(p, pass), B.bias(p), accumulate || pass > 0, C + i * ldc + j0, ldc,
                   share > 0 ? Ahead{next + (i - i0) / MR * share * 16, share} : Ahead{});
     };
     const int64_t last = B.count() - 1;
@@ -340,8 +355,8 @@ inline void add_column_sums(const Panels& block, float* sums, bool first) {
   }
 }
 
-// The weight gradients C = S^T @ B for S (K x M) with row k at s_rows[k] and B (K x N) with row k
-// at b_rows[k], whose depth K is batch x time, in blocks of KC rows. A block packs its columns of B
+// The weight gradients C = S^T @ B for S (K x M) with row k at s_rows[k] and B (K x N) with rows as
+// b_rows gives them, whose depth K is batch x time, in blocks of KC rows. A block packs its columns of B
 // into panels (KC x NR floats each) and S^T into strips of MR rows (KC x MR floats each, k-major),
 // so that one strip and one panel, all a tile reads, sit together in L1 (32 KiB): a panel stays
 // there while every strip of the block passes from L2 (a strip is a quarter of a panel's size, so
@@ -355,13 +370,12 @@ constexpr int64_t KC = (24 << 10) / ((MR + NR) * sizeof(float)) / 16 * 16;  // a
 // sums (or nullptr) receives B's column sums the same way — a bias gradient, taken from the packed
 // blocks while they sit in L2 instead of another pass over B. The tiles write the columns up to n1
 // only: `sum` may be C itself.
-inline void gemm_tn_block(int64_t M, int64_t k0, int64_t depth, const float* const* s_rows,
-                          const float* const* b_rows, int64_t n0, int64_t n1, float* strips, float* sum, int64_t lds,
-                          float* sums) {
+inline void gemm_tn_block(int64_t M, int64_t k0, int64_t depth, const float* const* s_rows, const SplitRows& b_rows,
+                          int64_t n0, int64_t n1, float* strips, float* sum, int64_t lds, float* sums) {
   const int64_t width = n1 - n0, count = (width + NR - 1) / NR, tiles = (M + MR - 1) / MR;
   std::vector<int64_t> column(width);
   for (int64_t j = 0; j < width; ++j) column[j] = n0 + j;
-  Panels block(depth, b_rows + k0, std::move(column));
+  Panels block(depth, b_rows, k0, std::move(column));
   block.fill(0, 1);
   if (sums != nullptr) add_column_sums(block, sums + n0, k0 == 0);
   for (int64_t k = 0; k < depth; ++k) {  // strip i: S^T rows i·MR.., (k, r) at i·depth·MR + k·MR + r
@@ -390,7 +404,7 @@ inline void gemm_tn_block(int64_t M, int64_t k0, int64_t depth, const float* con
 // batch) writes C once, so there its tiles write C itself: for such a product, writing C is most
 // of the work.
 inline void gemm_tn_parallel(int64_t threads, int64_t M, int64_t K, const float* const* s_rows,
-                             const float* const* b_rows, int64_t N, float* C, int64_t ldc, float* sums = nullptr) {
+                             const SplitRows& b_rows, int64_t N, float* C, int64_t ldc, float* sums = nullptr) {
   const int64_t panels = (N + NR - 1) / NR;
   if (panels == 0) return;  // no columns: nothing to compute
   if (K == 0) {

@@ -699,7 +699,7 @@ ForwardResult forward_impl(const Problem& p, const LayerInputs& inputs, const at
 template <typename T>
 void backward_rows(const Problem& p, int64_t t, const Block& block, const T* dY, const T* dh_last,
                    const States<T>& H, const T* C, const T* Gs, const T* X, const T* tmp, T* direct, T* carry_c,
-                   T* DX, T* DR) {
+                   T* DX, T* DRh) {
   // dh_t = dY[:, t] (the outputs' gradient; none if unused) + at the last step dh_last (the final
   // state's) + tmp, this block's (rows, n) of dZ_{t+1} @ U^T, + direct, the part that skips it.
   const int64_t B = p.B, U = p.U, G = p.G, u0 = block.u0, n = block.n();
@@ -714,8 +714,8 @@ void backward_rows(const Problem& p, int64_t t, const Block& block, const T* dY,
       for (int64_t g = 0; g < G; ++g) {
         if (Gs != nullptr) prefetch(Gs + (t * B + a) * G * U + g * U + u0, n, false);
         prefetch(DX + (a * p.T + t) * G * U + g * U + u0, n, true);
-        if (DR != DX) prefetch(DR + (a * p.T + t) * G * U + g * U + u0, n, true);
       }
+      if (DRh != nullptr) prefetch(DRh + (a * p.T + t) * U + u0, n, true);
     }
     const int64_t local = b - block.b0;  // row in this block's buffers
     T* dir = direct + local * n;
@@ -733,13 +733,11 @@ void backward_rows(const Problem& p, int64_t t, const Block& block, const T* dY,
       for (int64_t j = 0; j < n; ++j) dh[j] += last[j];
     }
     T* dx = DX + (b * p.T + t) * G * U;  // batch-major: (B, T, G·U), as the projection's gradient
-    T* dr = DR + (b * p.T + t) * G * U;
+    T* drh = DRh == nullptr ? nullptr : DRh + (b * p.T + t) * U;  // (B, T, U)
     if (!p.running(b, t)) {  // padding: dh (and dc, in carry_c) pass through untouched
       std::memcpy(dir, dh.data(), n * sizeof(T));
-      for (int64_t g = 0; g < G; ++g) {
-        std::fill_n(dx + g * U + u0, n, T(0));
-        if (DR != DX) std::fill_n(dr + g * U + u0, n, T(0));
-      }
+      for (int64_t g = 0; g < G; ++g) std::fill_n(dx + g * U + u0, n, T(0));
+      if (drh != nullptr) std::fill_n(drh + u0, n, T(0));
       continue;
     }
     const T* gates = Gs == nullptr ? nullptr : Gs + (t * B + b) * G * U;  // SimpleRNN saves none
@@ -787,10 +785,8 @@ void backward_rows(const Problem& p, int64_t t, const Block& block, const T* dY,
 #pragma omp simd
       for (int64_t j = 0; j < n; ++j) drr[j] = da[j] * rh[j];
       scale_by_derivative(p.recurrent_activation, r, drr, n);
-      std::memcpy(dr + u0, dz, n * sizeof(T));
-      std::memcpy(dr + U + u0, drr, n * sizeof(T));
 #pragma omp simd
-      for (int64_t j = 0; j < n; ++j) dr[2 * U + u0 + j] = da[j] * r[j];
+      for (int64_t j = 0; j < n; ++j) drh[u0 + j] = da[j] * r[j];
     }
   }
 }
@@ -803,8 +799,13 @@ BackwardResult backward_impl(const Problem& p, const at::Tensor& U_, const at::T
   const int64_t B = p.B, T_ = p.T, U = p.U, G = p.G;
   auto options = Y.options();
   const States<T> H{h0.data_ptr<T>(), Y.data_ptr<T>(), Y.stride(0), U, false};
-  at::Tensor DX = at::empty({B, T_, G * U}, options);      // d(projected input), in place per step
-  at::Tensor DR = p.kind == GRU ? at::empty({B, T_, G * U}, options) : DX;  // d(h_{t-1} U + b_rec)
+  // dZ_t @ U^T takes d(h_{t-1} U + b_rec), which is dxp but for GRU's h~ block, reset-gated there: that
+  // block is kept apart (DRh), and the product runs in two, the z and r blocks' rows of dxp (depth KZ)
+  // then DRh's, so the (B, T, G·U) gradient is written once, not twice.
+  at::Tensor DX = at::empty({B, T_, G * U}, options);  // d(projected input), in place per step
+  at::Tensor DRh = p.kind == GRU ? at::empty({B, T_, U}, options) : at::Tensor();
+  const int64_t KZ = p.kind == GRU ? (G - 1) * U : G * U;
+  const bool products = T_ > 1 || need_dh0;  // else the one step's product, which only makes dh_0, is skipped
   at::Tensor U_det = U_.detach();
   const Split split = split_work(B, T_, U, U_.numel() * U_.element_size(), p.split);
   const auto& blocks = split.blocks;
@@ -823,14 +824,15 @@ BackwardResult backward_impl(const Problem& p, const at::Tensor& U_, const at::T
   const at::Tensor dc_start = dc_last.defined() ? dc_last.contiguous() : at::Tensor();
   std::vector<at::Tensor> rows(threads), tmp_of(threads);
   constexpr bool own_gemm = std::is_same_v<T, float>;
-  std::vector<packed::Panels> panels;  // U^T, packed as in forward_impl
+  std::vector<packed::Panels> panels, panels_h;  // U^T's first KZ rows, and GRU's h~ rows: as in forward_impl
   for (int64_t k = 0; k < threads; ++k) {
     const Block& block = blocks[k];
     if constexpr (own_gemm) {
-      if (!(split.by_rows && k > 0)) {
+      if (products && !(split.by_rows && k > 0)) {
         std::vector<int64_t> column;  // column j of U^T is row u0 + j of U
         for (int64_t j = block.u0; j < block.u1; ++j) column.push_back(j * G * U);
-        panels.emplace_back(G * U, U_det.data_ptr<float>(), 1, std::move(column));
+        panels.emplace_back(KZ, U_det.data_ptr<float>(), 1, column);
+        if (DRh.defined()) panels_h.emplace_back(U, U_det.data_ptr<float>() + KZ, 1, std::move(column));
       }
     } else {
       rows[k] = U_det.narrow(0, block.u0, block.n());  // (n, G·U): dh_{t-1}[:, u0:u1] = dZ_t @ rows^T
@@ -846,13 +848,21 @@ BackwardResult backward_impl(const Problem& p, const at::Tensor& U_, const at::T
   const T* Cd = C.defined() ? C.data_ptr<T>() : nullptr;
   const T* Xd = X.defined() ? X.data_ptr<T>() : nullptr;
   const T* Gd = Gs.defined() ? Gs.data_ptr<T>() : nullptr;
+  T* const DRd = DRh.defined() ? DRh.data_ptr<T>() : nullptr;
+  // out (rows, ·) = dZ_t's `rows` rows from row b0 @ U^T's columns in panels[which]
+  auto recurrent_product = [&](int64_t b0, int64_t rows, int64_t t, int64_t which, float* out, int64_t ldc) {
+    packed::gemm(rows, DX.data_ptr<float>() + (b0 * T_ + t) * G * U, T_ * G * U, panels[which], out, ldc);
+    if (DRh.defined())
+      packed::gemm(rows, DRh.data_ptr<float>() + (b0 * T_ + t) * U, T_ * U, panels_h[which], out, ldc, true);
+  };
   // Split by rows, rows may move between threads as in forward_impl, taking their block's carried
   // gradients (tmp, direct, carry_c) with them: whoever runs a row uses its block's buffers.
   std::vector<sharing::Share> shares = shares_of(split, own_gemm);
   Claims claims(split.by_rows ? 0 : 2 * T_, threads, split.team);
   in_parallel(split.team, [&](int64_t me, int64_t team, Failure& failure) {
-    if (T_ > 1 || need_dh0) {  // else the one step's product, which only makes dh_0, is skipped
+    if (products) {
       for (auto& set : panels) set.fill(me, team);
+      for (auto& set : panels_h) set.fill(me, team);
 #pragma omp barrier
     }
     if (!shares.empty() && team == threads) {
@@ -860,26 +870,27 @@ BackwardResult backward_impl(const Problem& p, const at::Tensor& U_, const at::T
         const int64_t t = T_ - 1 - i, row = offset[k] + (from - blocks[k].b0) * U;  // in block k's buffers
         guarded(failure, [&] {
           backward_rows<T>(p, t, Block{from, to, 0, U}, dYd, dh_lastd, H, Cd, Gd, Xd, tmp + row, direct + row,
-                           carry_c + row, DX.data_ptr<T>(), DR.data_ptr<T>());
-          if constexpr (own_gemm)  // (rows, G·U), rows T·G·U apart, @ (G·U, U)
-            if (t > 0 || need_dh0)
-              packed::gemm(to - from, DR.data_ptr<float>() + (from * T_ + t) * G * U, T_ * G * U, panels[0],
-                           tmp + row, U);
+                           carry_c + row, DX.data_ptr<T>(), DRd);
+          if constexpr (own_gemm)  // (rows, G·U) @ (G·U, U)
+            if (t > 0 || need_dh0) recurrent_product(from, to - from, t, 0, tmp + row, U);
         });
       });
       return;
     }
     auto pointwise = [&](int64_t k, int64_t t) {
       backward_rows<T>(p, t, blocks[k], dYd, dh_lastd, H, Cd, Gd, Xd, tmp + offset[k], direct + offset[k],
-                       carry_c + offset[k], DX.data_ptr<T>(), DR.data_ptr<T>());
+                       carry_c + offset[k], DX.data_ptr<T>(), DRd);
     };
     auto product = [&](int64_t k, int64_t t) {
-      const Block& block = blocks[k];  // (rows, G·U), rows T·G·U apart, @ (G·U, n)
-      if constexpr (own_gemm)
-        packed::gemm(block.rows(), DR.data_ptr<T>() + (block.b0 * T_ + t) * G * U, T_ * G * U,
-                     panels[split.by_rows ? 0 : k], tmp + offset[k], block.n());
-      else
-        at::mm_out(tmp_of[k], DR.select(1, t).narrow(0, block.b0, block.rows()), rows[k].t());
+      const Block& block = blocks[k];  // (rows, G·U) @ (G·U, n)
+      if constexpr (own_gemm) {
+        recurrent_product(block.b0, block.rows(), t, split.by_rows ? 0 : k, tmp + offset[k], block.n());
+      } else {
+        const at::Tensor dZ = DX.select(1, t).narrow(0, block.b0, block.rows());
+        at::mm_out(tmp_of[k], dZ.narrow(1, 0, KZ), rows[k].narrow(1, 0, KZ).t());
+        if (DRh.defined())
+          tmp_of[k].addmm_(DRh.select(1, t).narrow(0, block.b0, block.rows()), rows[k].narrow(1, KZ, U).t());
+      }
     };
     for (int64_t t = T_ - 1; t >= 0; --t) {
       const bool last = t == 0 && !need_dh0;  // the last product only makes dh_0
@@ -913,33 +924,42 @@ BackwardResult backward_impl(const Problem& p, const at::Tensor& U_, const at::T
       if (dc0.defined()) std::copy_n(carry_c + from, block.n(), dc0.data_ptr<T>() + to);
     }
   }
-  return {DX, DR, dh0, dc0};
+  return {DX, DRh, dh0, dc0};
 }
 
 // The recurrent kernel's gradient dU = sum over b, t of h_{t-1}^T dZ_t (and GRU's recurrent bias
-// gradient, DR's column sums): one (U, B·T) @ (B·T, G·U) product for all steps, h_{t-1} and DR's row
-// (b, t) read where they lie, without h_0's rows when h_0 is zero (their terms are zero).
+// gradient, dZ's column sums): one (U, B·T) @ (B·T, G·U) product for all steps, h_{t-1} and dZ's row
+// (b, t) read where they lie, without h_0's rows when h_0 is zero (their terms are zero). dZ is DR,
+// or given DRh (B, T, U), DR's first G·U - U columns and DRh's (GRU's, as backward_impl keeps them).
 std::vector<at::Tensor> recurrent_gradient_impl(const at::Tensor& Y, const at::Tensor& h0, const at::Tensor& DR,
-                                                bool has_brec) {
+                                                const at::Tensor& DRh, bool has_brec) {
   const int64_t B = Y.size(0), T_ = Y.size(1), U = Y.size(2), GU = DR.size(2);
+  const int64_t KZ = DRh.defined() ? GU - U : GU;  // DR's columns that are dZ's
   const States<float> H{h0.data_ptr<float>(), Y.data_ptr<float>(), Y.stride(0), U, false};
   const bool zero_start = starts_from_zero<float>(h0);
-  std::vector<const float*> h_prev, dr_rows;
+  std::vector<const float*> h_prev, dr_rows, drh_rows;
   for (int64_t b = 0; b < B; ++b)
     for (int64_t t = zero_start ? 1 : 0; t < T_; ++t) {
       h_prev.push_back(H.row(t, b));
       dr_rows.push_back(DR.data_ptr<float>() + (b * T_ + t) * GU);
+      if (DRh.defined()) drh_rows.push_back(DRh.data_ptr<float>() + (b * T_ + t) * U);
     }
   at::Tensor dU = at::empty({U, GU}, Y.options()), dbrec;
-  if (has_brec) dbrec = at::empty({GU}, Y.options());  // DR's column sums, taken on the way
+  if (has_brec) dbrec = at::empty({GU}, Y.options());  // dZ's column sums, taken on the way
   packed::gemm_tn_parallel(at::get_num_threads(), U, static_cast<int64_t>(h_prev.size()), h_prev.data(),
-                           dr_rows.data(), GU, dU.data_ptr<float>(), GU, has_brec ? dbrec.data_ptr<float>() : nullptr);
+                           {dr_rows.data(), KZ, drh_rows.data()}, GU, dU.data_ptr<float>(), GU,
+                           has_brec ? dbrec.data_ptr<float>() : nullptr);
   if (has_brec && zero_start && T_ > 0) {  // the rows left out above add to the sums only
     float* sums = dbrec.data_ptr<float>();
     for (int64_t b = 0; b < B; ++b) {
       const float* row = DR.data_ptr<float>() + b * T_ * GU;
 #pragma omp simd
-      for (int64_t j = 0; j < GU; ++j) sums[j] += row[j];
+      for (int64_t j = 0; j < KZ; ++j) sums[j] += row[j];
+      if (DRh.defined()) {
+        const float* h_row = DRh.data_ptr<float>() + b * T_ * U;
+#pragma omp simd
+        for (int64_t j = 0; j < U; ++j) sums[KZ + j] += h_row[j];
+      }
     }
   }
   return {dU, dbrec};
@@ -1033,13 +1053,17 @@ std::string split_of(int64_t batch, int64_t steps, int64_t units, int64_t kernel
 }
 
 std::vector<at::Tensor> recurrent_gradient(const at::Tensor& Y, const at::Tensor& h0, const at::Tensor& DR,
-                                           bool has_brec) {
+                                           const c10::optional<at::Tensor>& DRh_, bool has_brec) {
   TORCH_CHECK(Y.dim() == 3 && Y.stride(2) == 1 && Y.stride(1) == Y.size(2), "Y must be (B, T, U) with contiguous steps");
   TORCH_CHECK(DR.dim() == 3 && DR.is_contiguous() && DR.size(0) == Y.size(0) && DR.size(1) == Y.size(1),
               "DR must be contiguous (B, T, G*U) for Y's B and T");
   TORCH_CHECK(h0.dim() == 2 && h0.size(0) == Y.size(0) && h0.size(1) == Y.size(2), "h0 must be (B, U)");
+  const at::Tensor DRh = DRh_.has_value() ? DRh_->detach() : at::Tensor();
+  TORCH_CHECK(!DRh.defined() || (DRh.is_contiguous() && DRh.sizes() == Y.sizes() && DR.size(2) >= Y.size(2) &&
+                                 DRh.scalar_type() == at::kFloat),
+              "dr_h must be contiguous float32 (B, T, U) for Y's B, T and U");
   TORCH_CHECK(Y.scalar_type() == at::kFloat && DR.scalar_type() == at::kFloat && h0.scalar_type() == at::kFloat,
               "the recurrent gradient runs natively in float32 only");
   at::NoGradGuard no_grad;
-  return recurrent_gradient_impl(Y.detach(), h0.detach().contiguous(), DR.detach(), has_brec);
+  return recurrent_gradient_impl(Y.detach(), h0.detach().contiguous(), DR.detach(), DRh, has_brec);
 }

@@ -18,7 +18,8 @@ struct ForwardResult {
 
 struct BackwardResult {
   at::Tensor dxp;  // the projected inputs' gradient (B, T, G·U)
-  at::Tensor dr;   // the gradient of h_{t-1} U + b_rec (B, T, G·U): dxp itself, but for GRU's h~ block
+  at::Tensor dr;   // GRU: the h~ block of the gradient of h_{t-1} U + b_rec (B, T, U), which but for that
+                   // block is dxp; undefined for the others, whose is dxp
   at::Tensor dh0, dc0;  // undefined where there are none
 };
 
@@ -37,9 +38,10 @@ BackwardResult backward(int64_t kind, int64_t recurrent_activation, int64_t acti
                         const c10::optional<at::Tensor>& dh_T, const c10::optional<at::Tensor>& dc_T,
                         const c10::optional<at::Tensor>& lengths, bool need_dh0, const std::string& split);
 
-// (dU, dbrec) from Y and h0 as forward left them and backward's dr: see recurrent_gradient_impl.
+// (dU, dbrec) from Y and h0 as forward left them and backward's dxp, with its dr for GRU's h~ block:
+// see recurrent_gradient_impl.
 std::vector<at::Tensor> recurrent_gradient(const at::Tensor& Y, const at::Tensor& h0, const at::Tensor& DR,
-                                           bool has_brec);
+                                           const c10::optional<at::Tensor>& DRh, bool has_brec);
 
 // How forward and backward share a call among torch's threads now: "one thread", "rows" or "units"
 // (split_work).
