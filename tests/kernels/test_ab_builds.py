@@ -1,0 +1,44 @@
+"""benchmarks/ab_builds.py times this tree's kernels against another build of them, in one process.
+
+Against a copy of this very build, one round at a tiny shape: what is tested is that the other
+build really is loaded apart (the same bits, every case and mode reported) and that bad arguments
+are one-line errors. Its use is in docs/performance.md.
+"""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "ab_builds.py"
+
+
+def run(*args):
+    return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_a_copy_of_this_build_runs_apart_and_gives_the_same_bits(native, tmp_path):
+    other = tmp_path / "rnnzoo_recurrent.so"
+    shutil.copy(native.__file__, other)
+    out = tmp_path / "ab.json"
+    printed = run(other, "--cases", "Simple_RNNs,GRUs", "--shapes", "2:3,3:1", "--rounds", "1", "--json", out)
+    assert printed.returncode == 0, printed.stderr
+    report = json.loads(out.read_text())
+    rows = [(row["case"], row["batch"], row["steps"], row["mode"]) for row in report["results"]]
+    assert rows == [(case, batch, steps, mode) for case in ("Simple_RNNs", "GRUs") for batch, steps in ((2, 3), (3, 1))
+                    for mode in ("train", "infer")]
+    assert all(row["same_bits"] and row["old_ms"] > 0 and row["new_ms"] > 0 for row in report["results"])
+    assert "GRUs B3 T1: the same bits" in printed.stdout
+
+
+def test_bad_arguments_are_one_line_errors(native, tmp_path):
+    other = tmp_path / "rnnzoo_recurrent.so"
+    shutil.copy(native.__file__, other)
+    for args, message in (((tmp_path / "missing.so",), "ab_builds: no library at"),
+                          ((native.__file__,), "is this tree's build (expected another one)"),
+                          ((other, "--cases", "Transformers"), "no case 'Transformers'")):
+        printed = run(*args)
+        assert printed.returncode == 1
+        assert message in printed.stderr.strip().splitlines()[-1]
