@@ -6,7 +6,10 @@
 Cases: the notebook's three models (the presets simple_rnn, lstm, gru: relu where the notebook has
 relu) at batch 64, T = 28, and a sweep of one-layer models varying batch (16–512), steps (28–784)
 and units (64–1024) one at a time. Contenders, timed in interleaved rounds (the order rotates each
-round, so machine noise hits all alike; medians over every step of every round):
+round, so machine noise hits all alike; medians over the steps of every round but each
+contender's first of the round, run untimed: it meets the caches the others left, and rnnzoo's
+first inference packs again the weights that training changed, where a run of many calls sees
+neither):
 
   rnnzoo     the preset model itself, backend="auto"
   torch.nn   nn.RNN / nn.LSTM / nn.GRU of the same sizes (tanh: torch.nn has no other choice)
@@ -383,10 +386,10 @@ def bench_case(case: Case, rounds: int, per_round: int, keras: str | None, mallo
     for r in range(rounds):
         order = contenders[r % len(contenders):] + contenders[: r % len(contenders)]
         for contender in order:
-            train[contender.name] += contender.train(per_round)
+            train[contender.name] += contender.train(per_round + 1)[1:]
             for sgemm in sgemms:
                 sgemm_times[sgemm.name] += sgemm.run(2)
-            infer[contender.name] += contender.infer(per_round)
+            infer[contender.name] += contender.infer(per_round + 1)[1:]
     result.sgemm_rates = {s.name: s.gflops(statistics.median(sgemm_times[s.name])) for s in sgemms}
     result.sgemm_gflops = max(result.sgemm_rates.values())
     result.train_ms = {name: statistics.median(t) * 1e3 for name, t in train.items()}
