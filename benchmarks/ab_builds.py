@@ -44,11 +44,11 @@ def load_other(path: str):
 
 def use(module, model: nn.Module) -> None:
     """Runs the kernels of `module` from now on. Each build packs the weights it keeps between
-    inference calls its own way (a change may have changed the packing), so the kept ones go."""
+    inference calls its own way (a change may have changed the packing), so the kept ones go: each
+    cell drops its record, and with it the panels, as it does when its weights change."""
     build._state[settings.current().isa] = module
     for layer in model.modules():
-        if (kept := layer.__dict__.get("_record")) is not None:
-            kept[1].kept_panels.clear()
+        layer.__dict__.pop("_record", None)
 
 
 def same_bits(contender: TorchContender, builds: dict) -> bool:
