@@ -155,6 +155,18 @@ def test_bench_masks_times_masked_and_stateful_batches_on_the_fused_path(tmp_pat
     assert "ratio to unmasked" in printed and printed.startswith("machine: ")
 
 
+def test_bench_masks_leaves_each_variants_first_step_of_a_round_untimed(monkeypatch):
+    from rnnzoo.bench import masks
+
+    def steps(contender, n):  # every call's first step takes a second, the others a millisecond
+        return [1.0] + [0.001] * (n - 1)
+
+    monkeypatch.setattr(masks.Variant, "train", steps)
+    monkeypatch.setattr(masks.Variant, "infer", steps)
+    rows = masks.bench_kind("SimpleRNN", rounds=2, per_round=2)
+    assert len(rows) == 6 and all(r["train_ms"] == r["infer_ms"] == 1.0 for r in rows)
+
+
 def test_kernels_forced_to_avx2_are_said_to_be_on_an_avx512_cpu(tmp_path, monkeypatch):
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text("vendor_id\t: GenuineIntel\nmodel name\t: Xeon\nflags\t\t: avx2 fma avx512f\n")

@@ -10,7 +10,8 @@ inference is a forward in eval mode under no_grad. mingru-pytorch always runs it
 scan (Heinsen 2023) for sequences longer than one step; rnnzoo runs its sequential linear scan
 (kernels.linear_scan) on the CPU. Besides the ratio, each row gives rnnzoo's inference against its
 own training forward (grad enabled, no backward): stepping in inference must not be the slower path.
-Medians over interleaved rounds; nothing is asserted here.
+Medians over interleaved rounds, each contender's first call of a round untimed; nothing is
+asserted here.
 """
 
 from __future__ import annotations
@@ -66,6 +67,9 @@ def contenders(cell: str, units: int) -> dict[str, nn.Module]:
 
 
 def _times(function, n: int) -> list[float]:
+    """n calls' times, after one untimed call: a round's first call meets the caches the other
+    contenders left (and rnnzoo's inference after training packs the changed weights again)."""
+    function()
     times = []
     for _ in range(n):
         start = time.perf_counter()
