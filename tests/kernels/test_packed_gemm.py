@@ -68,3 +68,21 @@ def test_transposed_product_equals_float64(native, K, M, N):
     tolerance = dict(rtol=0, atol=1e-6 * (K + 1) ** 0.5 * 8)
     torch.testing.assert_close(got.double(), S.double().t() @ B.double(), **tolerance)
     torch.testing.assert_close(column_sums.double(), B.double().sum(0), **tolerance)
+
+
+# A tile of 1-3 rows spans 4 or 2 panels (few_rows_tile); the columns past the last group, and a
+# last panel in part, go one panel at a time. Depth 300 takes two passes; 700 x 1000 is over 1 MiB
+# of panels (the tiles of more rows then ask for what comes next).
+@pytest.mark.parametrize("K, N", [(1, 64), (64, 100), (64, 256), (300, 200), (700, 1000), (1100, 300)])
+@pytest.mark.parametrize("rows", [1, 2, 3])
+@pytest.mark.parametrize("bias", [False, True])
+def test_a_row_has_the_same_bits_in_a_tile_of_few_rows_as_in_a_full_one(native, K, N, rows, bias):
+    """Whatever tile a row falls in (a batch's size, a thread's share), its sums run in one order."""
+    generator = torch.Generator().manual_seed(K + N + rows)
+    A, B = torch.randn(8, K, generator=generator), torch.randn(K, N, generator=generator)
+    b = torch.randn(N, generator=generator) if bias else None
+    full = native.matmul(A, B, b)
+    assert torch.equal(native.matmul(A[:rows], B, b), full[:rows])
+    assert torch.equal(native.matmul(A[:rows], B.t().contiguous().t(), b), full[:rows])  # B packed from its transpose
+    torch.testing.assert_close(full.double(), A.double() @ B.double() + (b.double() if bias else 0), rtol=0,
+                               atol=1e-6 * (K + 1) ** 0.5 * 8)

@@ -14,6 +14,7 @@
 //
 // Written with GCC vector extensions so that -march=native picks the instructions: AVX-512 (16
 // floats a register, 8 x 32 tile = 16 accumulators of the 32 registers) or AVX2 (8 floats, 6 x 16).
+// A tile of 1 to 3 rows spans 2 or 4 panels instead (side_by_side, few_rows_tile).
 
 #pragma once
 
@@ -189,10 +190,18 @@ struct Strip {  // one tile's rows of A packed k-major: A(r, k) = a[k * MR + r] 
   static constexpr int64_t stride() { return 1; }
 };
 
-// Where a tile's NR columns of B come from: B(k, h·VW .. (h + 1)·VW) = half(k, h), h = 0, 1.
+// Where a tile's columns of B come from: B(k, h·VW .. (h + 1)·VW) = half(k, h), h = 0, 1 (NR columns),
+// or up to 2·G - 1 for a tile of G panels' columns.
 struct Packed {  // a panel of Panels: k-major rows of NR floats, 64-byte aligned
   const float* panel;
   vec half(int64_t k, int64_t h) const { return *reinterpret_cast<const vec*>(panel + k * NR + h * VW); }
+};
+struct Beside {  // panels side by side, `stride` floats apart (their columns follow one another)
+  const float* panel;
+  int64_t stride;
+  vec half(int64_t k, int64_t h) const {
+    return *reinterpret_cast<const vec*>(panel + h / 2 * stride + k * NR + h % 2 * VW);
+  }
 };
 struct InPlace {  // B where it lies: the tile's first column of row k at first + k * ldb
   const float* first;
@@ -207,28 +216,30 @@ struct Ahead {
   int64_t lines = 0;
 };
 
-// C[0:R, 0:NR] = start + A[0:R, 0:K] @ B[0:K, 0:NR], C with row stride ldc; start = C's own values
-// (accumulate), else the bias row (or zero).
-template <int64_t R, typename Source, typename Columns>
+// C[0:R, 0:H·VW] = start + A[0:R, 0:K] @ B[0:K, 0:H·VW], C with row stride ldc; start = C's own
+// values (accumulate), else the bias row (or zero). H = 2: NR columns, one panel.
+template <int64_t R, typename Source, typename Columns, int64_t H = 2>
 inline void tile(int64_t K, const Source& A, const Columns& B, const float* bias, bool accumulate, float* C,
                  int64_t ldc, Ahead ahead = {}) {
-  const vec start0 = bias ? *reinterpret_cast<const vec_u*>(bias) : vec{};
-  const vec start1 = bias ? *reinterpret_cast<const vec_u*>(bias + VW) : vec{};
-  vec acc[R][2];
+  vec start[H];
 #pragma GCC unroll 16
-  for (int64_t r = 0; r < R; ++r) {
-    acc[r][0] = accumulate ? *reinterpret_cast<const vec_u*>(C + r * ldc) : start0;
-    acc[r][1] = accumulate ? *reinterpret_cast<const vec_u*>(C + r * ldc + VW) : start1;
-  }
+  for (int64_t h = 0; h < H; ++h) start[h] = bias ? *reinterpret_cast<const vec_u*>(bias + h * VW) : vec{};
+  vec acc[R][H];
+#pragma GCC unroll 16
+  for (int64_t r = 0; r < R; ++r)
+#pragma GCC unroll 16
+    for (int64_t h = 0; h < H; ++h)
+      acc[r][h] = accumulate ? *reinterpret_cast<const vec_u*>(C + r * ldc + h * VW) : start[h];
   auto update = [&](int64_t k) __attribute__((always_inline)) {  // one rank-1 update
-    const vec b0 = B.half(k, 0);
-    const vec b1 = B.half(k, 1);
+    vec b[H];
+#pragma GCC unroll 16
+    for (int64_t h = 0; h < H; ++h) b[h] = B.half(k, h);
     const float* a = A.column(k);
 #pragma GCC unroll 16
     for (int64_t r = 0; r < R; ++r) {
       const float x = a[r * A.stride()];
-      acc[r][0] += x * b0;
-      acc[r][1] += x * b1;
+#pragma GCC unroll 16
+      for (int64_t h = 0; h < H; ++h) acc[r][h] += x * b[h];
     }
   };
   // Unrolled: four rank-1 updates per loop turn, so the loop's own instructions take fewer of the
@@ -250,10 +261,9 @@ inline void tile(int64_t K, const Source& A, const Columns& B, const float* bias
     for (; k < K; ++k) update(k);
   }
 #pragma GCC unroll 16
-  for (int64_t r = 0; r < R; ++r) {
-    *reinterpret_cast<vec_u*>(C + r * ldc) = acc[r][0];
-    *reinterpret_cast<vec_u*>(C + r * ldc + VW) = acc[r][1];
-  }
+  for (int64_t r = 0; r < R; ++r)
+#pragma GCC unroll 16
+    for (int64_t h = 0; h < H; ++h) *reinterpret_cast<vec_u*>(C + r * ldc + h * VW) = acc[r][h];
 }
 
 template <int64_t R, typename Source, typename Columns>
@@ -263,6 +273,23 @@ inline void tile_of(int64_t rows, int64_t K, const Source& A, const Columns& B, 
     if (rows < R) return tile_of<R - 1>(rows, K, A, B, bias, accumulate, C, ldc, ahead);
   }
   tile<R>(K, A, B, bias, accumulate, C, ldc, ahead);
+}
+
+// A tile of one row holds 2 sums, of 2 rows 4, of 3 rows 6, while the two FMA ports, 4 cycles deep,
+// keep 8 in flight: each update would wait on the one before. Such a tile spans side_by_side(rows)
+// panels instead (8 or 12 sums), whose columns follow one another in C and in the bias. Each sum
+// still runs over k in the same order: the same bits as one panel at a time. (AVX2's 16 registers
+// can't hold 3 rows' 12 sums beside the 4 halves of B they read, so there 3 rows stay in one panel.)
+constexpr int64_t side_by_side(int64_t rows) { return rows == 1 ? 4 : rows == 2 || (rows == 3 && VW == 16) ? 2 : 1; }
+
+// C[0:rows, 0:side_by_side(rows)·NR] where that is more than one panel; B's columns from `Columns`
+// (Beside, InPlace).
+template <typename Columns>
+inline void few_rows_tile(int64_t rows, int64_t K, const RowsOf& A, const Columns& B, const float* bias,
+                          bool accumulate, float* C, int64_t ldc) {
+  if (rows == 1) return tile<1, RowsOf, Columns, 2 * side_by_side(1)>(K, A, B, bias, accumulate, C, ldc);
+  if (rows == 2) return tile<2, RowsOf, Columns, 2 * side_by_side(2)>(K, A, B, bias, accumulate, C, ldc);
+  if constexpr (side_by_side(3) > 1) tile<3, RowsOf, Columns, 2 * side_by_side(3)>(K, A, B, bias, accumulate, C, ldc);
 }
 
 // One tile of `rows` <= MR rows and `cols` <= NR columns: the right edge goes through a full tile.
@@ -310,15 +337,27 @@ inline void gemm(int64_t M, const float* A, int64_t lda, const Panels& B, float*
                   part(p, pass), B.bias(p), accumulate || pass > 0, C + i * ldc + j0, ldc,
                   share > 0 ? Ahead{next + (i - i0) / MR * share * 16, share} : Ahead{});
     };
+    // A block of 1 to 3 rows runs its full panels `side` at a time (few_rows_tile; these tiles don't
+    // ask for what comes next), the rest one at a time: panels [beside, last].
+    const int64_t side = side_by_side(i1 - i0), beside = side > 1 ? N / NR / side * side : 0;
+    auto run_beside = [&](int64_t p, int64_t pass) {
+      const int64_t k0 = pass * depth;
+      few_rows_tile(i1 - i0, std::min(depth, K - k0), RowsOf{A + i0 * lda + k0, lda}, Beside{part(p, pass), K * NR},
+                    B.bias(p), accumulate || pass > 0, C + i0 * ldc + p * NR, ldc);
+    };
     const int64_t last = B.count() - 1;
     if (K <= N) {
-      for (int64_t p = 0; p <= last; ++p)
+      for (int64_t p = 0; p < beside; p += side)
+        for (int64_t pass = 0; pass < passes; ++pass) run_beside(p, pass);
+      for (int64_t p = beside; p <= last; ++p)
         for (int64_t pass = 0; pass < passes; ++pass)
           run(p, pass, pass + 1 < passes ? part(p, pass + 1) : p < last ? part(p + 1, 0) : nullptr);
     } else {
-      for (int64_t pass = 0; pass < passes; ++pass)
-        for (int64_t p = 0; p <= last; ++p)
-          run(p, pass, p < last ? part(p + 1, pass) : pass + 1 < passes ? part(0, pass + 1) : nullptr);
+      for (int64_t pass = 0; pass < passes; ++pass) {
+        for (int64_t p = 0; p < beside; p += side) run_beside(p, pass);
+        for (int64_t p = beside; p <= last; ++p)
+          run(p, pass, p < last ? part(p + 1, pass) : pass + 1 < passes ? part(beside, pass + 1) : nullptr);
+      }
     }
   }
 }
@@ -329,10 +368,17 @@ inline void gemm(int64_t M, const float* A, int64_t lda, const Panels& B, float*
 // tiles over the copy. The same tiles over the same values: the same bits as gemm.
 inline void gemm_in_place(int64_t M, const float* A, int64_t lda, int64_t K, const float* B, int64_t ldb, int64_t N,
                           const float* bias, float* C, int64_t ldc) {
-  for (int64_t i = 0; i < M; i += MR)
-    for (int64_t j = 0; j < N; j += NR)
-      tile_of<MR>(std::min(MR, M - i), K, RowsOf{A + i * lda, lda}, InPlace{B + j, ldb}, bias ? bias + j : nullptr,
-                  false, C + i * ldc + j, ldc);
+  for (int64_t i = 0; i < M; i += MR) {
+    const int64_t rows = std::min(MR, M - i), width = side_by_side(rows) * NR;
+    int64_t j = 0;
+    if (width > NR)  // a tile of 1 to 3 rows: several panels' width at a time, as gemm does
+      for (; j + width <= N; j += width)
+        few_rows_tile(rows, K, RowsOf{A + i * lda, lda}, InPlace{B + j, ldb}, bias ? bias + j : nullptr, false,
+                      C + i * ldc + j, ldc);
+    for (; j < N; j += NR)
+      tile_of<MR>(rows, K, RowsOf{A + i * lda, lda}, InPlace{B + j, ldb}, bias ? bias + j : nullptr, false,
+                  C + i * ldc + j, ldc);
+  }
 }
 
 // sums[j] (+)= the sum over k of B[k, j], for the packed block's columns (first: start from zero).
