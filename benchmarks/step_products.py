@@ -1,6 +1,7 @@
 """One recurrence step's products on one thread: rnnzoo's packed GEMM against MKL's packed-weight sgemm.
 
     python benchmarks/step_products.py [--isa native|avx2] [--rounds 61] [--json out.json]
+                                       [--shapes 1x1024x1024,2x256x1024]
 
 Each step of a fused layer multiplies its thread's rows of x_t and h_{t-1} (the backward pass: of
 dZ_t) by kernels it packed once for the whole call. torch's x86 wheels carry MKL, whose
@@ -13,7 +14,10 @@ median of MKL's rate over rnnzoo's taken round by round (a slow spell of the mac
 both sides of a ratio). The last column says how far MKL's products are from rnnzoo's (the largest
 difference over the largest value), so that a wrong call can't pass for a fast one.
 MKL is looked up in torch's libtorch_cpu at run time; where it is missing (a torch without MKL)
-only rnnzoo's GEMM is timed. Time it on an otherwise idle machine.
+only rnnzoo's GEMM is timed. `--shapes MxKxN,...` times those products instead, one a line (A's
+rows K floats apart): a layer's step at another batch or size, such as the few rows of a stream
+(`1x1024x1536`: one sequence's step of a GRU(1024), one thread's half of its columns). Time it on an
+otherwise idle machine.
 """
 
 import argparse
@@ -51,6 +55,20 @@ def steps() -> dict[str, list[tuple[int, int, int, int]]]:
     return by_step
 
 
+def shapes(text: str) -> dict[str, list[tuple[int, int, int, int]]]:
+    """'MxKxN,...' as steps of one product each, A's rows K floats apart."""
+    products = {}
+    for shape in text.split(","):
+        try:
+            m, k, n = (int(size) for size in shape.strip().lower().split("x"))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{shape.strip()!r}: expected MxKxN, three positive integers") from None
+        if min(m, k, n) < 1:
+            raise argparse.ArgumentTypeError(f"{shape.strip()!r}: expected MxKxN, three positive integers")
+        products[f"{m}x{k}x{n}"] = [(m, k, n, k)]
+    return products
+
+
 def build(folder: Path, isa: str) -> Path:
     from rnnzoo.kernels import settings
     from rnnzoo.kernels.build import cflags
@@ -77,6 +95,8 @@ def main() -> None:
                              "MKL held to AVX2 (to stand for an AVX2 CPU)")
     parser.add_argument("--rounds", type=int, default=61, help="rounds of every engine in turn (default: 61)")
     parser.add_argument("--json", metavar="PATH")
+    parser.add_argument("--shapes", type=shapes, metavar="MxKxN,...",
+                        help="these products instead of the notebook models' steps")
     args = parser.parse_args()
     from rnnzoo.bench.machine import AVX2_ONLY, cpu_fields
     from rnnzoo.lab.environment import cpu_name
@@ -84,7 +104,8 @@ def main() -> None:
     library = Path(torch.__file__).parent / "lib" / "libtorch_cpu.so"
     with tempfile.TemporaryDirectory() as folder:
         binary = build(Path(folder), args.isa)
-        specs = [f"{name}:" + ";".join(",".join(map(str, p)) for p in products) for name, products in steps().items()]
+        specs = [f"{name}:" + ";".join(",".join(map(str, p)) for p in products)
+                 for name, products in (args.shapes or steps()).items()]
         environment = {**os.environ, **(AVX2_ONLY if args.isa == "avx2" else {})}
         ran = subprocess.run([str(binary), str(library), str(args.rounds), *specs], capture_output=True, text=True,
                              env=environment)
@@ -92,7 +113,8 @@ def main() -> None:
         sys.exit(f"step_products: the benchmark failed (exit status {ran.returncode}): {ran.stderr.strip()}")
     lines = ran.stdout.strip().splitlines()
     held = "; MKL held to AVX2" if args.isa == "avx2" else ""
-    print(f"{cpu_name()}; rnnzoo's GEMM built for {args.isa}{held}; one thread, {ROWS} rows a product; {lines[0]}")
+    rows = "" if args.shapes else f", {ROWS} rows a product"
+    print(f"{cpu_name()}; rnnzoo's GEMM built for {args.isa}{held}; one thread{rows}; {lines[0]}")
     print(f"{'step (one thread)':28} {'GFLOP/s: rnnzoo':>16} {'MKL packed':>11} {'MKL sgemm':>10}   "
           f"MKL over rnnzoo: {'packed':>6} {'sgemm':>6}   {'max diff':>8}")
     results = []
@@ -111,7 +133,8 @@ def main() -> None:
         with open(args.json, "w") as handle:
             fields = cpu_fields()
             json.dump({"cpu": cpu_name(), "vendor": fields.get("vendor_id"), "family": fields.get("cpu family"),
-                       "model": fields.get("model"), "isa": args.isa, "rows": ROWS, "rounds": args.rounds,
+                       "model": fields.get("model"), "isa": args.isa, "rows": None if args.shapes else ROWS,
+                       "rounds": args.rounds,
                        "torch": torch.__version__, "results": results}, handle, indent=2)
 
 

@@ -31,3 +31,17 @@ def test_the_step_products_benchmark_times_the_products_it_names(native, tmp_pat
             assert row["mkl_packed_gflops"] > 0 and row["mkl_sgemm_gflops"] > 0, row
             assert row["max_difference"] < 1e-5, row
     assert "SimpleRNN layer 1 forward" in printed.stdout
+
+
+def test_the_benchmark_times_the_shapes_it_is_given(native, tmp_path):
+    """One row over 3 panels and a bit (few-row tiles and a last panel in part), 3 rows two passes deep."""
+    out = tmp_path / "shapes.json"
+    printed = subprocess.run([sys.executable, str(SCRIPT), "--rounds", "1", "--shapes", "1x64x100,3x300x64",
+                              "--json", str(out)], capture_output=True, text=True, timeout=600)
+    assert printed.returncode == 0, printed.stderr
+    results = json.loads(out.read_text())["results"]
+    assert [row["step"] for row in results] == ["1x64x100", "3x300x64"]
+    if torch.backends.mkl.is_available():
+        assert all(row["max_difference"] < 1e-5 for row in results), results
+    wrong = subprocess.run([sys.executable, str(SCRIPT), "--shapes", "1x0x4"], capture_output=True, text=True)
+    assert wrong.returncode == 2 and "expected MxKxN" in wrong.stderr.splitlines()[-1]
