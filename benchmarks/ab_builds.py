@@ -2,11 +2,12 @@
 to the kernels did, timed so that the machine's slow and fast spells fall on both alike.
 
     python benchmarks/ab_builds.py OLD.so [--cases Simple_RNNs,LSTMs,GRUs] [--shapes 64:28,2:1]
-                                   [--modes train,infer] [--rounds 11] [--json FILE]
+                                   [--modes train,infer] [--rounds 11] [--isa avx2] [--json FILE]
 
 OLD.so is another build's library: an earlier one kept in the build cache
 (`ls -t ~/.cache/rnnzoo/build/*/rnnzoo_recurrent.so`, newest first) or one copied aside before a
-change. The other is this tree's, built as usual. The Python side is this tree's for both, so
+change. The other is this tree's, built as usual (`--isa avx2`: both builds held to AVX2, OLD.so
+then being an `rnnzoo_recurrent_avx2.so`). The Python side is this tree's for both, so
 OLD.so must take the same arguments. OLD.so is loaded under a module name of its own (Python keeps
 extension modules by name: loaded as `rnnzoo_recurrent` it would be this build again, and every
 ratio 1), and both builds run with this build's calibration choices, so that only the kernels
@@ -36,7 +37,8 @@ from rnnzoo.process import tune_malloc
 
 
 def load_other(path: str):
-    spec = importlib.util.spec_from_file_location("ab_other.rnnzoo_recurrent", path)
+    """The library at `path` as a module of its own, named as this ISA's build is (its init function's)."""
+    spec = importlib.util.spec_from_file_location(f"ab_other.{build.module_name()}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -71,17 +73,26 @@ def main(argv=None) -> None:
     parser.add_argument("--shapes", default="64:28", help="batch:steps, comma-separated (default: the notebook's)")
     parser.add_argument("--modes", default="train,infer", help="train, infer or both")
     parser.add_argument("--rounds", type=int, default=11)
+    parser.add_argument("--isa", choices=("native", "avx2"), default="native",
+                        help="the instructions both builds are for (avx2: to stand for an AVX2 CPU)")
     parser.add_argument("--json", metavar="FILE", help="write the results here as well")
     args = parser.parse_args(argv)
     tune_malloc()
+    settings.configure(isa=args.isa)
+    if not Path(args.other).is_file():
+        sys.exit(f"ab_builds: no library at {args.other} (expected another build's {build.module_name()}.so)")
+    if Path(args.other).resolve() == (build.build_dir() / f"{build.module_name()}.so").resolve():
+        sys.exit(f"ab_builds: {args.other} is this tree's build (expected another one)")
+    try:
+        other = load_other(args.other)
+    except ImportError:
+        sys.exit(f"ab_builds: {args.other} is not a build of the kernels for isa={args.isa} (expected another "
+                 f"build's {build.module_name()}.so)")
     this = build.native()
     if this is None:
         sys.exit("ab_builds: this tree's native kernels could not be built")
-    if not Path(args.other).is_file():
-        sys.exit(f"ab_builds: no library at {args.other} (expected another build's rnnzoo_recurrent.so)")
     if Path(args.other).resolve() == Path(this.__file__).resolve():
         sys.exit(f"ab_builds: {args.other} is this tree's build (expected another one)")
-    other = load_other(args.other)
     if other is this:
         sys.exit(f"ab_builds: {args.other} was loaded as this tree's build (a module name of its own needed)")
     chosen = calibration._path()  # this build's calibration file, for both builds

@@ -42,3 +42,16 @@ def test_bad_arguments_are_one_line_errors(native, tmp_path):
         printed = run(*args)
         assert printed.returncode == 1
         assert message in printed.stderr.strip().splitlines()[-1]
+
+
+def test_a_build_for_other_instructions_is_refused_before_anything_is_built(native, tmp_path):
+    """--isa avx2 wants an rnnzoo_recurrent_avx2.so (its module name is its init function's): this
+    ISA's library is refused in one line, before this tree's AVX2 kernels would be compiled."""
+    other = tmp_path / "rnnzoo_recurrent.so"
+    shutil.copy(native.__file__, other)
+    printed = run(other, "--isa", "avx2")
+    assert printed.returncode == 1, printed.stderr
+    assert printed.stderr.strip().splitlines()[-1] == (
+        f"ab_builds: {other} is not a build of the kernels for isa=avx2 (expected another build's "
+        "rnnzoo_recurrent_avx2.so)")
+    assert "compiling" not in printed.stderr
