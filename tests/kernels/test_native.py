@@ -1,5 +1,7 @@
 """The native kernels really run (a spy) and compute what the hoisted path does (their build: test_build.py)."""
 
+import re
+
 import pytest
 import torch
 
@@ -36,14 +38,21 @@ def test_fused_native_kernel_really_ran(kind, in_loop, native, kernel_settings, 
         assert spy.calls == ["matmul", "forward", "backward", "recurrent_gradient", "matmul", "matmul_tn"]
 
 
+def argument_names(function) -> list[str]:
+    """The names of a native entry point's arguments, in order, from the signature pybind11 documents."""
+    signature = function.__doc__.split(") ->")[0].split("(", 1)[1]
+    return re.findall(r"(?:^|, )(\w+): ", signature)
+
+
 class ForwardSpy:
     """The native module, recording what `record(arguments, result)` makes of every forward call."""
 
     def __init__(self, module, record):
         self.module, self.record, self.seen = module, record, []
 
-    def forward(self, **arguments):
-        result = self.module.forward(**arguments)
+    def forward(self, *given, **arguments):
+        result = self.module.forward(*given, **arguments)
+        arguments.update(zip(argument_names(self.module.forward), given))
         self.seen.append(self.record(arguments, result))
         return result
 
@@ -125,13 +134,18 @@ def test_auto_splits_by_rows_for_a_small_kernel_or_enough_rows(native, torch_thr
     assert native.split_of(**shape, split="rows") == ("one thread" if batch == 1 else "rows")
 
 
-def test_the_kernels_take_keyword_arguments_only(native):
+def test_forward_takes_its_arguments_by_name_or_in_their_documented_order(native):
     U, h0, xp = torch.randn(4, 4), torch.zeros(2, 4), torch.randn(2, 3, 4)
-    with pytest.raises(TypeError):
-        native.forward(0, 2, 1, xp, None, None, None, U, None, h0, None, None, False)
     result = native.forward(kind=0, recurrent_activation=2, activation=1, xp=xp, U=U, h0=h0, save=False)
     assert result.Y.shape == (2, 3, 4) and torch.equal(result.h, result.Y[:, -1])
     assert result.c is None and result.C is None and result.gates is None  # SimpleRNN, no backward to come
+    named = dict(kind=0, recurrent_activation=2, activation=1, xp=xp, x=None, kernel=None, input_bias=None, U=U,
+                 brec=None, h0=h0, c0=None, lengths=None, save=False, out=None, sequence=True, split="auto",
+                 keep=None)
+    assert argument_names(native.forward) == list(named)  # the order fused.py calls it in
+    assert torch.equal(native.forward(*named.values()).Y, result.Y)
+    with pytest.raises(TypeError):  # the other entry points by name only
+        native.backward(0, 2, 1, U, result.Y, h0)
 
 
 def test_reference_backend_never_calls_the_kernels(native, monkeypatch):

@@ -35,10 +35,15 @@ from .cell import ACTIVATION_CODES, CellSpec, Kind
 LINEAR = ACTIVATION_CODES["linear"]
 
 
-def cell_arguments(cell: CellSpec) -> dict:
-    """The cell as the native entry points name it: its kind and activation codes."""
+def cell_codes(cell: CellSpec) -> tuple[int, int, int]:
+    """The cell as the native entry points take it: (kind, recurrent activation, activation) codes."""
     recurrent = LINEAR if cell.recurrent_activation_code is None else cell.recurrent_activation_code
-    return dict(kind=int(cell.kind), activation=cell.activation_code, recurrent_activation=recurrent)
+    return int(cell.kind), recurrent, cell.activation_code
+
+
+def cell_arguments(cell: CellSpec) -> dict:
+    """cell_codes(cell) by the native entry points' names."""
+    return dict(zip(("kind", "recurrent_activation", "activation"), cell_codes(cell)))
 
 
 class NativeEngine:
@@ -59,11 +64,10 @@ class NativeEngine:
         keep = None
         if own and not save and U.dtype == torch.float32:
             keep = cell.kept_panels.pop() if cell.kept_panels else _new_buffer()
-        try:
+        try:  # in the order of its arguments: by keyword, pybind11 makes a string of every name each call
             result = self.module.forward(
-                **cell_arguments(cell), xp=xp, x=x, kernel=cell.kernel if in_loop else None,
-                input_bias=cell.input_bias if in_loop else None, U=U, brec=brec, h0=h0, c0=c0, lengths=lengths,
-                save=save, out=out, sequence=sequence, split=settings.current().split, keep=keep)
+                *cell_codes(cell), xp, x, cell.kernel if in_loop else None, cell.input_bias if in_loop else None,
+                U, brec, h0, c0, lengths, save, out, sequence, settings.current().split, keep)
         finally:
             if keep is not None:
                 cell.kept_panels.append(keep)

@@ -1,5 +1,7 @@
 // The Python module of rnnzoo's native kernels: one extension built from every file in this folder.
-// The recurrence's entry points take keyword arguments only, and return named tensors.
+// The recurrence's entry points take keyword arguments, and return named tensors. forward takes them
+// in order too: fused.py calls it so, since by keyword pybind11 makes a string of every argument's
+// name on every call, which a one-step call notices.
 
 #include <pybind11/stl.h>
 #include <torch/csrc/utils/pybind.h>  // pybind11 and the tensor casters, without the C++ frontend
@@ -48,7 +50,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
         "kernel and input bias; Y is written into out if given; without save and sequence it is only a ring "
         "of the last two steps; gates and extra are kept for the backward pass with save; keep (float32, "
         "outliving the call, lent with weights that outlive it) holds the packed kernels between calls",
-        without_gil(), py::kw_only(), py::arg("kind"), py::arg("recurrent_activation"), py::arg("activation"),
+        without_gil(), py::arg("kind"), py::arg("recurrent_activation"), py::arg("activation"),
         py::arg("xp") = py::none(), py::arg("x") = py::none(), py::arg("kernel") = py::none(),
         py::arg("input_bias") = py::none(), py::arg("U"), py::arg("brec") = py::none(), py::arg("h0"),
         py::arg("c0") = py::none(), py::arg("lengths") = py::none(), py::arg("save"), py::arg("out") = py::none(),

@@ -223,15 +223,22 @@ void guarded(Failure& failure, const Work& work) {
 
 // Runs body(thread, team, failure) in one OpenMP region with the caller's thread-local state (grad
 // mode, inference mode, ...) on every thread, as at::parallel_for does.
+// One thread runs it right here: opening a region and copying the state cost more than a small
+// call's step (its barriers, outside a region, bind to a team of one).
 template <typename Body>
 void in_parallel(int64_t threads, const Body& body) {
-  at::ThreadLocalState state;
   Failure failure;
-#pragma omp parallel num_threads(threads)
-  {
-    at::ThreadLocalStateGuard guard(state);
+  if (threads == 1) {
     FlushDenormals flush;
-    body(static_cast<int64_t>(omp_get_thread_num()), static_cast<int64_t>(omp_get_num_threads()), failure);
+    body(0, 1, failure);
+  } else {
+    at::ThreadLocalState state;
+#pragma omp parallel num_threads(threads)
+    {
+      at::ThreadLocalStateGuard guard(state);
+      FlushDenormals flush;
+      body(static_cast<int64_t>(omp_get_thread_num()), static_cast<int64_t>(omp_get_num_threads()), failure);
+    }
   }
   if (failure.error) std::rethrow_exception(failure.error);
 }
@@ -531,12 +538,12 @@ ForwardResult forward_impl(const Problem& p, const LayerInputs& inputs, const at
   at::Tensor C, X;
   if (p.kind == LSTM) {
     C = at::empty({save ? T_ + 1 : 2, B, U}, options);  // inference keeps only c_t and c_{t+1}
-    C[0].copy_(c0);
+    TORCH_CHECK(c0.numel() == B * U, "c0 must be (B, U)");
+    std::memcpy(C.data_ptr<T>(), c0.data_ptr<T>(), B * U * sizeof(T));  // c0 contiguous
   }
   const bool gated = p.kind != SIMPLE && save;  // SimpleRNN's only "gate" is h itself
   if (gated) X = at::empty({T_, B, U}, options);
   at::Tensor Gs = gated ? at::empty({T_, B, G * U}, options) : at::Tensor();
-  at::Tensor U_det = U_.detach();
   const Split split = split_work(B, T_, U, U_.numel() * U_.element_size(), p.split);
   const auto& blocks = split.blocks;
   const int64_t threads = static_cast<int64_t>(blocks.size());
@@ -572,11 +579,9 @@ ForwardResult forward_impl(const Problem& p, const LayerInputs& inputs, const at
   // another's; the first block is the largest). One per thread, not per block: a split by units has
   // up to four blocks a thread, and at a batch of one each allocation cost more than the step's arithmetic.
   const int64_t room = blocks.empty() ? 0 : G * blocks.front().rows() * blocks.front().n();
-  std::vector<at::Tensor> Z(split.team), XS(split.team);
-  for (int64_t s = 0; s < split.team; ++s) {
-    Z[s] = at::empty({room}, options);
-    if (in_loop) XS[s] = at::empty({room}, options);
-  }
+  const at::Tensor scratch = at::empty({split.team * (in_loop ? 2 : 1) * room}, options);  // Z's, then XS's
+  T* const Z = scratch.data_ptr<T>();  // thread s's at Z + s·room
+  T* const XS = Z + split.team * room;
   const float* input_bias = inputs.b.defined() ? inputs.b.data_ptr<float>() : nullptr;
   for (int64_t k = 0; k < threads; ++k) {
     const Block& block = blocks[k];
@@ -594,13 +599,13 @@ ForwardResult forward_impl(const Problem& p, const LayerInputs& inputs, const at
         if (storage) storage += packed::Panels::size(F, column.size());
       }
       const int64_t n = static_cast<int64_t>(column.size());
-      panels.emplace_back(U, U_det.data_ptr<float>(), G * U, std::move(column), nullptr, storage);
+      panels.emplace_back(U, U_.data_ptr<float>(), G * U, std::move(column), nullptr, storage);
       if (storage) storage += packed::Panels::size(U, n);
     } else if (block.n() == U) {
-      packed[k] = U_det.contiguous();
+      packed[k] = U_.contiguous();
     } else {
       std::vector<at::Tensor> columns;
-      for (int64_t g = 0; g < G; ++g) columns.push_back(U_det.narrow(1, g * U + block.u0, block.n()));
+      for (int64_t g = 0; g < G; ++g) columns.push_back(U_.narrow(1, g * U + block.u0, block.n()));
       packed[k] = at::cat(columns, 1).contiguous();
     }
   }
@@ -619,29 +624,29 @@ ForwardResult forward_impl(const Problem& p, const LayerInputs& inputs, const at
   // Step t of block k's rows and units (or of `block`, rows taken from block k), on thread s's scratch.
   auto step = [&](int64_t s, int64_t k, const Block& block, int64_t t) {
     const int64_t width = G * block.n();
-    T* z = Z[s].data_ptr<T>();
+    T* z = Z + s * room;
     Projected<T> in{nullptr, 0, 0, 0, 0};
     if (!in_loop) {
       in = {inputs.xp.data_ptr<T>() + block.u0, 0, inputs.xp.stride(0), inputs.xp.stride(1), U};
     } else if constexpr (own_gemm) {  // (rows, F) @ (F, G·n) + b, rows T·F apart
       const float* x_t = inputs.x.data_ptr<float>() + (block.b0 * T_ + t) * F;
       if (in_place)
-        product_in_place(block, x_t, T_ * F, F, inputs.W.data_ptr<float>(), input_bias, XS[s].data_ptr<float>());
+        product_in_place(block, x_t, T_ * F, F, inputs.W.data_ptr<float>(), input_bias, XS + s * room);
       else
-        packed::gemm(block.rows(), x_t, T_ * F, input_panels[split.by_rows ? 0 : k], XS[s].data_ptr<float>(), width);
-      in = {XS[s].data_ptr<T>(), block.b0, width, 0, block.n()};
+        packed::gemm(block.rows(), x_t, T_ * F, input_panels[split.by_rows ? 0 : k], XS + s * room, width);
+      in = {XS + s * room, block.b0, width, 0, block.n()};
     }
     // (rows, U) @ (U, G·n)
     if (t == 0 && zero_start)
       std::fill_n(z, block.rows() * width, T(0));
     else if constexpr (own_gemm) {
       if (in_place)
-        product_in_place(block, H.row(t, block.b0), H.stride(t), U, U_det.data_ptr<float>(), nullptr, z);
+        product_in_place(block, H.row(t, block.b0), H.stride(t), U, U_.data_ptr<float>(), nullptr, z);
       else
         packed::gemm(block.rows(), H.row(t, block.b0), H.stride(t), panels[split.by_rows ? 0 : k], z, width);
     } else {
       const at::Tensor h_prev = t == 0 ? h0c : Y.select(1, ring ? (t - 1) & 1 : t - 1);
-      at::Tensor out = Z[s].narrow(0, 0, block.rows() * width).view({block.rows(), width});
+      at::Tensor out = scratch.narrow(0, s * room, block.rows() * width).view({block.rows(), width});
       at::mm_out(out, h_prev.narrow(0, block.b0, block.rows()), packed[k]);
     }
     forward_rows<T>(p, t, block, z, in, brec, H, Cd, C.defined() ? C.size(0) : 1, Gd, Xd);
@@ -679,12 +684,15 @@ ForwardResult forward_impl(const Problem& p, const LayerInputs& inputs, const at
   });
   if (kept && !packed_already) kept->done();
   // Padded steps carry the state, so the last step's is every sequence's final state.
+  // Copied row by row, not with select and clone: two ops fewer, which a one-step call notices.
   ForwardResult out;
   out.Y = Y;
-  out.h = T_ == 0 ? h0c.clone() : Y.select(1, ring ? (T_ - 1) & 1 : T_ - 1).clone();
+  out.h = at::empty({B, U}, options);
+  for (int64_t b = 0; b < B; ++b) std::memcpy(out.h.data_ptr<T>() + b * U, H.row(T_, b), U * sizeof(T));
   if (p.kind == LSTM) {
     out.C = C;
-    out.c = C[T_ % C.size(0)].clone();
+    out.c = at::empty({B, U}, options);
+    std::memcpy(out.c.data_ptr<T>(), Cd + (T_ % C.size(0)) * B * U, B * U * sizeof(T));
   }
   if (gated) {
     out.gates = Gs;
@@ -806,7 +814,6 @@ BackwardResult backward_impl(const Problem& p, const at::Tensor& U_, const at::T
   at::Tensor DRh = p.kind == GRU ? at::empty({B, T_, U}, options) : at::Tensor();
   const int64_t KZ = p.kind == GRU ? (G - 1) * U : G * U;
   const bool products = T_ > 1 || need_dh0;  // else the one step's product, which only makes dh_0, is skipped
-  at::Tensor U_det = U_.detach();
   const Split split = split_work(B, T_, U, U_.numel() * U_.element_size(), p.split);
   const auto& blocks = split.blocks;
   const int64_t threads = static_cast<int64_t>(blocks.size());
@@ -831,11 +838,11 @@ BackwardResult backward_impl(const Problem& p, const at::Tensor& U_, const at::T
       if (products && !(split.by_rows && k > 0)) {
         std::vector<int64_t> column;  // column j of U^T is row u0 + j of U
         for (int64_t j = block.u0; j < block.u1; ++j) column.push_back(j * G * U);
-        panels.emplace_back(KZ, U_det.data_ptr<float>(), 1, column);
-        if (DRh.defined()) panels_h.emplace_back(U, U_det.data_ptr<float>() + KZ, 1, std::move(column));
+        panels.emplace_back(KZ, U_.data_ptr<float>(), 1, column);
+        if (DRh.defined()) panels_h.emplace_back(U, U_.data_ptr<float>() + KZ, 1, std::move(column));
       }
     } else {
-      rows[k] = U_det.narrow(0, block.u0, block.n());  // (n, G·U): dh_{t-1}[:, u0:u1] = dZ_t @ rows^T
+      rows[k] = U_.narrow(0, block.u0, block.n());  // (n, G·U): dh_{t-1}[:, u0:u1] = dZ_t @ rows^T
       tmp_of[k] = carried[0].narrow(0, offset[k], block.rows() * block.n()).view({block.rows(), block.n()});
     }
     if (dc_start.defined())  // dc starts as the final state's gradient
@@ -990,17 +997,20 @@ ForwardResult forward(int64_t kind, int64_t recurrent_activation, int64_t activa
                       const c10::optional<at::Tensor>& out, bool sequence, const std::string& split,
                       const c10::optional<at::Tensor>& keep) {
   TORCH_CHECK(xp.has_value() != x.has_value(), "give the projected inputs xp or the inputs x, not both");
+  // Nothing made here joins a graph: no tensor needs detaching first (a detach is a dispatched op,
+  // and a one-step call's ops cost more than its arithmetic).
+  at::NoGradGuard no_grad;
   LayerInputs inputs;
   int64_t B, T;
   if (xp.has_value()) {
-    inputs.xp = xp->detach();
+    inputs.xp = *xp;
     TORCH_CHECK(inputs.xp.dim() == 3 && inputs.xp.stride(2) == 1, "xp must be (B, T, G*U) with unit inner stride");
     B = inputs.xp.size(0), T = inputs.xp.size(1);
   } else {
-    inputs.x = x->detach().contiguous();
+    inputs.x = x->contiguous();
     TORCH_CHECK(kernel.has_value(), "the inputs x come with their kernel");
-    inputs.W = kernel->detach().contiguous();
-    inputs.b = input_bias.has_value() ? input_bias->detach().contiguous() : at::Tensor();
+    inputs.W = kernel->contiguous();
+    inputs.b = input_bias.has_value() ? input_bias->contiguous() : at::Tensor();
     TORCH_CHECK(inputs.x.dim() == 3 && inputs.W.dim() == 2 && inputs.W.size(0) == inputs.x.size(2),
                 "x must be (B, T, F) and kernel (F, G*U), got ", inputs.x.sizes(), " and ", inputs.W.sizes());
     TORCH_CHECK(!inputs.b.defined() || (inputs.b.dim() == 1 && inputs.b.size(0) == inputs.W.size(1)),
@@ -1018,12 +1028,11 @@ ForwardResult forward(int64_t kind, int64_t recurrent_activation, int64_t activa
                                Y.stride(2) == 1 && Y.stride(1) == p.U && Y.scalar_type() == U.scalar_type()),
               "out must be (B, T, U) = (", p.B, ", ", p.T, ", ", p.U, ") of ", U.scalar_type(),
               " with contiguous time steps, got ", Y.sizes(), " with strides ", Y.strides());
-  at::Tensor b = brec.has_value() ? brec->detach().contiguous() : at::Tensor();
-  at::Tensor c = c0.has_value() ? c0->detach() : at::Tensor();
-  at::NoGradGuard no_grad;
+  at::Tensor b = brec.has_value() ? brec->contiguous() : at::Tensor();
+  at::Tensor c = c0.has_value() ? c0->contiguous() : at::Tensor();
   ForwardResult result;
   AT_DISPATCH_FLOATING_TYPES(U.scalar_type(), "rnnzoo_forward", [&] {
-    result = forward_impl<scalar_t>(p, inputs, U, b, h0.detach(), c, save, Y, sequence, keep);
+    result = forward_impl<scalar_t>(p, inputs, U, b, h0, c, save, Y, sequence, keep);
   });
   return result;
 }
