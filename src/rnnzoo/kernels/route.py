@@ -66,24 +66,23 @@ def plan(cell: CellSpec, x: torch.Tensor, state: tuple, lengths: torch.Tensor | 
 
     The answer is kept with the record and given again while the question is the same: everything
     below reads only the record, what the key lists, and this module's constants."""
-    key = (x.dtype, x.device, *x.shape[:2], training, torch.is_grad_enabled(), x.requires_grad,
-           *[s.requires_grad for s in state], *[w is not None and w.requires_grad for w in cell.weights],
-           lengths is None, settings.current(), build.native() is not None, library.ROUTES, CHUNK_BYTES,
-           MIN_CHUNK_STEPS, LOW_MEMORY_BYTES)
+    backward = backward_to_come(x, *cell.weights, *state)  # all that grad mode and requires_grad decide
+    key = (x.dtype, x.device, *x.shape[:2], training, backward, lengths is None,
+           settings.current(), build.native() is not None, library.ROUTES, CHUNK_BYTES, MIN_CHUNK_STEPS,
+           LOW_MEMORY_BYTES)
     last = cell.last_plan[-1] if cell.last_plan else None  # one read: another thread may replace it
     if last is not None and last[0] == key:
         return last[1]
-    chosen = choose(cell, x, state, lengths, training)
+    chosen = choose(cell, x, lengths, training, backward)
     cell.last_plan[:] = [(key, chosen)]
     return chosen
 
 
-def choose(cell: CellSpec, x: torch.Tensor, state: tuple, lengths: torch.Tensor | None, training: bool) -> Plan:
+def choose(cell: CellSpec, x: torch.Tensor, lengths: torch.Tensor | None, training: bool, backward: bool) -> Plan:
     if cell.kind is None:
         return Plan(None, cell.reason or f"there is no fused kernel for {cell.name}")
     if training and cell.recurrent_dropout > 0:
         return Plan(None, "recurrent_dropout > 0 while training is not fused (its masks act inside every product)")
-    backward = backward_to_come(x, *cell.weights, *state)
     not_library = library.ineligible_reason(cell, x, lengths)
     if not_library is None:
         return Plan("library", backward=backward, training=training)

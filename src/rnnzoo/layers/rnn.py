@@ -110,8 +110,9 @@ class RNN(Layer):
         self.activity_losses: list[torch.Tensor] = []  # from the last call, as Keras' layer.losses
         self.stateful = stateful
         if stateful:  # empty until the first call fixes the batch size
-            for i in range(cell.state_count):
-                self.register_buffer(f"state_{i}", torch.empty(0))
+            self.state_names = tuple(f"state_{i}" for i in range(cell.state_count))
+            for name in self.state_names:
+                self.register_buffer(name, torch.empty(0))
 
     def build(self, input_shape: Shape) -> None:
         if len(input_shape) != 3:
@@ -208,7 +209,8 @@ class RNN(Layer):
     # layer streaming one step at a time would otherwise spend more in nn.Module's __getattr__ and
     # __setattr__ than in its kernels.
     def _kept_state(self) -> tuple[torch.Tensor, ...] | None:
-        state = tuple(self._buffers[f"state_{i}"] for i in range(self._modules["cell"].state_count))
+        buffers = self._buffers
+        state = tuple([buffers[name] for name in self.state_names])
         if state[0].numel() == 0:
             return None
         if state[0].is_inference() and not torch.is_inference_mode_enabled():
@@ -216,9 +218,11 @@ class RNN(Layer):
         return state
 
     def _keep_state(self, state: tuple) -> None:
-        # Detached: truncated backpropagation through time ends at the call's first step.
-        for i, s in enumerate(state):
-            self._buffers[f"state_{i}"] = s.detach()  # registered in __init__
+        # Detached where it carries a graph: truncated backpropagation through time ends at the
+        # call's first step (at inference a detach would only cost a torch call).
+        buffers = self._buffers
+        for name, s in zip(self.state_names, state):  # registered in __init__
+            buffers[name] = s.detach() if s.requires_grad else s
 
     def reset_state(self, states=None) -> None:
         """Keras' reset_state(): the kept state to zeros, or to `states` (one tensor per state)."""
@@ -235,10 +239,10 @@ class RNN(Layer):
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # The kept state's shape is fixed by the batch size of the first call; take the saved one's.
         if self.stateful:
-            for i in range(self.cell.state_count):
-                saved = state_dict.get(f"{prefix}state_{i}")
+            for name in self.state_names:
+                saved = state_dict.get(prefix + name)
                 if saved is not None:
-                    setattr(self, f"state_{i}", torch.empty_like(saved))
+                    setattr(self, name, torch.empty_like(saved))
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def plan(self, inputs: torch.Tensor, lengths=None, initial_state=None, mask=None) -> kernels.Plan:
@@ -284,7 +288,7 @@ class RNN(Layer):
         if given is None:
             return zeros
         state = (given,) if isinstance(given, torch.Tensor) else tuple(given)
-        if len(state) != len(zeros) or any(s.shape != z.shape for s, z in zip(state, zeros)):
+        if len(state) != len(zeros) or [s.shape for s in state] != [z.shape for z in zeros]:
             expected = [tuple(s.shape) for s in zeros]
             raise ValueError(f"{self.name} expects initial_state of {len(expected)} tensor(s) of shape "
                              f"{', '.join(map(str, expected))}, got {[tuple(s.shape) for s in state]}")
