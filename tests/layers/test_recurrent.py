@@ -112,6 +112,19 @@ def test_initial_state_is_used(kind):
 
 
 @pytest.mark.parametrize("kind", LAYERS)
+@pytest.mark.parametrize("backend", ["fused", "reference"])
+def test_a_stateful_layer_keeps_its_state_without_the_graph(kind, backend):
+    layer = LAYERS[kind](U, input_dim=F, stateful=True, backend=backend)
+    x = torch.randn(B, T, F)
+    for _ in range(2):  # the second backward ends at its call's first step (it can't go through the first)
+        layer(x).sum().backward()
+    assert all(s.grad_fn is None and not s.requires_grad for s in layer._kept_state())
+    with torch.no_grad():
+        output = layer.float()(x)
+    torch.testing.assert_close(layer._kept_state()[0], output, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("kind", LAYERS)
 @pytest.mark.parametrize("rates", [(0.3, 0.0), (0.0, 0.4), (0.3, 0.4)])
 def test_dropout_masks_apply_as_keras(kind, rates, monkeypatch):
     """With the masks fixed, training output equals the reference using Keras' per-gate masks."""
