@@ -538,7 +538,7 @@ ForwardResult forward_impl(const Problem& p, const LayerInputs& inputs, const at
   at::Tensor C, X;
   if (p.kind == LSTM) {
     C = at::empty({save ? T_ + 1 : 2, B, U}, options);  // inference keeps only c_t and c_{t+1}
-    TORCH_CHECK(c0.numel() == B * U, "c0 must be (B, U)");
+    TORCH_CHECK(c0.defined() && c0.numel() == B * U, "an LSTM's c0 must be (B, U)");
     std::memcpy(C.data_ptr<T>(), c0.data_ptr<T>(), B * U * sizeof(T));  // c0 contiguous
   }
   const bool gated = p.kind != SIMPLE && save;  // SimpleRNN's only "gate" is h itself
@@ -578,7 +578,9 @@ ForwardResult forward_impl(const Problem& p, const LayerInputs& inputs, const at
   // (rows, G·n) of its block, with room for the largest (a thread may run rows or units taken from
   // another's; the first block is the largest). One per thread, not per block: a split by units has
   // up to four blocks a thread, and at a batch of one each allocation cost more than the step's arithmetic.
-  const int64_t room = blocks.empty() ? 0 : G * blocks.front().rows() * blocks.front().n();
+  // All of them are one allocation, each a whole number of cache lines (no line written by two threads).
+  constexpr int64_t LINE = 64 / sizeof(T);
+  const int64_t room = blocks.empty() ? 0 : (G * blocks.front().rows() * blocks.front().n() + LINE - 1) / LINE * LINE;
   const at::Tensor scratch = at::empty({split.team * (in_loop ? 2 : 1) * room}, options);  // Z's, then XS's
   T* const Z = scratch.data_ptr<T>();  // thread s's at Z + s·room
   T* const XS = Z + split.team * room;
