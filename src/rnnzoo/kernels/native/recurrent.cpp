@@ -1069,12 +1069,12 @@ std::vector<at::Tensor> recurrent_gradient(const at::Tensor& Y, const at::Tensor
   TORCH_CHECK(DR.dim() == 3 && DR.is_contiguous() && DR.size(0) == Y.size(0) && DR.size(1) == Y.size(1),
               "DR must be contiguous (B, T, G*U) for Y's B and T");
   TORCH_CHECK(h0.dim() == 2 && h0.size(0) == Y.size(0) && h0.size(1) == Y.size(2), "h0 must be (B, U)");
-  const at::Tensor DRh = DRh_.has_value() ? DRh_->detach() : at::Tensor();
+  const at::Tensor DRh = DRh_.has_value() ? *DRh_ : at::Tensor();
   TORCH_CHECK(!DRh.defined() || (DRh.is_contiguous() && DRh.sizes() == Y.sizes() && DR.size(2) >= Y.size(2) &&
                                  DRh.scalar_type() == at::kFloat),
               "dr_h must be contiguous float32 (B, T, U) for Y's B, T and U");
   TORCH_CHECK(Y.scalar_type() == at::kFloat && DR.scalar_type() == at::kFloat && h0.scalar_type() == at::kFloat,
               "the recurrent gradient runs natively in float32 only");
-  at::NoGradGuard no_grad;
-  return recurrent_gradient_impl(Y.detach(), h0.detach().contiguous(), DR.detach(), DRh, has_brec);
+  at::NoGradGuard no_grad;  // as in forward: nothing to detach
+  return recurrent_gradient_impl(Y, h0.contiguous(), DR, DRh, has_brec);
 }
