@@ -20,8 +20,9 @@ $RNNZOO_CALIBRATION_DIR, where set, keeps the choices there instead, as `<build 
     shape class   the product, its depth and width exactly, and its rows rounded up to a power of two
                   (at least 256); not the thread count, which threads.py may change during a run: a
                   shape keeps its engine, timed at the count of its first call
-    timing        each engine once to warm up, then the best of three runs, the engines taking turns,
-                  on the first CALIBRATION_ROWS rows (a larger product runs at the same rate)
+    timing        each engine once to warm up, then its best run of at least three, more for a quick
+                  product (until the runs add up to BUDGET_S), the engines taking turns, on the first
+                  CALIBRATION_ROWS rows (a larger product runs at the same rate)
 
 A choice stays until it is forgotten: a shape timed while the machine was busy (a test run, another
 job) may keep a slower engine, so `forget()` (what `rnnzoo bench --recalibrate` calls) drops the
@@ -44,6 +45,7 @@ from pathlib import Path
 from . import build
 
 CALIBRATION_ROWS = 4096
+MIN_ROUNDS, MAX_ROUNDS, BUDGET_S = 3, 100, 0.02  # how long fastest() times the engines
 FILE = "calibration.json"
 
 _lock = threading.Lock()
@@ -89,16 +91,22 @@ def choose(product: str, rows: int, depth: int, width: int, runners: dict[str, C
 
 
 def fastest(runners: dict[str, Callable[[int], object]], rows: int) -> str:
-    """The engine whose best of three runs (after one to warm up) is the shortest. The engines take
-    turns, round by round, so that a slow spell of the machine falls on all of them."""
+    """The engine whose best run (after one to warm up) is the shortest. The engines take turns, round
+    by round, so that a slow spell of the machine falls on all of them: at least MIN_ROUNDS rounds, and
+    more while the timed runs add up to less than BUDGET_S (up to MAX_ROUNDS), since a product of
+    microseconds timed three times, as a process starts, is mostly noise."""
     for run in runners.values():
         run(rows)
     best = dict.fromkeys(runners, float("inf"))
-    for _ in range(3):
+    spent, rounds = 0.0, 0
+    while rounds < MIN_ROUNDS or (spent < BUDGET_S and rounds < MAX_ROUNDS):
         for engine, run in runners.items():
             start = time.perf_counter()
             run(rows)
-            best[engine] = min(best[engine], time.perf_counter() - start)
+            took = time.perf_counter() - start
+            best[engine] = min(best[engine], took)
+            spent += took
+        rounds += 1
     return min(best, key=best.get)
 
 
