@@ -28,7 +28,8 @@ def runners(delays: dict, calls: list):
     def runner(name):
         def run(rows):
             calls.append((name, rows))
-            time.sleep(delays[name])
+            if delays[name]:
+                time.sleep(delays[name])
         return run
     return {name: runner(name) for name in delays}
 
@@ -49,7 +50,7 @@ def test_the_fastest_engine_is_chosen_and_kept_in_the_build_folder(folder, capsy
 def test_a_quick_product_is_timed_over_more_rounds(folder):
     calls = []
     calibration.choose("weight_grad", 2, 256, 256, runners({"native": 0.0, "blas": 0.0}, calls))
-    assert len(calls) == 2 * (1 + calibration.MAX_ROUNDS)  # three rounds of microseconds would be noise
+    assert len(calls) > 2 * (1 + calibration.MIN_ROUNDS)  # three rounds of microseconds would be noise
 
 
 def test_a_known_shape_class_is_not_timed_again_even_in_another_process(folder):
