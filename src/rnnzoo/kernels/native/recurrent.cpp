@@ -222,9 +222,9 @@ void guarded(Failure& failure, const Work& work) {
 }
 
 // Runs body(thread, team, failure) in one OpenMP region with the caller's thread-local state (grad
-// mode, inference mode, ...) on every thread, as at::parallel_for does.
-// One thread runs it right here: opening a region and copying the state cost more than a small
-// call's step (its barriers, outside a region, bind to a team of one).
+// mode, inference mode, ...) on every thread, as at::parallel_for does; a team of one runs it right
+// here, since opening a region and copying that state cost more than a small call's step (its
+// barriers, outside a region, bind to a team of one).
 template <typename Body>
 void in_parallel(int64_t threads, const Body& body) {
   Failure failure;
