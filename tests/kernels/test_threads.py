@@ -7,6 +7,8 @@ import torch
 from rnnzoo.kernels import threads
 from rnnzoo.layers import GRU, LSTM, SimpleRNN
 
+parse_proc_stat = threads.read  # the fixture below replaces threads.read; a test reads a file with this
+
 
 def reading(wall, busy, own):
     return threads.Reading(wall=wall, busy=busy, own=own)
@@ -38,7 +40,7 @@ def test_proc_stat_is_read_for_the_allowed_cpus_only(tmp_path):
                     "cpu1 50 1 50 400 0 2 3 4 0 0\n"
                     "intr 12345\n")
     busy = threads.read({1}, stat).busy * threads.TICK
-    assert busy == pytest.approx(50 + 1 + 50 + 2 + 3 + 4)  # idle and iowait are not busy; steal is
+    assert busy == pytest.approx(50 + 1 + 50 + 2 + 3)  # idle, iowait and a hypervisor's steal are not busy
     assert threads.read({0}, tmp_path / "missing") is None
 
 
@@ -76,6 +78,24 @@ def test_another_process_on_one_core_leaves_one_thread_until_it_ends(shared_mach
     threads.update()
     assert torch.get_num_threads() == 1
     shared_machine.busy_elsewhere = 0.0  # it ended: the user's two threads again
+    threads.update()
+    assert torch.get_num_threads() == 2
+
+
+def test_a_hypervisors_steal_leaves_the_team_as_it_is(shared_machine, tmp_path, monkeypatch):
+    # A second apart, /proc/stat says both CPUs were busy a CPU-second each: this process ran on
+    # one (its own time), and a hypervisor stole the other. Nothing else ran on this machine.
+    stat = tmp_path / "stat"
+    snapshots = iter([("cpu0 100 0 0 900 0 0 0 0 0 0\ncpu1 100 0 0 900 0 0 0 0 0 0\n", 0.0),
+                      ("cpu0 200 0 0 900 0 0 0 0 0 0\ncpu1 100 0 0 900 0 0 0 100 0 0\n", 1.0)])
+
+    def reading_of_the_file(cpus, _stat=None):
+        text, seconds = next(snapshots)
+        stat.write_text(text)
+        return reading(seconds, parse_proc_stat(cpus, stat).busy, own=seconds)
+
+    monkeypatch.setattr(threads, "read", reading_of_the_file)
+    threads.update()
     threads.update()
     assert torch.get_num_threads() == 2
 

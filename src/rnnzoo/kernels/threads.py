@@ -10,9 +10,8 @@ times slower than alone, where sharing the cores fairly would cost two (`rnnzoo 
 
 So, with `configure(threads="free")` (the default), every layer call that runs the kernels first
 calls `update`: at most every INTERVAL seconds it reads how busy the CPUs this process may run on
-were since the last reading (/proc/stat, time stolen by a hypervisor included), takes away this
-process's own CPU time, and sets torch's thread count (torch.set_num_threads, which the kernels
-and torch's own operations follow) to
+were since the last reading (/proc/stat), takes away this process's own CPU time, and sets torch's
+thread count (torch.set_num_threads, which the kernels and torch's own operations follow) to
 
     max(1, round(cpus - busy elsewhere))        never more than the user's count
 
@@ -21,6 +20,10 @@ count as this module first finds it, or as the user last set it (torch.set_num_t
 OMP_NUM_THREADS before the start). A container's CPU quota (its cgroup's cpu.max, or cpu.cfs_quota_us
 under cgroup v1) bounds the count too, from the first call: torch counts the host's cores, and
 threads beyond the quota run in turns, each stalling the others at every barrier.
+Time a hypervisor stole from this VM's CPUs (/proc/stat's steal) is not work elsewhere on this
+machine: no thread of ours gives it back by stepping aside, and it is charged mostly to the vCPUs
+our own threads keep busy. Counted, it dropped the team to one thread for seconds at a time on a
+VM whose host was busy, while nothing else ran (docs/performance.md).
 `threads="all"` leaves the count alone (and restores it).
 rnnzoo's kernels add in an order that does not depend on the number of threads, so in them the
 count changes speed only, never a result (tests/kernels/test_threads.py); torch's own
@@ -48,7 +51,7 @@ TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 @dataclass(frozen=True)
 class Reading:
     wall: float  # time.monotonic(), s
-    busy: float  # CPU-seconds the allowed CPUs were busy (or stolen) since boot
+    busy: float  # CPU-seconds the allowed CPUs were busy since boot (not counting steal)
     own: float   # CPU-seconds this process has run, all threads
 
 
@@ -66,8 +69,8 @@ def read(cpus: set[int], stat: Path = STAT) -> Reading | None:
     for line in lines:
         name, *fields = line.split()
         if name.startswith("cpu") and name[3:].isdigit() and int(name[3:]) in cpus:
-            user, nice, system, idle, iowait, irq, softirq, steal = (int(v) for v in fields[:8])
-            busy += user + nice + system + irq + softirq + steal
+            user, nice, system, idle, iowait, irq, softirq = (int(v) for v in fields[:7])
+            busy += user + nice + system + irq + softirq
     return Reading(time.monotonic(), busy / TICK, time.process_time())
 
 
