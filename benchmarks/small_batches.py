@@ -10,7 +10,7 @@ size and on the machine. Each layer (return_sequences, 28 features) is timed at 
 gradients) and in training (forward and backward of the outputs' sum), the three ways taking turns
 in every round; the medians over rounds are printed with the ratios units / rows and one thread /
 rows (above 1: rows faster). Time it on an otherwise idle machine; its figures are in
-docs/performance.md.
+docs/kernel-notes.md.
 """
 
 import argparse

@@ -117,7 +117,7 @@ def test_the_kernels_take_either_projected_inputs_or_inputs(native):
 
 
 @pytest.mark.parametrize("batch, steps, kernel_kib, expected", [
-    (1, 28, 256, "one thread"), (2, 28, 256, "rows"),   # a small kernel: rows however few (docs/performance.md)
+    (1, 28, 256, "one thread"), (2, 28, 256, "rows"),   # a small kernel: rows however few (docs/kernel-notes.md)
     (8, 28, 64, "rows"),
     (2, 28, 257, "units"), (11, 28, 1024, "units"),     # fewer than 6 rows a thread: units
     (12, 28, 1024, "rows"),                             # 6 rows a thread and the kernel fits L2

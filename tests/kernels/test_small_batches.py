@@ -1,7 +1,7 @@
 """benchmarks/small_batches.py times each layer the three ways it names, and reports auto's way.
 
 One round of tiny layers: what is tested is that the benchmark runs and reports what it says. Its
-figures are in docs/performance.md.
+figures are in docs/kernel-notes.md.
 """
 
 import json

@@ -1,7 +1,7 @@
 """benchmarks/step_products.py builds, times every step's products, and checks MKL's against rnnzoo's.
 
 One round only: what is tested is that the benchmark runs the products it says it runs. Its
-figures are in docs/performance.md. Where torch carries MKL (its x86 wheels), both of MKL's
+figures are in docs/kernel-notes.md. Where torch carries MKL (its x86 wheels), both of MKL's
 engines must have run and given rnnzoo's products back to float32 rounding; a wrong call (a
 transposed layout, a wrong leading dimension) gives other numbers, not merely other times.
 """

@@ -2,7 +2,7 @@
 // assist on every operation that meets one, about a hundred times a normal operation (an AMD Zen 3
 // showed no such slowdown on the same sequences). Gradients that fade through a long sequence
 // become denormal on their way back, and then take most of a training step's time
-// (docs/performance.md has the figures). The kernels therefore run with flush-to-zero (a denormal
+// (docs/kernel-notes.md has the figures). The kernels therefore run with flush-to-zero (a denormal
 // result is 0) and denormals-are-zero (a denormal operand reads as 0), as TensorFlow's own threads
 // do, on every thread they use, and give each thread's setting back when they return: the
 // caller's other arithmetic is untouched, and the kernels' results don't depend on what the

@@ -315,7 +315,7 @@ inline void edge_tile(int64_t rows, int64_t cols, int64_t K, const Source& A, co
 // L2, read again from L3 at every step): the block's tiles each ask for a share of the panel (part)
 // that comes next, so that it is on its way from L3 before the first tile that reads it starts.
 // Panels that stay in L2 come in time without it, and there the requests only took issue slots
-// (docs/performance.md).
+// (docs/kernel-notes.md).
 constexpr int64_t KD = 256;
 constexpr int64_t STREAM_BYTES = int64_t{1} << 20;
 

@@ -308,7 +308,7 @@ class Claims {
 // rows a thread; at fewer rows units win only where streaming a kernel of over 256 KiB is most of a
 // step: a smaller kernel's step is too short for halving it to pay for the barrier and for each
 // thread reading the other's half of h_t, so rows beat units even at one row a thread, or with a
-// single sequence on one thread (docs/performance.md). And a call whose steps' products h_{t-1} U
+// single sequence on one thread (docs/kernel-notes.md). And a call whose steps' products h_{t-1} U
 // add up to less than TINY_FLOPS (counted as in float32: kernel_bytes / 4 multiply-adds a row a
 // step) runs on one thread: a stateful layer fed a step at a time, say, where waking a second
 // thread and meeting it costs more than the half of the arithmetic it would take over.
@@ -556,7 +556,7 @@ ForwardResult forward_impl(const Problem& p, const LayerInputs& inputs, const at
   // since packing them would read them all to write them out again (packed_gemm.h, gemm_in_place).
   // So do a few steps (up to 4) of kernels of at most 1 MiB each, read again from L2 each step;
   // bigger ones' rows, read in place from L3, were slower than a packed copy's from the second step
-  // on (docs/performance.md). Each gate's units of a block are whole panels of W's and U's rows.
+  // on (docs/kernel-notes.md). Each gate's units of a block are whole panels of W's and U's rows.
   const bool keeping = own_gemm && Kept::usable(keep, U_, inputs.W);
   const bool one_tile = std::all_of(blocks.begin(), blocks.end(), [](const Block& block) {
     return block.rows() <= packed::MR && block.n() % packed::NR == 0;
