@@ -89,7 +89,7 @@ def test_a_hypervisors_steal_leaves_the_team_as_it_is(shared_machine, tmp_path, 
     snapshots = iter([("cpu0 100 0 0 900 0 0 0 0 0 0\ncpu1 100 0 0 900 0 0 0 0 0 0\n", 0.0),
                       ("cpu0 200 0 0 900 0 0 0 0 0 0\ncpu1 100 0 0 900 0 0 0 100 0 0\n", 1.0)])
 
-    def reading_of_the_file(cpus, _stat=None):
+    def reading_of_the_file(cpus):
         text, seconds = next(snapshots)
         stat.write_text(text)
         return reading(seconds, parse_proc_stat(cpus, stat).busy, own=seconds)
