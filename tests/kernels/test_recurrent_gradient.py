@@ -45,6 +45,52 @@ def test_matches_the_sum_of_outer_products(engine, start, steps, apart):
     assert engine.recurrent_gradient(Y, h0, dr, has_brec=False, dr_h=dr_h)[1] is None
 
 
+@pytest.mark.parametrize("start", ["zero", "given"])
+@pytest.mark.parametrize("steps", [1, 2, 11])
+def test_the_input_kernels_gradient_from_the_same_product(native, start, steps):
+    """Given the inputs x, one product [h_{t-1} | x_t]ᵀ dZ makes dU and dW = Σ x_tᵀ dZ_t: x_0's rows count
+    in dW even where h_0 is zero, and the column sums are over every step."""
+    torch.manual_seed(steps)
+    B, units, features, width = 13, 43, 7, 172  # a strip of S straddles h's and x's columns, AVX2's or AVX-512's
+    Y, dr, x = torch.randn(B, steps, units), torch.randn(B, steps, width), torch.randn(B, steps, features)
+    h0 = torch.zeros(B, units) if start == "zero" else torch.randn(B, units)
+    dU, sums, dW = native.recurrent_gradient(Y=Y, h0=h0, dr=dr, has_brec=True, x=x)
+    want_dU, want_sums = reference(Y, h0, dr)
+    want_dW = x.double().reshape(-1, features).t() @ dr.double().reshape(-1, width)
+    for got, want in ((dU, want_dU), (dW, want_dW), (sums, want_sums)):
+        torch.testing.assert_close(got.double(), want, rtol=1e-5, atol=1e-4)
+    assert native.recurrent_gradient(Y=Y, h0=h0, dr=dr, has_brec=False, x=x)[1] is None
+    with pytest.raises(RuntimeError, match="without dr_h"):
+        native.recurrent_gradient(Y=Y, h0=h0, dr=dr, dr_h=Y.clone(), has_brec=False, x=x)
+
+
+@pytest.mark.parametrize("layer", ["LSTM", "SimpleRNN"])
+def test_a_layers_kernel_gradients_from_one_product_equal_two_products(native, kernel_settings, layer, monkeypatch):
+    """With both products on the native GEMM a layer's dU and dW come from one; the same values (up to
+    the order of the B·T terms) as each from a product of its own."""
+    torch.manual_seed(0)
+    x = torch.randn(9, 12, 5)
+    lengths = torch.tensor([12, 3, 7, 12, 1, 9, 12, 5, 10])  # padded steps: zero rows of dZ, and of x
+    x = x * (torch.arange(12)[None, :, None] < lengths[:, None, None])
+    grads, real, answers = {}, fused.NativeEngine.combined, []
+
+    def combined(*args):
+        answers.append(real(*args))
+        return answers[-1]
+
+    for one_product in (True, False):
+        kernel_settings(gemm="native")
+        monkeypatch.setattr(fused.NativeEngine, "combined", combined if one_product else lambda *a: False)
+        torch.manual_seed(1)
+        model = getattr(rnnzoo, layer)(24, return_sequences=True)
+        model(x, mask=torch.arange(12)[None] < lengths[:, None]).square().sum().backward()
+        grads[one_product] = {name: p.grad for name, p in model.named_parameters()}
+    assert answers == [True]
+    assert set(grads[True]) == {"cell.kernel", "cell.recurrent_kernel", "cell.bias"}
+    for name in grads[True]:
+        torch.testing.assert_close(grads[True][name], grads[False][name], rtol=1e-5, atol=1e-5)
+
+
 def test_reads_the_states_of_a_window_of_a_longer_output(engine):
     whole = torch.randn(5, 9, 16)
     Y = whole[:, 2:6]  # sequences 9·16 floats apart, as forward may leave them

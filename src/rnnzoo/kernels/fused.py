@@ -2,7 +2,9 @@
 
     forward   h_t = cell(x_t W + b, h_{t-1} U, state_{t-1})   for t = 1..T, no autograd graph per step
     backward  hand BPTT: dZ_t for every step, dh_{t-1} = dZ_t Uᵀ (+ the direct terms), then
-              dU = H_{0..T-1}ᵀ dZ as ONE product, and dW, db, dX one product each
+              dU = H_{0..T-1}ᵀ dZ as ONE product, and dW, db, dX one product each; where the loop made
+              the projection and dU and dW both run on the native GEMM, [H_{0..T-1} | X]ᵀ dZ makes them
+              in one (not for GRU, whose dU takes the reset-gated h~ block of dZ)
 
 The projection x_t W + b comes one of two ways (`Plan.projection`):
   "hoisted"  one product over all steps before the loop (projection.py), which the loop reads back;
@@ -75,14 +77,29 @@ class NativeEngine:
         saved = (result.Y, h0, result.C, result.gates, result.extra) if save else ()
         return result.Y, final, saved
 
-    def backward(self, cell: CellSpec, xp, U, has_brec, saved, dY, dh_T, dc_T, lengths, need_dh0):
-        """-> (dxp, dU, dbrec, dh0, dc0), each None where there is none."""
+    def backward(self, cell: CellSpec, xp, U, has_brec, saved, dY, dh_T, dc_T, lengths, need_dh0, x=None,
+                 bias_sums: bool = False):
+        """-> (dxp, dU, dbrec, dh0, dc0, projection's), each None where there is none. x: the inputs whose
+        projection the loop made, given when the input kernel's gradient is wanted; projection's is then
+        (dW, db or None, with bias_sums) where one product made them with dU, else None."""
         Y, h0, C, gates, extra = saved
         result = self.module.backward(
             **cell_arguments(cell), U=U, Y=Y, h0=h0, C=C, gates=gates, extra=extra, dY=dY,
             dh_T=dh_T, dc_T=dc_T, lengths=lengths, need_dh0=need_dh0, split=settings.current().split)
+        if x is not None and result.dr is None and self.combined(Y, h0, x, result.dxp, has_brec, bias_sums):
+            dU, sums, dW = self.module.recurrent_gradient(Y=Y, h0=h0, dr=result.dxp, has_brec=has_brec or bias_sums,
+                                                           x=x)
+            return (result.dxp, dU, sums if has_brec else None, result.dh0, result.dc0,
+                    (dW, sums if bias_sums else None))
         dU, dbrec = self.recurrent_gradient(Y, h0, result.dxp, has_brec, result.dr)
-        return result.dxp, dU, dbrec, result.dh0, result.dc0
+        return result.dxp, dU, dbrec, result.dh0, result.dc0, None
+
+    def combined(self, Y, h0, x, dxp, has_brec: bool, bias_sums: bool) -> bool:
+        """Whether dU and the input kernel's gradient dW come from one native product, [h_{t-1} | x_t]ᵀ dZ:
+        where each alone would run on the native GEMM, which then reads and packs dZ once, not twice."""
+        rows, grad = x.reshape(-1, x.shape[2]), dxp.reshape(-1, dxp.shape[2])
+        return (self.recurrent_gradient_engine(Y, h0, dxp, has_brec)[0] == "native"
+                and projection.weight_gradient_engine(rows, grad, bias_sums)[0] == "native")
 
     def recurrent_gradient(self, Y, h0, dr, has_brec: bool, dr_h=None):
         """(dU, dbrec) = (Σ_b,t h_{t-1}ᵀ dr_t, Σ_b,t dr_t): one product of depth B·T, on whichever GEMM
@@ -90,6 +107,11 @@ class NativeEngine:
         lie (Y and h0, skipping a zero h0); BLAS takes h_0 .. h_{T-1} as one matrix, copied.
         dr_h (B, T, U), GRU's: dr's last U columns are dr_h's (the backward pass keeps the reset-gated
         h~ block apart from dxp, which is the rest of dr)."""
+        which, runners = self.recurrent_gradient_engine(Y, h0, dr, has_brec, dr_h)
+        return runners[which](Y.shape[0] * Y.shape[1])
+
+    def recurrent_gradient_engine(self, Y, h0, dr, has_brec: bool, dr_h=None) -> tuple[str, dict]:
+        """The engine recurrent_gradient runs on, and the runners by engine."""
         batch, steps, units = Y.shape
 
         def part(t, rows):  # the first sequences holding `rows` rows (calibration times on part)
@@ -102,8 +124,7 @@ class NativeEngine:
             "blas": lambda rows: recurrent_gradient_blas(part(Y, rows), part(h0, rows), part(dr, rows), has_brec,
                                                          part(dr_h, rows)),
         }
-        which = projection.engine(dr, "recurrent_grad", batch * steps, units, dr.shape[2], runners)
-        return runners[which](batch * steps)
+        return projection.engine(dr, "recurrent_grad", batch * steps, units, dr.shape[2], runners), runners
 
 
 def recurrent_gradient_blas(Y, h0, dr, has_brec: bool, dr_h=None):
@@ -134,8 +155,10 @@ class PortableEngine:
         return (Y if out is None else out.copy_(Y)), final, saved
 
     @staticmethod
-    def backward(cell: CellSpec, xp, U, has_brec, saved, dY, dh_T, dc_T, lengths, need_dh0):
-        return portable.backward(cell, xp, U, has_brec, saved, dY, dh_T, dc_T, lengths, need_dh0)
+    def backward(cell: CellSpec, xp, U, has_brec, saved, dY, dh_T, dc_T, lengths, need_dh0, x=None,
+                 bias_sums: bool = False):
+        assert x is None, "the portable engine takes projected inputs (the in-loop projection is native only)"
+        return (*portable.backward(cell, xp, U, has_brec, saved, dY, dh_T, dc_T, lengths, need_dh0), None)
 
 
 def engine(name: str):
@@ -163,12 +186,17 @@ class FusedRecurrence(torch.autograd.Function):
         xp, x, kernel, U, lengths, *saved = ctx.saved_tensors
         need = dict(zip(("xp", "x", "kernel", "bias", "U", "brec", "h0", "c0"), ctx.needs_input_grad[3:]))
         # the step-0 product dZ_1 Uᵀ only makes dh_0, usually not wanted
-        dxp, dU, dbrec, dh0, dc0 = ctx.engine.backward(
-            ctx.cell, xp, U, ctx.has_brec, saved, dY, dh_T, dc_T, lengths, need["h0"])
+        bias_sums = ctx.has_bias and need["bias"]
+        dxp, dU, dbrec, dh0, dc0, made = ctx.engine.backward(
+            ctx.cell, xp, U, ctx.has_brec, saved, dY, dh_T, dc_T, lengths, need["h0"],
+            x=x if x is not None and need["kernel"] else None, bias_sums=bias_sums)
         dx = dkernel = dbias = None
-        if x is not None:  # the projection's gradients, from its output's, dxp
-            dx, dkernel, dbias = projection.gradients(x, kernel, ctx.has_bias, dxp,
-                                                      (need["x"], need["kernel"], need["bias"]))
+        if x is not None:  # the projection's gradients, from its output's, dxp, where dU's product made none
+            if made is not None:
+                dkernel, dbias = made
+            dx, dk, db = projection.gradients(x, kernel, ctx.has_bias, dxp,
+                                              (need["x"], need["kernel"] and made is None, bias_sums and made is None))
+            dkernel, dbias = (dkernel, dbias) if made is not None else (dk, db)
             dxp = None
         return None, None, None, dxp, dx, dkernel, dbias, dU, dbrec, dh0, dc0
 

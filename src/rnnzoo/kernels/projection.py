@@ -86,12 +86,17 @@ def weight_gradient(rows: torch.Tensor, grad: torch.Tensor,
                     sums: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
     """(rowsᵀ @ grad, grad's column sums) for rows (M, F) and grad (M, N). sums=False: no bias wants
     them, and BLAS skips that pass over grad (the native GEMM takes them from its packed blocks anyway)."""
+    which, runners = weight_gradient_engine(rows, grad, sums)
+    return runners[which](rows.shape[0])
+
+
+def weight_gradient_engine(rows: torch.Tensor, grad: torch.Tensor, sums: bool = True) -> tuple[str, dict]:
+    """The engine weight_gradient(rows, grad) runs on, and the runners by engine."""
     runners = {
         "native": lambda n: build.native().matmul_tn(first(rows, n), first(grad, n)),
         "blas": lambda n: (first(rows, n).t() @ first(grad, n), first(grad, n).sum(0) if sums else None),
     }
-    which = engine(grad, "weight_grad", rows.shape[0], rows.shape[1], grad.shape[1], runners)
-    return runners[which](rows.shape[0])
+    return engine(grad, "weight_grad", rows.shape[0], rows.shape[1], grad.shape[1], runners), runners
 
 
 class Projection(torch.autograd.Function):

@@ -70,7 +70,7 @@ std::vector<at::Tensor> matmul_tn(const at::Tensor& S_, const at::Tensor& B_) {
     b_rows[k] = B.data_ptr<float>() + k * N;
   }
   at::Tensor C = at::empty({M, N}, S.options()), sums = at::empty({N}, S.options());
-  packed::gemm_tn_parallel(at::get_num_threads(), M, K, s_rows.data(), {b_rows.data()}, N, C.data_ptr<float>(), N,
+  packed::gemm_tn_parallel(at::get_num_threads(), M, K, {s_rows.data()}, {b_rows.data()}, N, C.data_ptr<float>(), N,
                            sums.data_ptr<float>());
   return {C, sums};
 }

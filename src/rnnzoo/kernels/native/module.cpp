@@ -65,9 +65,10 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
         py::arg("split") = "auto");
   m.def("recurrent_gradient", &recurrent_gradient,
         "(dU, dbrec) = (sum of h_{t-1}^T dr_t, dr's column sums if has_brec) in float32, states read in place; "
-        "with dr_h (B, T, U), dr's last U columns are dr_h's",
+        "with dr_h (B, T, U), dr's last U columns are dr_h's; with x (B, T, F), not with dr_h, (dU, dbrec, dW) "
+        "with dW = sum of x_t^T dr_t from the same product",
         without_gil(), py::kw_only(), py::arg("Y"), py::arg("h0"), py::arg("dr"), py::arg("dr_h") = py::none(),
-        py::arg("has_brec"));
+        py::arg("has_brec"), py::arg("x") = py::none());
   m.def("split_of", &split_of,
         "how forward and backward would share a call among torch's threads now: \"one thread\", \"rows\" "
         "or \"units\" (kernel_bytes: the recurrent kernel's size)",

@@ -401,8 +401,8 @@ inline void add_column_sums(const Panels& block, float* sums, bool first) {
   }
 }
 
-// The weight gradients C = S^T @ B for S (K x M) with row k at s_rows[k] and B (K x N) with rows as
-// b_rows gives them, whose depth K is batch x time, in blocks of KC rows. A block packs its columns of B
+// The weight gradients C = S^T @ B for S (K x M) and B (K x N) with rows as s_rows and b_rows give
+// them (S's row k in two parts: the recurrent kernel's and the input kernel's gradients in one product), whose depth K is batch x time, in blocks of KC rows. A block packs its columns of B
 // into panels (KC x NR floats each) and S^T into strips of MR rows (KC x MR floats each, k-major),
 // so that one strip and one panel, all a tile reads, sit together in L1 (32 KiB): a panel stays
 // there while every strip of the block passes from L2 (a strip is a quarter of a panel's size, so
@@ -416,7 +416,7 @@ constexpr int64_t KC = (24 << 10) / ((MR + NR) * sizeof(float)) / 16 * 16;  // a
 // sums (or nullptr) receives B's column sums the same way — a bias gradient, taken from the packed
 // blocks while they sit in L2 instead of another pass over B. The tiles write the columns up to n1
 // only: `sum` may be C itself.
-inline void gemm_tn_block(int64_t M, int64_t k0, int64_t depth, const float* const* s_rows, const SplitRows& b_rows,
+inline void gemm_tn_block(int64_t M, int64_t k0, int64_t depth, const SplitRows& s_rows, const SplitRows& b_rows,
                           int64_t n0, int64_t n1, float* strips, float* sum, int64_t lds, float* sums) {
   const int64_t width = n1 - n0, count = (width + NR - 1) / NR, tiles = (M + MR - 1) / MR;
   std::vector<int64_t> column(width);
@@ -424,12 +424,19 @@ inline void gemm_tn_block(int64_t M, int64_t k0, int64_t depth, const float* con
   Panels block(depth, b_rows, k0, std::move(column));
   block.fill(0, 1);
   if (sums != nullptr) add_column_sums(block, sums + n0, k0 == 0);
+  const int64_t split = s_rows.split;  // S's columns from there on are right[k]'s
   for (int64_t k = 0; k < depth; ++k) {  // strip i: S^T rows i·MR.., (k, r) at i·depth·MR + k·MR + r
-    const float* s = s_rows[k0 + k];
+    const float* left = s_rows.left[k0 + k];
+    const float* right = s_rows.right != nullptr ? s_rows.right[k0 + k] : nullptr;
     for (int64_t i = 0; i < tiles; ++i) {
       float* out = strips + (i * depth + k) * MR;
-      const int64_t rows = std::min(MR, M - i * MR);
-      copy_row<MR>(out, s + i * MR, rows);
+      const int64_t c0 = i * MR, rows = std::min(MR, M - c0);
+      if (c0 + rows <= split)
+        copy_row<MR>(out, left + c0, rows);
+      else if (c0 >= split)
+        copy_row<MR>(out, right + (c0 - split), rows);
+      else  // the strip that straddles the two parts
+        for (int64_t r = 0; r < rows; ++r) out[r] = c0 + r < split ? left[c0 + r] : right[c0 + r - split];
       std::fill(out + rows, out + MR, 0.0f);
     }
   }
@@ -449,7 +456,7 @@ inline void gemm_tn_block(int64_t M, int64_t k0, int64_t depth, const float* con
 // last block is done. A product of a single block (depth up to KC: a step or a few of a small
 // batch) writes C once, so there its tiles write C itself: for such a product, writing C is most
 // of the work.
-inline void gemm_tn_parallel(int64_t threads, int64_t M, int64_t K, const float* const* s_rows,
+inline void gemm_tn_parallel(int64_t threads, int64_t M, int64_t K, const SplitRows& s_rows,
                              const SplitRows& b_rows, int64_t N, float* C, int64_t ldc, float* sums = nullptr) {
   const int64_t panels = (N + NR - 1) / NR;
   if (panels == 0) return;  // no columns: nothing to compute

@@ -19,7 +19,8 @@
 // into a (B, T, ·) buffer), [a barrier, by units,] then computes its block of
 // dh_{t-1} = dZ_t @ U^T [and by units another barrier, as a block may change threads]. dU, dW and
 // dX are each one large GEMM after the loop, on whichever GEMM the Python side finds fastest for
-// the shape (dU: recurrent_gradient here, or BLAS; dW and dX: the hoisted projection's backward).
+// the shape (dU: recurrent_gradient here, or BLAS; dW and dX: the hoisted projection's backward),
+// but for dU and dW both on this GEMM after an in-loop projection: then one product makes both.
 // Products that are known to be zero or unused are skipped: from a zero initial state (what a layer
 // starts from unless given one) the first step's h_0 @ U and h_0's rows of dU, and going back the
 // last product, dZ_1 @ U^T, when h_0 needs no gradient (the usual case). That is 1/T of the
@@ -940,25 +941,33 @@ BackwardResult backward_impl(const Problem& p, const at::Tensor& U_, const at::T
 // gradient, dZ's column sums): one (U, B·T) @ (B·T, G·U) product for all steps, h_{t-1} and dZ's row
 // (b, t) read where they lie, without h_0's rows when h_0 is zero (their terms are zero). dZ is DR,
 // or given DRh (B, T, U), DR's first G·U - U columns and DRh's (GRU's, as backward_impl keeps them).
+// Given X (B, T, F), the inputs whose projection the loop made (not with DRh: GRU's h~ block of dZ
+// is not the projection's), the input kernel's gradient dW = sum over b, t of x_t^T dZ_t comes from
+// the same product, S's rows [h_{t-1} | x_t] for every step: dZ, many times larger than either
+// output, is read and packed once for both. Returns {dU, dbrec[, dW]}.
 std::vector<at::Tensor> recurrent_gradient_impl(const at::Tensor& Y, const at::Tensor& h0, const at::Tensor& DR,
-                                                const at::Tensor& DRh, bool has_brec) {
+                                                const at::Tensor& DRh, bool has_brec, const at::Tensor& X) {
   const int64_t B = Y.size(0), T_ = Y.size(1), U = Y.size(2), GU = DR.size(2);
   const int64_t KZ = DRh.defined() ? GU - U : GU;  // DR's columns that are dZ's
+  const int64_t F = X.defined() ? X.size(2) : 0;
   const States<float> H{h0.data_ptr<float>(), Y.data_ptr<float>(), Y.stride(0), U, false};
-  const bool zero_start = starts_from_zero<float>(h0);
-  std::vector<const float*> h_prev, dr_rows, drh_rows;
+  // x_0's row adds to dW, so with X h_0's rows stay in (zeros add nothing to dU)
+  const bool skip_start = starts_from_zero<float>(h0) && !X.defined();
+  std::vector<const float*> h_prev, x_rows, dr_rows, drh_rows;
   for (int64_t b = 0; b < B; ++b)
-    for (int64_t t = zero_start ? 1 : 0; t < T_; ++t) {
+    for (int64_t t = skip_start ? 1 : 0; t < T_; ++t) {
       h_prev.push_back(H.row(t, b));
+      if (X.defined()) x_rows.push_back(X.data_ptr<float>() + (b * T_ + t) * F);
       dr_rows.push_back(DR.data_ptr<float>() + (b * T_ + t) * GU);
       if (DRh.defined()) drh_rows.push_back(DRh.data_ptr<float>() + (b * T_ + t) * U);
     }
-  at::Tensor dU = at::empty({U, GU}, Y.options()), dbrec;
+  at::Tensor C = at::empty({U + F, GU}, Y.options()), dbrec;
   if (has_brec) dbrec = at::empty({GU}, Y.options());  // dZ's column sums, taken on the way
-  packed::gemm_tn_parallel(at::get_num_threads(), U, static_cast<int64_t>(h_prev.size()), h_prev.data(),
-                           {dr_rows.data(), KZ, drh_rows.data()}, GU, dU.data_ptr<float>(), GU,
+  packed::gemm_tn_parallel(at::get_num_threads(), U + F, static_cast<int64_t>(h_prev.size()),
+                           {h_prev.data(), U, X.defined() ? x_rows.data() : nullptr},
+                           {dr_rows.data(), KZ, drh_rows.data()}, GU, C.data_ptr<float>(), GU,
                            has_brec ? dbrec.data_ptr<float>() : nullptr);
-  if (has_brec && zero_start && T_ > 0) {  // the rows left out above add to the sums only
+  if (has_brec && skip_start && T_ > 0) {  // the rows left out above add to the sums only
     float* sums = dbrec.data_ptr<float>();
     for (int64_t b = 0; b < B; ++b) {
       const float* row = DR.data_ptr<float>() + b * T_ * GU;
@@ -971,7 +980,8 @@ std::vector<at::Tensor> recurrent_gradient_impl(const at::Tensor& Y, const at::T
       }
     }
   }
-  return {dU, dbrec};
+  if (!X.defined()) return {C, dbrec};
+  return {C.narrow(0, 0, U), dbrec, C.narrow(0, U, F)};
 }
 
 // B sequences of T steps whose projected inputs have `columns` columns, through the recurrent kernel U.
@@ -1064,7 +1074,8 @@ std::string split_of(int64_t batch, int64_t steps, int64_t units, int64_t kernel
 }
 
 std::vector<at::Tensor> recurrent_gradient(const at::Tensor& Y, const at::Tensor& h0, const at::Tensor& DR,
-                                           const c10::optional<at::Tensor>& DRh_, bool has_brec) {
+                                           const c10::optional<at::Tensor>& DRh_, bool has_brec,
+                                           const c10::optional<at::Tensor>& X_) {
   TORCH_CHECK(Y.dim() == 3 && Y.stride(2) == 1 && Y.stride(1) == Y.size(2), "Y must be (B, T, U) with contiguous steps");
   TORCH_CHECK(DR.dim() == 3 && DR.is_contiguous() && DR.size(0) == Y.size(0) && DR.size(1) == Y.size(1),
               "DR must be contiguous (B, T, G*U) for Y's B and T");
@@ -1075,6 +1086,10 @@ std::vector<at::Tensor> recurrent_gradient(const at::Tensor& Y, const at::Tensor
               "dr_h must be contiguous float32 (B, T, U) for Y's B, T and U");
   TORCH_CHECK(Y.scalar_type() == at::kFloat && DR.scalar_type() == at::kFloat && h0.scalar_type() == at::kFloat,
               "the recurrent gradient runs natively in float32 only");
+  const at::Tensor X = X_.has_value() ? *X_ : at::Tensor();
+  TORCH_CHECK(!X.defined() || (!DRh.defined() && X.is_contiguous() && X.dim() == 3 && X.size(0) == Y.size(0) &&
+                               X.size(1) == Y.size(1) && X.scalar_type() == at::kFloat),
+              "x must be contiguous float32 (B, T, F) for Y's B and T, and comes without dr_h");
   at::NoGradGuard no_grad;  // as in forward: nothing to detach
-  return recurrent_gradient_impl(Y, h0.contiguous(), DR, DRh, has_brec);
+  return recurrent_gradient_impl(Y, h0.contiguous(), DR, DRh, has_brec, X);
 }

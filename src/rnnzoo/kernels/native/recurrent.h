@@ -38,10 +38,11 @@ BackwardResult backward(int64_t kind, int64_t recurrent_activation, int64_t acti
                         const c10::optional<at::Tensor>& dh_T, const c10::optional<at::Tensor>& dc_T,
                         const c10::optional<at::Tensor>& lengths, bool need_dh0, const std::string& split);
 
-// (dU, dbrec) from Y and h0 as forward left them and backward's dxp, with its dr for GRU's h~ block:
-// see recurrent_gradient_impl.
+// (dU, dbrec[, dW]) from Y and h0 as forward left them and backward's dxp, with its dr for GRU's h~
+// block, or with the layer's inputs X for the input kernel's gradient too: see recurrent_gradient_impl.
 std::vector<at::Tensor> recurrent_gradient(const at::Tensor& Y, const at::Tensor& h0, const at::Tensor& DR,
-                                           const c10::optional<at::Tensor>& DRh, bool has_brec);
+                                           const c10::optional<at::Tensor>& DRh, bool has_brec,
+                                           const c10::optional<at::Tensor>& X);
 
 // How forward and backward share a call among torch's threads now: "one thread", "rows" or "units"
 // (split_work).
