@@ -72,7 +72,9 @@ def test_projection_made_in_the_loop_equals_the_hoisted_one(kind, split, padded,
     """float32 on the native engine: each step's x_t W + b computed inside the loop gives the same
     outputs, final states and gradients (inputs, initial states, every parameter) as the hoisted
     projection, in training (with input dropout) and at inference; the same products in the same
-    order, so to the last bit."""
+    order, so to the last bit. (Where the loop made the projection, dU and dW may come from one product
+    over every step's rows, h_0's zeros included, where the hoisted path's dU leaves a zero h_0 out: the
+    same sums, in the same order while the product's depth is one block of rows, as here.)"""
     kernel_settings(split=split)
     torch.manual_seed(0)
     layer = kind(64, input_dim=5, return_sequences=True, return_state=True, use_bias=use_bias, dropout=0.3)

@@ -66,29 +66,29 @@ def test_the_input_kernels_gradient_from_the_same_product(native, start, steps):
 
 @pytest.mark.parametrize("layer", ["LSTM", "SimpleRNN"])
 def test_a_layers_kernel_gradients_from_one_product_equal_two_products(native, kernel_settings, layer, monkeypatch):
-    """With both products on the native GEMM a layer's dU and dW come from one; the same values (up to
-    the order of the B·T terms) as each from a product of its own."""
+    """Where the loop made the projection, calibration chooses between one product for dU and dW and a
+    product each: the same values either way (up to the order of the B·T terms), here all on the native
+    GEMM, and the layer asks it once per call."""
     torch.manual_seed(0)
     x = torch.randn(9, 12, 5)
     lengths = torch.tensor([12, 3, 7, 12, 1, 9, 12, 5, 10])  # padded steps: zero rows of dZ, and of x
     x = x * (torch.arange(12)[None, :, None] < lengths[:, None, None])
-    grads, real, answers = {}, fused.NativeEngine.combined, []
+    grads, asked = {}, []
+    for choice in ("native", "separate"):
+        def choose(product, rows, depth, width, runners, choice=choice):
+            asked.append((product, depth, tuple(runners)))
+            return choice if product == "kernel_grads" else "native"
 
-    def combined(*args):
-        answers.append(real(*args))
-        return answers[-1]
-
-    for one_product in (True, False):
-        kernel_settings(gemm="native")
-        monkeypatch.setattr(fused.NativeEngine, "combined", combined if one_product else lambda *a: False)
+        monkeypatch.setattr(calibration, "choose", choose)
+        kernel_settings(gemm="auto")
         torch.manual_seed(1)
         model = getattr(rnnzoo, layer)(24, return_sequences=True)
         model(x, mask=torch.arange(12)[None] < lengths[:, None]).square().sum().backward()
-        grads[one_product] = {name: p.grad for name, p in model.named_parameters()}
-    assert answers == [True]
-    assert set(grads[True]) == {"cell.kernel", "cell.recurrent_kernel", "cell.bias"}
-    for name in grads[True]:
-        torch.testing.assert_close(grads[True][name], grads[False][name], rtol=1e-5, atol=1e-5)
+        grads[choice] = {name: p.grad for name, p in model.named_parameters()}
+    assert asked.count(("kernel_grads", 24 + 5, ("native", "separate"))) == 2
+    assert set(grads["native"]) == {"cell.kernel", "cell.recurrent_kernel", "cell.bias"}
+    for name in grads["native"]:
+        torch.testing.assert_close(grads["native"][name], grads["separate"][name], rtol=1e-5, atol=1e-5)
 
 
 def test_reads_the_states_of_a_window_of_a_longer_output(engine):

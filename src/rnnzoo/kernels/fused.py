@@ -3,8 +3,8 @@
     forward   h_t = cell(x_t W + b, h_{t-1} U, state_{t-1})   for t = 1..T, no autograd graph per step
     backward  hand BPTT: dZ_t for every step, dh_{t-1} = dZ_t Uᵀ (+ the direct terms), then
               dU = H_{0..T-1}ᵀ dZ as ONE product, and dW, db, dX one product each; where the loop made
-              the projection and dU and dW both run on the native GEMM, [H_{0..T-1} | X]ᵀ dZ makes them
-              in one (not for GRU, whose dU takes the reset-gated h~ block of dZ)
+              the projection, [H_{0..T-1} | X]ᵀ dZ may make dU and dW in one, where calibration finds it
+              faster (not for GRU, whose dU takes the reset-gated h~ block of dZ, its dW the projection's)
 
 The projection x_t W + b comes one of two ways (`Plan.projection`):
   "hoisted"  one product over all steps before the loop (projection.py), which the loop reads back;
@@ -31,7 +31,7 @@ from dataclasses import replace
 import torch
 from torch.utils.checkpoint import checkpoint
 
-from . import build, portable, projection, settings
+from . import build, calibration, portable, projection, settings
 from .cell import ACTIVATION_CODES, CellSpec, Kind
 
 LINEAR = ACTIVATION_CODES["linear"]
@@ -81,25 +81,47 @@ class NativeEngine:
                  bias_sums: bool = False):
         """-> (dxp, dU, dbrec, dh0, dc0, projection's), each None where there is none. x: the inputs whose
         projection the loop made, given when the input kernel's gradient is wanted; projection's is then
-        (dW, db or None, with bias_sums) where one product made them with dU, else None."""
+        (dW, db or None, with bias_sums), made with dU (kernel_gradients), but for GRU's: None."""
         Y, h0, C, gates, extra = saved
         result = self.module.backward(
             **cell_arguments(cell), U=U, Y=Y, h0=h0, C=C, gates=gates, extra=extra, dY=dY,
             dh_T=dh_T, dc_T=dc_T, lengths=lengths, need_dh0=need_dh0, split=settings.current().split)
-        if x is not None and result.dr is None and self.combined(Y, h0, x, result.dxp, has_brec, bias_sums):
-            dU, sums, dW = self.module.recurrent_gradient(Y=Y, h0=h0, dr=result.dxp, has_brec=has_brec or bias_sums,
-                                                           x=x)
-            return (result.dxp, dU, sums if has_brec else None, result.dh0, result.dc0,
-                    (dW, sums if bias_sums else None))
+        if x is not None and result.dr is None:  # GRU's dU takes the reset-gated h~ block, its dW the projection's
+            dU, dbrec, dW, db = self.kernel_gradients(Y, h0, x, result.dxp, has_brec, bias_sums)
+            return result.dxp, dU, dbrec, result.dh0, result.dc0, (dW, db)
         dU, dbrec = self.recurrent_gradient(Y, h0, result.dxp, has_brec, result.dr)
         return result.dxp, dU, dbrec, result.dh0, result.dc0, None
 
-    def combined(self, Y, h0, x, dxp, has_brec: bool, bias_sums: bool) -> bool:
-        """Whether dU and the input kernel's gradient dW come from one native product, [h_{t-1} | x_t]ᵀ dZ:
-        where each alone would run on the native GEMM, which then reads and packs dZ once, not twice."""
+    def kernel_gradients(self, Y, h0, x, dxp, has_brec: bool, bias_sums: bool):
+        """(dU, dbrec, dW, db), the recurrent and the input kernel's gradients and dZ's column sums (each
+        sum with has_brec, bias_sums), for a loop that made the projection of x (B, T, F): from one native
+        product [h_{t-1} | x_t]ᵀ dZ, which reads and packs dZ, many times larger than either, once; or from
+        a product each, on the GEMMs calibration chose for them alone. Calibration chooses between the two
+        as well (an engine configured decides it: one product on "native"); they differ in rounding only."""
+        batch, steps, units = Y.shape
         rows, grad = x.reshape(-1, x.shape[2]), dxp.reshape(-1, dxp.shape[2])
-        return (self.recurrent_gradient_engine(Y, h0, dxp, has_brec)[0] == "native"
-                and projection.weight_gradient_engine(rows, grad, bias_sums)[0] == "native")
+        recurrent, recurrent_runners = self.recurrent_gradient_engine(Y, h0, dxp, has_brec)
+        weight, weight_runners = projection.weight_gradient_engine(rows, grad, bias_sums)
+
+        def one(n):
+            Y_n, h0_n, dZ_n, x_n = (first_sequences(t, n, steps) for t in (Y, h0, dxp, x))
+            dU, sums, dW = self.module.recurrent_gradient(Y=Y_n, h0=h0_n, dr=dZ_n, has_brec=has_brec or bias_sums,
+                                                           x=x_n)
+            return dU, sums if has_brec else None, dW, sums if bias_sums else None
+
+        def two(n):
+            return *recurrent_runners[recurrent](n), *weight_runners[weight](n)
+
+        runners = {"native": one, "separate": two}
+        wanted = settings.current().gemm
+        if recurrent != "native" or wanted not in ("auto", "native"):
+            which = "separate"
+        elif wanted == "native":
+            which = "native"
+        else:
+            which = calibration.choose("kernel_grads", batch * steps, units + x.shape[2], dxp.shape[2], runners)
+        dU, dbrec, dW, db = runners[which](batch * steps)
+        return dU, dbrec, dW, (db if bias_sums else None)
 
     def recurrent_gradient(self, Y, h0, dr, has_brec: bool, dr_h=None):
         """(dU, dbrec) = (Σ_b,t h_{t-1}ᵀ dr_t, Σ_b,t dr_t): one product of depth B·T, on whichever GEMM
@@ -114,9 +136,8 @@ class NativeEngine:
         """The engine recurrent_gradient runs on, and the runners by engine."""
         batch, steps, units = Y.shape
 
-        def part(t, rows):  # the first sequences holding `rows` rows (calibration times on part)
-            n = min(batch, -(-rows // max(steps, 1)))
-            return t if n == batch or t is None else t[:n]
+        def part(t, rows):
+            return first_sequences(t, rows, steps)
 
         runners = {
             "native": lambda rows: self.module.recurrent_gradient(
@@ -125,6 +146,15 @@ class NativeEngine:
                                                          part(dr_h, rows)),
         }
         return projection.engine(dr, "recurrent_grad", batch * steps, units, dr.shape[2], runners), runners
+
+
+def first_sequences(t, rows: int, steps: int):
+    """t's first sequences holding `rows` rows of (sequence, step) (calibration times a product on part of
+    its operands); t itself when that is all of it (or None)."""
+    if t is None:
+        return None
+    n = min(t.shape[0], -(-rows // max(steps, 1)))
+    return t if n == t.shape[0] else t[:n]
 
 
 def recurrent_gradient_blas(Y, h0, dr, has_brec: bool, dr_h=None):
