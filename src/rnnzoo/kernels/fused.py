@@ -221,12 +221,11 @@ class FusedRecurrence(torch.autograd.Function):
             ctx.cell, xp, U, ctx.has_brec, saved, dY, dh_T, dc_T, lengths, need["h0"],
             x=x if x is not None and need["kernel"] else None, bias_sums=bias_sums)
         dx = dkernel = dbias = None
-        if x is not None:  # the projection's gradients, from its output's, dxp, where dU's product made none
+        if x is not None:  # the projection's gradients, from its output's, dxp, but those made with dU
+            dx, dkernel, dbias = projection.gradients(
+                x, kernel, ctx.has_bias, dxp, (need["x"], need["kernel"] and made is None, bias_sums and made is None))
             if made is not None:
                 dkernel, dbias = made
-            dx, dk, db = projection.gradients(x, kernel, ctx.has_bias, dxp,
-                                              (need["x"], need["kernel"] and made is None, bias_sums and made is None))
-            dkernel, dbias = (dkernel, dbias) if made is not None else (dk, db)
             dxp = None
         return None, None, None, dxp, dx, dkernel, dbias, dU, dbrec, dh0, dc0
 

@@ -402,9 +402,10 @@ inline void add_column_sums(const Panels& block, float* sums, bool first) {
 }
 
 // The weight gradients C = S^T @ B for S (K x M) and B (K x N) with rows as s_rows and b_rows give
-// them (S's row k in two parts: the recurrent kernel's and the input kernel's gradients in one product), whose depth K is batch x time, in blocks of KC rows. A block packs its columns of B
-// into panels (KC x NR floats each) and S^T into strips of MR rows (KC x MR floats each, k-major),
-// so that one strip and one panel, all a tile reads, sit together in L1 (32 KiB): a panel stays
+// them (S's row in two parts: the recurrent and the input kernels' gradients in one product), whose
+// depth K is batch x time, in blocks of KC rows. A block packs its columns of B into panels (KC x NR
+// floats each) and S^T into strips of MR rows (KC x MR floats each, k-major), so that one strip and
+// one panel, all a tile reads, sit together in L1 (32 KiB): a panel stays
 // there while every strip of the block passes from L2 (a strip is a quarter of a panel's size, so
 // this order moves the fewest bytes from L2), and the block's product is added to the sums so far.
 // Reading S^T in place instead takes MR floats from each of KC rows, KC cache lines a tile, more

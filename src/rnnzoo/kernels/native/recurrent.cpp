@@ -20,7 +20,7 @@
 // dh_{t-1} = dZ_t @ U^T [and by units another barrier, as a block may change threads]. dU, dW and
 // dX are each one large GEMM after the loop, on whichever GEMM the Python side finds fastest for
 // the shape (dU: recurrent_gradient here, or BLAS; dW and dX: the hoisted projection's backward),
-// but for dU and dW both on this GEMM after an in-loop projection: then one product makes both.
+// or, after an in-loop projection, dU and dW from one product here where that timed faster.
 // Products that are known to be zero or unused are skipped: from a zero initial state (what a layer
 // starts from unless given one) the first step's h_0 @ U and h_0's rows of dU, and going back the
 // last product, dZ_1 @ U^T, when h_0 needs no gradient (the usual case). That is 1/T of the
