@@ -417,14 +417,15 @@ constexpr int64_t KC = (24 << 10) / ((MR + NR) * sizeof(float)) / 16 * 16;  // a
 // sums (or nullptr) receives B's column sums the same way — a bias gradient, taken from the packed
 // blocks while they sit in L2 instead of another pass over B. The tiles write the columns up to n1
 // only: `sum` may be C itself.
-inline void gemm_tn_block(int64_t M, int64_t k0, int64_t depth, const SplitRows& s_rows, const SplitRows& b_rows,
-                          int64_t n0, int64_t n1, float* strips, float* sum, int64_t lds, float* sums) {
+inline void gemm_tn_block(int64_t M, int64_t k0, int64_t depth, bool first, const SplitRows& s_rows,
+                          const SplitRows& b_rows, int64_t n0, int64_t n1, float* strips, float* sum, int64_t lds,
+                          float* sums) {
   const int64_t width = n1 - n0, count = (width + NR - 1) / NR, tiles = (M + MR - 1) / MR;
   std::vector<int64_t> column(width);
   for (int64_t j = 0; j < width; ++j) column[j] = n0 + j;
   Panels block(depth, b_rows, k0, std::move(column));
   block.fill(0, 1);
-  if (sums != nullptr) add_column_sums(block, sums + n0, k0 == 0);
+  if (sums != nullptr) add_column_sums(block, sums + n0, first);
   const int64_t split = s_rows.split;  // S's columns from there on are right[k]'s
   for (int64_t k = 0; k < depth; ++k) {  // strip i: S^T rows i·MR.., (k, r) at i·depth·MR + k·MR + r
     const float* left = s_rows.left[k0 + k];
@@ -444,19 +445,25 @@ inline void gemm_tn_block(int64_t M, int64_t k0, int64_t depth, const SplitRows&
   for (int64_t p = 0; p < count; ++p)
     for (int64_t i = 0; i < tiles; ++i)
       edge_tile(std::min(MR, M - i * MR), std::min(NR, width - p * NR), depth, Strip{strips + i * depth * MR},
-                block.panel(p), nullptr, k0 > 0, sum + i * MR * lds + n0 + p * NR, lds);
+                block.panel(p), nullptr, !first, sum + i * MR * lds + n0 + p * NR, lds);
 }
 
 // C (M x N, row stride ldc) = S^T @ B, and B's column sums into sums (or nullptr), by the threads
-// of one OpenMP team: each owns a share of the panels, which it runs block of depth after block,
-// and one done with its own takes the later panels of a slower one's for the blocks that one has
-// not started (sharing.h). A column's blocks add up in the same order whoever runs them, in `sum`,
-// whose rows are whole panels and one cache line apart so that a tile's rows fall in different sets
-// of L1 (C's own rows are often a multiple of 4 KiB apart, 1024 columns, which put all of a tile's
-// rows in one set, where they evicted each other at every block); a column goes into C once its
-// last block is done. A product of a single block (depth up to KC: a step or a few of a small
-// batch) writes C once, so there its tiles write C itself: for such a product, writing C is most
-// of the work.
+// of one OpenMP team. The depth is cut into tn_parts(K) parts, each summed on its own and the parts
+// added at the end: with two cores each runs a part, packing only its part of S and of B (cut by
+// columns instead, every thread packed all of S for its share of B, and S is the larger for most
+// weight gradients). A part's work is shared out as panels: each share owns some of a part's
+// panels, which it runs block of depth after block, and one done with its own takes the later panels
+// of a slower one's for the blocks that one has not started (sharing.h). A column's blocks add up in
+// the same order whoever runs them, and the parts in the order of their depth; the number of parts
+// follows the depth alone, so the result does not depend on the number of threads. A part's sums
+// go into a buffer whose rows are whole panels and one cache line apart, so that a tile's rows fall
+// in different sets of L1 (C's own rows are often a multiple of 4 KiB apart, 1024 columns, which put
+// all of a tile's rows in one set, where they evicted each other at every block). A product of a
+// single block (depth up to KC: a step or a few of a small batch) writes C once, so there its tiles
+// write C itself: for such a product, writing C is most of the work.
+inline int64_t tn_parts(int64_t K) { return K >= 2 * KC ? 2 : 1; }
+
 inline void gemm_tn_parallel(int64_t threads, int64_t M, int64_t K, const SplitRows& s_rows,
                              const SplitRows& b_rows, int64_t N, float* C, int64_t ldc, float* sums = nullptr) {
   const int64_t panels = (N + NR - 1) / NR;
@@ -466,33 +473,58 @@ inline void gemm_tn_parallel(int64_t threads, int64_t M, int64_t K, const SplitR
     if (sums != nullptr) std::fill(sums, sums + N, 0.0f);
     return;
   }
-  threads = std::clamp<int64_t>(threads, 1, panels);
-  const int64_t tiles = (M + MR - 1) / MR, blocks = (K + KC - 1) / KC;
-  const bool direct = blocks == 1;
+  const int64_t parts = tn_parts(K), part_rows = (K + parts - 1) / parts;
+  const int64_t blocks = (part_rows + KC - 1) / KC;  // per part (the last part's last may be short or empty)
+  const int64_t per_part = std::clamp<int64_t>((threads + parts - 1) / parts, 1, panels);  // shares
+  const int64_t tiles = (M + MR - 1) / MR;
+  const bool direct = parts == 1 && blocks == 1;
   const int64_t lds = direct ? ldc : panels * NR + 16;
-  const Floats sum = direct ? Floats(C, Free{false}) : aligned_floats(tiles * MR * lds);
-  const int64_t share = (panels + threads - 1) / threads;
-  std::vector<sharing::Share> shares(threads);  // fewer than 2 panels are not worth taking
-  for (int64_t k = 0; k < threads; ++k)
-    shares[k].own(std::min(panels, k * share), std::min(panels, (k + 1) * share), 1, 2, 1);
-#pragma omp parallel num_threads(threads)
+  const Floats sum = direct ? Floats(C, Free{false}) : aligned_floats(parts * tiles * MR * lds);
+  const Floats part_sums = sums != nullptr && parts > 1 ? aligned_floats(parts * panels * NR) : Floats();
+  const int64_t share = (panels + per_part - 1) / per_part;
+  std::vector<sharing::Share> shares(parts * per_part);  // share q·per_part + s: part q's s-th panels
+  for (int64_t k = 0; k < parts * per_part; ++k) {
+    const int64_t s = k % per_part;  // fewer than 2 panels are not worth taking
+    shares[k].own(std::min(panels, s * share), std::min(panels, (s + 1) * share), 1, 2, 1);
+  }
+  const int64_t team_size = std::min<int64_t>(std::max<int64_t>(1, threads), parts * per_part);
+#pragma omp parallel num_threads(team_size)
   {
     FlushDenormals flush;
     const int64_t me = omp_get_thread_num(), team = omp_get_num_threads();
     const Floats strips = aligned_floats(tiles * MR * std::min(K, KC));
-    auto run = [&](int64_t, int64_t p0, int64_t p1, int64_t b) {  // block b of depth, panels p0 .. p1
-      const int64_t k0 = b * KC, n0 = p0 * NR, n1 = std::min(N, p1 * NR);
-      gemm_tn_block(M, k0, std::min(KC, K - k0), s_rows, b_rows, n0, n1, strips.get(), sum.get(), lds, sums);
-      if (b == blocks - 1 && !direct)  // the columns are complete
+    auto run = [&](int64_t k, int64_t p0, int64_t p1, int64_t b) {  // block b of share k's part, panels p0 .. p1
+      const int64_t q = k / per_part, k0 = q * part_rows + b * KC;
+      const int64_t depth = std::min({KC, K - k0, (q + 1) * part_rows - k0});
+      if (depth <= 0) return;
+      const int64_t n0 = p0 * NR, n1 = std::min(N, p1 * NR);
+      float* part_sum = sum.get() + q * tiles * MR * lds;
+      float* column_sums = parts > 1 && sums != nullptr ? part_sums.get() + q * panels * NR : sums;
+      gemm_tn_block(M, k0, depth, b == 0, s_rows, b_rows, n0, n1, strips.get(), part_sum, lds, column_sums);
+      if (parts == 1 && b == blocks - 1 && !direct)  // the columns are complete
         for (int64_t i = 0; i < M; ++i)
-          std::memcpy(C + i * ldc + n0, sum.get() + i * lds + n0, (n1 - n0) * sizeof(float));
+          std::memcpy(C + i * ldc + n0, part_sum + i * lds + n0, (n1 - n0) * sizeof(float));
     };
-    if (team == threads) {
-      sharing::share_work(shares, me, blocks, run);
-    } else {  // fewer threads than asked (inside another parallel region): every team-th share each
-      for (int64_t k = me; k < threads; k += team)
-        for (int64_t b = 0; b < blocks && shares[k].first < shares[k].end; ++b)
-          run(k, shares[k].first, shares[k].end, b);
+    sharing::share_work(shares, me, team, blocks, run);
+    if (parts > 1) {  // C = the parts' sums, added in order
+#pragma omp barrier
+#pragma omp for schedule(static)
+      for (int64_t i = 0; i < M; ++i) {
+        float* to = C + i * ldc;
+        const float* from = sum.get() + i * lds;
+        std::copy(from, from + N, to);
+        for (int64_t q = 1; q < parts; ++q) {
+          const float* more = from + q * tiles * MR * lds;
+#pragma omp simd
+          for (int64_t j = 0; j < N; ++j) to[j] += more[j];
+        }
+      }
+#pragma omp single
+      if (sums != nullptr) {
+        std::copy(part_sums.get(), part_sums.get() + N, sums);
+        for (int64_t q = 1; q < parts; ++q)
+          for (int64_t j = 0; j < N; ++j) sums[j] += part_sums[q * panels * NR + j];
+      }
     }
   }
 }

@@ -63,26 +63,35 @@ struct Share {
   }
 };
 
-// Thread `me`'s part of the work: steps 0 .. steps-1 of its own items, then items taken from the
-// others' shares, until none has enough left to share. run(k, from, to, i) runs step i of items
+// Thread `me`'s part of the work, in a team of `team`: steps 0 .. steps-1 of its own shares' items
+// (shares me, me + team, ...: a team may be smaller than the list of shares), then items taken from
+// the others' shares, until none has enough left to share. run(k, from, to, i) runs step i of items
 // [from, to) of share k.
 template <typename Run>
-void share_work(std::vector<Share>& shares, int64_t me, int64_t steps, const Run& run) {
-  for (int64_t i = 0; i < steps; ++i) {
-    const int64_t end = shares[me].start(i);
-    if (end > shares[me].first) run(me, shares[me].first, end, i);
-    shares[me].finish(i);
-  }
+void share_work(std::vector<Share>& shares, int64_t me, int64_t team, int64_t steps, const Run& run) {
+  const int64_t count = static_cast<int64_t>(shares.size());
+  for (int64_t own = me; own < count; own += team)
+    for (int64_t i = 0; i < steps; ++i) {
+      const int64_t end = shares[own].start(i);
+      if (end > shares[own].first) run(own, shares[own].first, end, i);
+      shares[own].finish(i);
+    }
   while (true) {  // from the share with the most work left
     int64_t most = 0, victim = -1;
-    for (int64_t k = 0; k < static_cast<int64_t>(shares.size()); ++k)
-      if (const int64_t left = shares[k].left(steps); k != me && left > most) most = left, victim = k;
+    for (int64_t k = 0; k < count; ++k)
+      if (const int64_t left = shares[k].left(steps); k % team != me && left > most) most = left, victim = k;
     if (victim < 0) return;
     const auto [from, items, first] = shares[victim].give(steps);
     if (items == 0) continue;  // the owner moved on meanwhile: look again
     shares[victim].wait(first);
     for (int64_t i = first; i < steps; ++i) run(victim, from, from + items, i);
   }
+}
+
+// One share per thread of the team.
+template <typename Run>
+void share_work(std::vector<Share>& shares, int64_t me, int64_t steps, const Run& run) {
+  share_work(shares, me, static_cast<int64_t>(shares.size()), steps, run);
 }
 
 }  // namespace sharing
