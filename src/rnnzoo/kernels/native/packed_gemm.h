@@ -104,10 +104,10 @@ class Panels {
   // The floats the panels of a K x N matrix take.
   static int64_t size(int64_t K, int64_t N) { return (N + NR - 1) / NR * K * NR; }
   // B's rows as `rows` points to them, from row `first` on (not copied: they must outlive fill()).
-  Panels(int64_t K, const SplitRows& rows, int64_t first, std::vector<int64_t> column)
+  Panels(int64_t K, const SplitRows& rows, int64_t first, std::vector<int64_t> column, float* storage = nullptr)
       : K_(K), N_(static_cast<int64_t>(column.size())), count_((N_ + NR - 1) / NR), rows_(rows), first_(first),
         column_(std::move(column)) {
-    allocate(nullptr, nullptr);
+    allocate(nullptr, storage);
   }
 
   // Packs panels first, first + step, ... (thread `first` of a team of `step`). B is read a row at a
@@ -413,17 +413,17 @@ inline void add_column_sums(const Panels& block, float* sums, bool first) {
 constexpr int64_t KC = (24 << 10) / ((MR + NR) * sizeof(float)) / 16 * 16;  // a strip + a panel: 3/4 of L1
 
 // Rows k0 .. k0 + depth of the product for columns n0 .. n1 (n0 on a panel's edge), added into
-// `sum` (M x N, row stride lds; set by the first block), strips: room for a block's strips.
+// `sum` (M x N, row stride lds; set by the first block), strips and panels: room for a block's strips and panels.
 // sums (or nullptr) receives B's column sums the same way — a bias gradient, taken from the packed
 // blocks while they sit in L2 instead of another pass over B. The tiles write the columns up to n1
 // only: `sum` may be C itself.
 inline void gemm_tn_block(int64_t M, int64_t k0, int64_t depth, bool first, const SplitRows& s_rows,
-                          const SplitRows& b_rows, int64_t n0, int64_t n1, float* strips, float* sum, int64_t lds,
-                          float* sums) {
+                          const SplitRows& b_rows, int64_t n0, int64_t n1, float* strips, float* panels, float* sum,
+                          int64_t lds, float* sums) {
   const int64_t width = n1 - n0, count = (width + NR - 1) / NR, tiles = (M + MR - 1) / MR;
   std::vector<int64_t> column(width);
   for (int64_t j = 0; j < width; ++j) column[j] = n0 + j;
-  Panels block(depth, b_rows, k0, std::move(column));
+  Panels block(depth, b_rows, k0, std::move(column), panels);
   block.fill(0, 1);
   if (sums != nullptr) add_column_sums(block, sums + n0, first);
   const int64_t split = s_rows.split;  // S's columns from there on are right[k]'s
@@ -493,6 +493,7 @@ inline void gemm_tn_parallel(int64_t threads, int64_t M, int64_t K, const SplitR
     FlushDenormals flush;
     const int64_t me = omp_get_thread_num(), team = omp_get_num_threads();
     const Floats strips = aligned_floats(tiles * MR * std::min(K, KC));
+    const Floats room = aligned_floats(Panels::size(std::min(K, KC), panels * NR));
     auto run = [&](int64_t k, int64_t p0, int64_t p1, int64_t b) {  // block b of share k's part, panels p0 .. p1
       const int64_t q = k / per_part, k0 = q * part_rows + b * KC;
       const int64_t depth = std::min({KC, K - k0, (q + 1) * part_rows - k0});
@@ -500,7 +501,7 @@ inline void gemm_tn_parallel(int64_t threads, int64_t M, int64_t K, const SplitR
       const int64_t n0 = p0 * NR, n1 = std::min(N, p1 * NR);
       float* part_sum = sum.get() + q * tiles * MR * lds;
       float* column_sums = parts > 1 && sums != nullptr ? part_sums.get() + q * panels * NR : sums;
-      gemm_tn_block(M, k0, depth, b == 0, s_rows, b_rows, n0, n1, strips.get(), part_sum, lds, column_sums);
+      gemm_tn_block(M, k0, depth, b == 0, s_rows, b_rows, n0, n1, strips.get(), room.get(), part_sum, lds, column_sums);
       if (parts == 1 && b == blocks - 1 && !direct)  // the columns are complete
         for (int64_t i = 0; i < M; ++i)
           std::memcpy(C + i * ldc + n0, part_sum + i * lds + n0, (n1 - n0) * sizeof(float));
