@@ -70,7 +70,6 @@ def test_transposed_product_equals_float64(native, K, M, N):
     torch.testing.assert_close(column_sums.double(), B.double().sum(0), **tolerance)
 
 
-
 # gemm_tn cuts a depth of two blocks or more in two parts (KC rows a block: 272 with AVX2, 144 with
 # AVX-512), summed apart and added. 545: each part a block and one row over (AVX2: the second part's
 # second block is empty); 1100 and 3001: parts of several blocks, the second a row shorter at 3001.
@@ -92,6 +91,7 @@ def test_a_deep_transposed_product_gives_the_same_bits_on_any_number_of_threads(
     torch.testing.assert_close(results[0][1].double(), B.double().sum(0), **tolerance)
     for got, sums in results[1:]:
         assert torch.equal(got, results[0][0]) and torch.equal(sums, results[0][1])
+
 
 # A tile of 1-3 rows spans 4 or 2 panels (few_rows_tile); the columns past the last group, and a
 # last panel in part, go one panel at a time. Depth 300 takes two passes; 700 x 1000 is over 1 MiB

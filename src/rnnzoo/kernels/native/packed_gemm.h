@@ -413,7 +413,7 @@ inline void add_column_sums(const Panels& block, float* sums, bool first) {
 constexpr int64_t KC = (24 << 10) / ((MR + NR) * sizeof(float)) / 16 * 16;  // a strip + a panel: 3/4 of L1
 
 // Rows k0 .. k0 + depth of the product for columns n0 .. n1 (n0 on a panel's edge), added into
-// `sum` (M x N, row stride lds; set by the first block), strips and panels: room for a block's strips and panels.
+// `sum` (M x N, row stride lds; set by the first block); strips and panels: room for a block's.
 // sums (or nullptr) receives B's column sums the same way — a bias gradient, taken from the packed
 // blocks while they sit in L2 instead of another pass over B. The tiles write the columns up to n1
 // only: `sum` may be C itself.
@@ -451,17 +451,17 @@ inline void gemm_tn_block(int64_t M, int64_t k0, int64_t depth, bool first, cons
 // C (M x N, row stride ldc) = S^T @ B, and B's column sums into sums (or nullptr), by the threads
 // of one OpenMP team. The depth is cut into tn_parts(K) parts, each summed on its own and the parts
 // added at the end: with two cores each runs a part, packing only its part of S and of B (cut by
-// columns instead, every thread packed all of S for its share of B, and S is the larger for most
-// weight gradients). A part's work is shared out as panels: each share owns some of a part's
-// panels, which it runs block of depth after block, and one done with its own takes the later panels
-// of a slower one's for the blocks that one has not started (sharing.h). A column's blocks add up in
-// the same order whoever runs them, and the parts in the order of their depth; the number of parts
-// follows the depth alone, so the result does not depend on the number of threads. A part's sums
-// go into a buffer whose rows are whole panels and one cache line apart, so that a tile's rows fall
-// in different sets of L1 (C's own rows are often a multiple of 4 KiB apart, 1024 columns, which put
-// all of a tile's rows in one set, where they evicted each other at every block). A product of a
-// single block (depth up to KC: a step or a few of a small batch) writes C once, so there its tiles
-// write C itself: for such a product, writing C is most of the work.
+// columns instead, every thread packed all of S for its share of B's columns). A part's work is
+// shared out as panels: each share owns some of a part's panels, which it runs block of depth
+// after block, and one done with its own takes the later panels of a slower one's for the blocks
+// that one has not started (sharing.h). A column's blocks add up in the same order whoever runs
+// them, and the parts in the order of their depth; the number of parts follows the depth alone, so
+// the result does not depend on the number of threads. A part's sums go into a buffer whose rows
+// are whole panels and one cache line apart, so that a tile's rows fall in different sets of L1
+// (C's own rows are often a multiple of 4 KiB apart, 1024 columns, which put all of a tile's rows
+// in one set, where they evicted each other at every block). A product of a single block (depth up
+// to KC: a step or a few of a small batch) writes C once, so there its tiles write C itself: for
+// such a product, writing C is most of the work.
 inline int64_t tn_parts(int64_t K) { return K >= 2 * KC ? 2 : 1; }
 
 inline void gemm_tn_parallel(int64_t threads, int64_t M, int64_t K, const SplitRows& s_rows,
@@ -501,7 +501,8 @@ inline void gemm_tn_parallel(int64_t threads, int64_t M, int64_t K, const SplitR
       const int64_t n0 = p0 * NR, n1 = std::min(N, p1 * NR);
       float* part_sum = sum.get() + q * tiles * MR * lds;
       float* column_sums = parts > 1 && sums != nullptr ? part_sums.get() + q * panels * NR : sums;
-      gemm_tn_block(M, k0, depth, b == 0, s_rows, b_rows, n0, n1, strips.get(), room.get(), part_sum, lds, column_sums);
+      gemm_tn_block(M, k0, depth, b == 0, s_rows, b_rows, n0, n1, strips.get(), room.get(), part_sum, lds,
+                    column_sums);
       if (parts == 1 && b == blocks - 1 && !direct)  // the columns are complete
         for (int64_t i = 0; i < M; ++i)
           std::memcpy(C + i * ldc + n0, part_sum + i * lds + n0, (n1 - n0) * sizeof(float));
