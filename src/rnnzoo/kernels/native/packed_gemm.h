@@ -493,7 +493,7 @@ inline void gemm_tn_parallel(int64_t threads, int64_t M, int64_t K, const SplitR
     FlushDenormals flush;
     const int64_t me = omp_get_thread_num(), team = omp_get_num_threads();
     const Floats strips = aligned_floats(tiles * MR * std::min(K, KC));
-    const Floats room = aligned_floats(Panels::size(std::min(K, KC), panels * NR));
+    const Floats room = aligned_floats(Panels::size(std::min(K, KC), share * NR));  // a run spans one share at most
     auto run = [&](int64_t k, int64_t p0, int64_t p1, int64_t b) {  // block b of share k's part, panels p0 .. p1
       const int64_t q = k / per_part, k0 = q * part_rows + b * KC;
       const int64_t depth = std::min({KC, K - k0, (q + 1) * part_rows - k0});
