@@ -277,6 +277,12 @@ class Sgemm:
         return 2 * self.SIZE**3 / seconds / 1e9
 
 
+def floor_products() -> list[Sgemm]:
+    """The 1024³ products the floor is the fastest of: torch.mm, and oneDNN's and rnnzoo's where there are."""
+    built = (("onednn", onednn_linear()), ("rnnzoo", build.native()))
+    return [Sgemm("blas")] + [Sgemm(name) for name, op in built if op is not None]
+
+
 def keras_python(explicit: str | None = None) -> tuple[str | None, str]:
     """(a Python with TensorFlow, or None, and why): --keras-python, $RNNZOO_KERAS_PYTHON, this one."""
     candidates = [explicit, os.environ.get("RNNZOO_KERAS_PYTHON"), sys.executable]
@@ -370,8 +376,7 @@ def bench_case(case: Case, rounds: int, per_round: int, keras: str | None, mallo
     contenders = [TorchContender("rnnzoo", build_rnnzoo(case), case), TorchContender("torch.nn", TorchNN(case), case)]
     if keras:
         contenders.append(KerasContender(keras, case, mallopt))
-    sgemms = [Sgemm("blas")] + [Sgemm(name) for name, op in (("onednn", onednn_linear()), ("rnnzoo", build.native()))
-                                if op is not None]
+    sgemms = floor_products()
     calibration.used(clear=True)
     for contender in contenders:  # warm-up: first calls build kernels, time GEMMs, trace graphs, fault pages in
         contender.infer(2)
