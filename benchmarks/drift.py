@@ -25,6 +25,7 @@ import torch
 from rnnzoo import kernels, process
 from rnnzoo.bench import machine
 from rnnzoo.bench.benchmark import TorchContender, build_rnnzoo, floor_products, matmul_flops, seed_cases
+from small_batches import positive
 
 TARGET = {"train": 75.0, "infer": 85.0}  # % of the floor, the project's targets
 
@@ -66,12 +67,6 @@ def summary(measured: list[dict], target: float) -> dict:
             "correlation": follows}
 
 
-def positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return int(text)
-
-
 def minutes(text: str) -> float:
     try:
         value = float(text)
@@ -88,7 +83,7 @@ def main() -> None:
     parser.add_argument("--model", choices=list(cases), default=next(iter(cases)))
     parser.add_argument("--mode", choices=["train", "infer"], default="train")
     parser.add_argument("--minutes", type=minutes, default=8.0, help="how long to go on (0: one round)")
-    parser.add_argument("--steps", type=positive_int, default=10, help="steps a round, after one dropped")
+    parser.add_argument("--steps", type=positive, default=10, help="steps a round, after one dropped")
     parser.add_argument("--json", help="write the rounds and their summary here")
     args = parser.parse_args()
     process.tune_malloc()
