@@ -27,8 +27,8 @@ def dropout(x: torch.Tensor, rate: float) -> torch.Tensor:
     """x with each element zeroed with probability `rate` and the rest scaled by 1 / (1 - rate)."""
     if rate == 0.0:
         return x
-    keys = torch.randint(0, 2**32, (2,), dtype=torch.int64)  # from torch's default generator
-    return CounterDropout.apply(x, int(keys[0]), int(keys[1]), round(rate * 2**BITS), 1.0 / (1.0 - rate))
+    key0, key1 = torch.randint(0, 2**32, (2,), dtype=torch.int64).tolist()  # from torch's default generator
+    return CounterDropout.apply(x, key0, key1, round(rate * 2**BITS), 1.0 / (1.0 - rate))
 
 
 class CounterDropout(torch.autograd.Function):
