@@ -28,7 +28,7 @@ inline uint32_t mix(uint32_t x) {
   return x;
 }
 
-// Elements [begin, end) in runs that share the upper 32 bits of their index (and count under 2^31),
+// Elements [begin, end) in runs that share the upper 32 bits of their index (of at most 2^30 each),
 // so that the loop runs on 32-bit lanes alone: with the 64-bit index in the loop, half of every
 // vector went to it and to shuffling its halves apart (a third slower). The same mask, bit for bit.
 template <typename T>
