@@ -304,6 +304,13 @@ inline void edge_tile(int64_t rows, int64_t cols, int64_t K, const Source& A, co
   for (int64_t r = 0; r < rows; ++r) std::memcpy(C + r * ldc, edge + r * NR, cols * sizeof(float));
 }
 
+// The rows of the next tile of a block that has `rest` rows left: MR, but a rest of one tile and 1
+// to 3 rows goes in two tiles of about half each. A tile of 1 to 3 rows holds 2 to 6 sums, fewer
+// than the two FMA ports keep in flight (8), and each of its updates waits on the one before: a
+// thread's 32 rows as 6 + 6 + 6 + 6 + 4 + 4 instead of 6 + 6 + 6 + 6 + 6 + 2 (AVX2) take 32 of the
+// FMA ports' cycles per k instead of 34. A row's sums run in the same order in any tile.
+constexpr int64_t tile_rows(int64_t rest) { return rest > MR && rest < MR + 4 ? (rest + 1) / 2 : std::min(MR, rest); }
+
 // C (M x N, row stride ldc) = bias + A (M x K, row stride lda) @ B, or (accumulate) C + A @ B.
 // Rows go in blocks of MB = 8 tiles: a block of A stays in L2 while every panel passes through L1.
 // A deep product goes in passes over at most KD rows of each panel, each pass adding to C what the
@@ -317,13 +324,6 @@ inline void edge_tile(int64_t rows, int64_t cols, int64_t K, const Source& A, co
 // Panels that stay in L2 come in time without it, and there the requests only took issue slots
 // (docs/kernel-notes.md).
 constexpr int64_t KD = 256;
-
-// The rows of the next tile of a block that has `rest` rows left: MR, but a rest of one tile and 1
-// to 3 rows goes in two tiles of about half each. A tile of 1 to 3 rows holds 2 to 6 sums, fewer
-// than the two FMA ports keep in flight (8), and each of its updates waits on the one before: a
-// thread's 32 rows as 6 + 6 + 6 + 6 + 4 + 4 instead of 6 + 6 + 6 + 6 + 6 + 2 (AVX2) take 32 of the
-// FMA ports' cycles per k instead of 34. A row's sums run in the same order in any tile.
-constexpr int64_t tile_rows(int64_t rest) { return rest > MR && rest < MR + 4 ? (rest + 1) / 2 : std::min(MR, rest); }
 constexpr int64_t STREAM_BYTES = int64_t{1} << 20;
 
 inline void gemm(int64_t M, const float* A, int64_t lda, const Panels& B, float* C, int64_t ldc,
@@ -334,7 +334,7 @@ inline void gemm(int64_t M, const float* A, int64_t lda, const Panels& B, float*
   const bool stream = B.count() * K * NR * static_cast<int64_t>(sizeof(float)) > STREAM_BYTES;
   auto part = [&](int64_t p, int64_t pass) { return B.panel(p) + pass * depth * NR; };  // rows pass·depth ..
   for (int64_t i0 = 0; i0 < M; i0 += MB) {
-    const int64_t i1 = std::min(M, i0 + MB), tiles = (i1 - i0 + MR - 1) / MR;
+    const int64_t i1 = std::min(M, i0 + MB), tiles = (i1 - i0 + MR - 1) / MR;  // tile_rows keeps this count
     // The block's tiles of panel p's part `pass`, each asking for its share of `next` (or nullptr).
     auto run = [&](int64_t p, int64_t pass, const float* next) {
       const int64_t j0 = p * NR, k0 = pass * depth, rows = std::min(depth, K - k0);
