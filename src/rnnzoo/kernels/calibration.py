@@ -66,13 +66,7 @@ def shape_class(product: str, rows: int, depth: int, width: int) -> str:
 def choose(product: str, rows: int, depth: int, width: int, runners: dict[str, Callable[[int], object]]) -> str:
     """The engine for this product and shape: from calibration.json, or timed now (runners: engine ->
     a function running the product on its first n rows) and written there."""
-    if len(runners) == 1:
-        return next(iter(runners))
-    question = (product, rows, depth, width, tuple(runners), id(build.native()),
-                os.environ.get("RNNZOO_CALIBRATION_DIR"))
-    if (answer := _answers.get(question)) is not None:
-        key, chosen = answer
-        _used[key] = chosen
+    if (chosen := known(product, rows, depth, width, tuple(runners))) is not None:
         return chosen
     key = shape_class(product, rows, depth, width)
     with _lock:
@@ -86,8 +80,30 @@ def choose(product: str, rows: int, depth: int, width: int, runners: dict[str, C
                     _save(path, key, chosen)
             _chosen[key] = chosen
         _used[key] = chosen
-        _answers[question] = (key, chosen)
+        _answers[_question(product, rows, depth, width, tuple(runners))] = (key, chosen)
     return chosen
+
+
+def known(product: str, rows: int, depth: int, width: int, engines: tuple[str, ...]) -> str | None:
+    """choose's answer where it has one without timing (the only engine, or one chosen already, on file
+    or in this process); None where the shape class has yet to be timed."""
+    if len(engines) == 1:
+        return engines[0]
+    question = _question(product, rows, depth, width, engines)
+    if (answer := _answers.get(question)) is None:
+        key = shape_class(product, rows, depth, width)
+        with _lock:
+            chosen = _known().get(key)
+        if chosen not in engines:
+            return None
+        answer = _answers[question] = (key, chosen)
+    key, chosen = answer
+    _used[key] = chosen
+    return chosen
+
+
+def _question(product: str, rows: int, depth: int, width: int, engines: tuple[str, ...]) -> tuple:
+    return product, rows, depth, width, engines, id(build.native()), os.environ.get("RNNZOO_CALIBRATION_DIR")
 
 
 def fastest(runners: dict[str, Callable[[int], object]], rows: int) -> str:

@@ -4,7 +4,9 @@
     backward  hand BPTT: dZ_t for every step, dh_{t-1} = dZ_t Uᵀ (+ the direct terms), then
               dU = H_{0..T-1}ᵀ dZ as ONE product, and dW, db, dX one product each; where the loop made
               the projection, [H_{0..T-1} | X]ᵀ dZ may make dU and dW in one, where calibration finds it
-              faster (not for GRU, whose dU takes the reset-gated h~ block of dZ, its dW the projection's)
+              faster (not for GRU, whose dU takes the reset-gated h~ block of dZ, its dW the projection's);
+              where all of these products run on rnnzoo's GEMM, the native backward makes them in the
+              same call: Python's code between two kernels runs from cold caches, several times slower
 
 The projection x_t W + b comes one of two ways (`Plan.projection`):
   "hoisted"  one product over all steps before the loop (projection.py), which the loop reads back;
@@ -77,20 +79,61 @@ class NativeEngine:
         saved = (result.Y, h0, result.C, result.gates, result.extra) if save else ()
         return result.Y, final, saved
 
-    def backward(self, cell: CellSpec, xp, U, has_brec, saved, dY, dh_T, dc_T, lengths, need_dh0, x=None,
-                 bias_sums: bool = False):
-        """-> (dxp, dU, dbrec, dh0, dc0, projection's), each None where there is none. x: the inputs whose
-        projection the loop made, given when the input kernel's gradient is wanted; projection's is then
-        (dW, db or None, with bias_sums), made with dU (kernel_gradients), but for GRU's: None."""
+    def backward(self, cell: CellSpec, xp, U, has_brec, saved, dY, dh_T, dc_T, lengths, need_dh0, inputs=None):
+        """-> (dxp, dU, dbrec, dh0, dc0, projection's), each None where there is none. inputs: (x, kernel,
+        needs) for a loop that made the projection of x (B, T, F), needs saying which of (dx, dkernel,
+        dbias) are wanted; projection's is then those three, each None unless wanted."""
         Y, h0, C, gates, extra = saved
-        result = self.module.backward(
-            **cell_arguments(cell), U=U, Y=Y, h0=h0, C=C, gates=gates, extra=extra, dY=dY,
-            dh_T=dh_T, dc_T=dc_T, lengths=lengths, need_dh0=need_dh0, split=settings.current().split)
-        if x is not None and result.dr is None:  # GRU's dU takes the reset-gated h~ block, its dW the projection's
-            dU, dbrec, dW, db = self.kernel_gradients(Y, h0, x, result.dxp, has_brec, bias_sums)
-            return result.dxp, dU, dbrec, result.dh0, result.dc0, (dW, db)
-        dU, dbrec = self.recurrent_gradient(Y, h0, result.dxp, has_brec, result.dr)
-        return result.dxp, dU, dbrec, result.dh0, result.dc0, None
+        arguments = dict(**cell_arguments(cell), U=U, Y=Y, h0=h0, C=C, gates=gates, extra=extra, dY=dY,
+                         dh_T=dh_T, dc_T=dc_T, lengths=lengths, need_dh0=need_dh0, split=settings.current().split)
+        x, kernel, (need_dx, need_dkernel, need_dbias) = inputs if inputs is not None else (None, None, (False,) * 3)
+        joint = self.one_call(cell, Y, U, x, need_dx, need_dkernel, need_dbias)
+        if joint is not None:
+            r = self.module.backward(**arguments, gradients=True, has_brec=has_brec, x=x if need_dkernel else None,
+                                     kernel=kernel if need_dx else None, joint=joint, bias_sums=need_dbias)
+            return r.dxp, r.dU, r.dbrec, r.dh0, r.dc0, (None if inputs is None else (r.dx, r.dW, r.db))
+        result = self.module.backward(**arguments)
+        made = None
+        if need_dkernel and result.dr is None:  # GRU's dU takes the reset-gated h~ block, its dW the projection's
+            dU, dbrec, dW, db = self.kernel_gradients(Y, h0, x, result.dxp, has_brec, need_dbias)
+            made = (dW, db)
+        else:
+            dU, dbrec = self.recurrent_gradient(Y, h0, result.dxp, has_brec, result.dr)
+        if inputs is None:
+            return result.dxp, dU, dbrec, result.dh0, result.dc0, None
+        dx, dkernel, dbias = projection.gradients(x, kernel, need_dbias, result.dxp,
+                                                  (need_dx, need_dkernel and made is None, need_dbias and made is None))
+        return result.dxp, dU, dbrec, result.dh0, result.dc0, (dx, *(made or (dkernel, dbias)))
+
+    @staticmethod
+    def one_call(cell: CellSpec, Y, U, x, need_dx: bool, need_dkernel: bool, need_dbias: bool) -> bool | None:
+        """Where every gradient product of this backward runs on rnnzoo's GEMM, one native call makes
+        them all, after the loop (module.backward with gradients): then whether dU's product makes dW
+        too (`joint`, as kernel_gradients' "native"). None where a product runs on another engine, or
+        has yet to be timed (the products one by one time it, through the engines' runners)."""
+        batch, steps, units = Y.shape
+        rows, width = batch * steps, U.shape[1]
+        if projection.decided(Y, "recurrent_grad", rows, units, width) != "native":
+            return None
+        if x is None:
+            return False
+        features = x.shape[2]
+        if need_dbias and not need_dkernel:  # the column sums alone: grad.sum(0), in projection.gradients
+            return None
+        if need_dx and projection.decided(Y, "input_grad", rows, width, features) != "native":
+            return None
+        if not need_dkernel:
+            return False
+        if cell.kind != Kind.GRU:  # as kernel_gradients chooses
+            wanted = settings.current().gemm
+            if wanted in ("auto", "native"):
+                joint = "native" if wanted == "native" else calibration.known(
+                    "kernel_grads", rows, units + features, width, ("native", "separate"))
+                if joint is None:
+                    return None
+                if joint == "native":
+                    return True
+        return False if projection.decided(Y, "weight_grad", rows, features, width) == "native" else None
 
     def kernel_gradients(self, Y, h0, x, dxp, has_brec: bool, bias_sums: bool):
         """(dU, dbrec, dW, db), the recurrent and the input kernel's gradients and dZ's column sums (each
@@ -185,9 +228,8 @@ class PortableEngine:
         return (Y if out is None else out.copy_(Y)), final, saved
 
     @staticmethod
-    def backward(cell: CellSpec, xp, U, has_brec, saved, dY, dh_T, dc_T, lengths, need_dh0, x=None,
-                 bias_sums: bool = False):
-        assert x is None, "the portable engine takes projected inputs (the in-loop projection is native only)"
+    def backward(cell: CellSpec, xp, U, has_brec, saved, dY, dh_T, dc_T, lengths, need_dh0, inputs=None):
+        assert inputs is None, "the portable engine takes projected inputs (the in-loop projection is native only)"
         return (*portable.backward(cell, xp, U, has_brec, saved, dY, dh_T, dc_T, lengths, need_dh0), None)
 
 
@@ -216,19 +258,13 @@ class FusedRecurrence(torch.autograd.Function):
         xp, x, kernel, U, lengths, *saved = ctx.saved_tensors
         need = dict(zip(("xp", "x", "kernel", "bias", "U", "brec", "h0", "c0"), ctx.needs_input_grad[3:]))
         # the step-0 product dZ_1 Uᵀ only makes dh_0, usually not wanted
-        bias_sums = ctx.has_bias and need["bias"]
+        inputs = None if x is None else (x, kernel, (need["x"], need["kernel"], ctx.has_bias and need["bias"]))
         dxp, dU, dbrec, dh0, dc0, made = ctx.engine.backward(
-            ctx.cell, xp, U, ctx.has_brec, saved, dY, dh_T, dc_T, lengths, need["h0"],
-            x=x if x is not None and need["kernel"] else None, bias_sums=bias_sums)
-        dx = dkernel = dbias = None
-        if x is not None:  # the projection's gradients, from its output's, dxp, but those made with dU
-            dx, dkernel, dbias = projection.gradients(
-                x, kernel, ctx.has_bias, dxp, (need["x"], need["kernel"] and made is None, bias_sums and made is None))
-            if made is not None:
-                dkernel, dbias = made
+            ctx.cell, xp, U, ctx.has_brec, saved, dY, dh_T, dc_T, lengths, need["h0"], inputs)
+        dx, dkernel, dbias = (None, None, None) if x is None else made
+        if x is not None:  # the projection's gradients came from its output's, dxp
             dxp = None
         return None, None, None, dxp, dx, dkernel, dbias, dU, dbrec, dh0, dc0
-
 
 def run(plan, cell: CellSpec, x: torch.Tensor, state: tuple, lengths, return_sequences: bool):
     """The route "kernels" of `plan` over x (B, T, F): (outputs (B, T, U) or None, final state)."""

@@ -51,6 +51,14 @@ def engines(x: torch.Tensor, product: str) -> tuple[str, ...]:
 
 def engine(x: torch.Tensor, product: str, rows: int, depth: int, width: int, runners: dict) -> str:
     """The engine to run `product` of this shape: the one configured, else the calibrated one."""
+    if (chosen := decided(x, product, rows, depth, width)) is not None:
+        return chosen
+    available = engines(x, product)
+    return calibration.choose(product, rows, depth, width, {name: runners[name] for name in available})
+
+
+def decided(x: torch.Tensor, product: str, rows: int, depth: int, width: int) -> str | None:
+    """engine's answer where it needs no timing (None: calibration has yet to time the shape)."""
     available = engines(x, product)
     wanted = settings.current().gemm
     if wanted in available:
@@ -60,7 +68,7 @@ def engine(x: torch.Tensor, product: str, rows: int, depth: int, width: int, run
         # when asked to (configure(projection="hoisted")) and stays on the native GEMM the in-loop
         # projection uses, so that the two give the same bits.
         return available[0]
-    return calibration.choose(product, rows, depth, width, {name: runners[name] for name in available})
+    return calibration.known(product, rows, depth, width, available)
 
 
 def first(x: torch.Tensor, rows: int) -> torch.Tensor:

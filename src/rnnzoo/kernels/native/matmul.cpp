@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "denormals.h"
+#include "matmul.h"
 #include "packed_gemm.h"
 
 at::Tensor matmul(const at::Tensor& A_, const at::Tensor& B, const c10::optional<at::Tensor>& bias_) {

@@ -8,6 +8,7 @@
 
 #include <vector>
 
+#include "matmul.h"
 #include "recurrent.h"
 
 // dropout.cpp
@@ -17,10 +18,6 @@ at::Tensor dropout_mask_apply(at::Tensor x, int64_t key0, int64_t key1, int64_t 
 at::Tensor linear_scan(const at::Tensor& a, const at::Tensor& b, const at::Tensor& h0);
 std::vector<at::Tensor> linear_scan_backward(const at::Tensor& a, const at::Tensor& h0, const at::Tensor& H,
                                              const at::Tensor& dH);
-
-// matmul.cpp
-at::Tensor matmul(const at::Tensor& A, const at::Tensor& B, const c10::optional<at::Tensor>& bias);
-std::vector<at::Tensor> matmul_tn(const at::Tensor& S, const at::Tensor& B);
 
 namespace py = pybind11;
 
@@ -44,7 +41,12 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
       .def_readonly("dxp", &BackwardResult::dxp)
       .def_readonly("dr", &BackwardResult::dr)
       .def_readonly("dh0", &BackwardResult::dh0)
-      .def_readonly("dc0", &BackwardResult::dc0);
+      .def_readonly("dc0", &BackwardResult::dc0)
+      .def_readonly("dU", &BackwardResult::dU)
+      .def_readonly("dbrec", &BackwardResult::dbrec)
+      .def_readonly("dx", &BackwardResult::dx)
+      .def_readonly("dW", &BackwardResult::dW)
+      .def_readonly("db", &BackwardResult::db);
   m.def("forward", &forward,
         "the recurrence over time, from the projected inputs xp or (float32) from the inputs x with their "
         "kernel and input bias; Y is written into out if given; without save and sequence it is only a ring "
@@ -57,12 +59,16 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
         py::arg("sequence") = true, py::arg("split") = "auto", py::arg("keep") = py::none());
   m.def("backward", &backward,
         "hand BPTT from what forward saved: dxp, dr (GRU: the h~ block of the gradient of h_{t-1} U + b_rec, "
-        "which but for that block is dxp; None for the others), dh0 (if need_dh0), dc0",
+        "which but for that block is dxp; None for the others), dh0 (if need_dh0), dc0; with gradients (float32) "
+        "also dU, dbrec (if has_brec) and, for a loop that made the projection of x, dx (given kernel), "
+        "dW (given x: from dU's product if joint) and db (if bias_sums), on rnnzoo's GEMMs",
         without_gil(), py::kw_only(), py::arg("kind"), py::arg("recurrent_activation"), py::arg("activation"),
         py::arg("U"), py::arg("Y"), py::arg("h0"), py::arg("C") = py::none(), py::arg("gates") = py::none(),
         py::arg("extra") = py::none(), py::arg("dY") = py::none(), py::arg("dh_T") = py::none(),
         py::arg("dc_T") = py::none(), py::arg("lengths") = py::none(), py::arg("need_dh0"),
-        py::arg("split") = "auto");
+        py::arg("split") = "auto", py::arg("gradients") = false, py::arg("has_brec") = false,
+        py::arg("x") = py::none(), py::arg("kernel") = py::none(), py::arg("joint") = false,
+        py::arg("bias_sums") = false);
   m.def("recurrent_gradient", &recurrent_gradient,
         "(dU, dbrec) = (sum of h_{t-1}^T dr_t, dr's column sums if has_brec) in float32, states read in place; "
         "with dr_h (B, T, U), dr's last U columns are dr_h's; with x (B, T, F), not with dr_h, (dU, dbrec, dW) "

@@ -20,7 +20,8 @@
 // dh_{t-1} = dZ_t @ U^T [and by units another barrier, as a block may change threads]. dU, dW and
 // dX are each one large GEMM after the loop, on whichever GEMM the Python side finds fastest for
 // the shape (dU: recurrent_gradient here, or BLAS; dW and dX: the hoisted projection's backward),
-// or, after an in-loop projection, dU and dW from one product here where that timed faster.
+// or, after an in-loop projection, dU and dW from one product here where that timed faster. Where
+// every one of them runs on rnnzoo's GEMM, backward makes them before it returns (`gradients`).
 // Products that are known to be zero or unused are skipped: from a zero initial state (what a layer
 // starts from unless given one) the first step's h_0 @ U and h_0's rows of dU, and going back the
 // last product, dZ_1 @ U^T, when h_0 needs no gradient (the usual case). That is 1/T of the
@@ -50,6 +51,7 @@
 #include <omp.h>
 
 #include "denormals.h"
+#include "matmul.h"
 #include "packed_gemm.h"
 #include "recurrent.h"
 #include "sharing.h"
@@ -1049,22 +1051,55 @@ ForwardResult forward(int64_t kind, int64_t recurrent_activation, int64_t activa
   return result;
 }
 
+// With `gradients`, the products that turn dZ into the weights' (and inputs') gradients follow in the
+// same call, on rnnzoo's GEMMs: what the entry points recurrent_gradient, matmul and matmul_tn make
+// (the same bits), without a return to Python between them, whose code, evicted from the caches by
+// each product, ran several times slower there than it does warm. dU and dbrec (with has_brec) as
+// recurrent_gradient; given x (B, T, F), the inputs whose projection the loop made, their kernel's
+// gradient dW = sum x_t^T dZ_t from dU's product (joint; not GRU's, see recurrent_gradient_impl) or
+// from matmul_tn, and db = dZ's column sums with bias_sums; given their kernel (F, G·U), the inputs'
+// gradient dx = dZ kernel^T.
 BackwardResult backward(int64_t kind, int64_t recurrent_activation, int64_t activation, const at::Tensor& U,
                         const at::Tensor& Y, const at::Tensor& h0,
                         const c10::optional<at::Tensor>& C, const c10::optional<at::Tensor>& gates,
                         const c10::optional<at::Tensor>& extra, const c10::optional<at::Tensor>& dY,
                         const c10::optional<at::Tensor>& dh_T, const c10::optional<at::Tensor>& dc_T,
-                        const c10::optional<at::Tensor>& lengths, bool need_dh0, const std::string& split) {
+                        const c10::optional<at::Tensor>& lengths, bool need_dh0, const std::string& split,
+                        bool gradients, bool has_brec, const c10::optional<at::Tensor>& x,
+                        const c10::optional<at::Tensor>& kernel, bool joint, bool bias_sums) {
   at::Tensor len = lengths.has_value() ? lengths->contiguous() : at::Tensor();
   TORCH_CHECK(Y.dim() == 3, "Y must be (B, T, U)");
   Problem p = make_problem(kind, recurrent_activation, activation, Y.size(0), Y.size(1), U.size(1), U, len, split);
   auto given = [](const c10::optional<at::Tensor>& t) { return t.has_value() ? t->contiguous() : at::Tensor(); };
+  const at::Tensor X = given(x), W = given(kernel);
+  if (gradients) {
+    TORCH_CHECK(Y.scalar_type() == at::kFloat, "the gradients' products run natively in float32 only");
+    TORCH_CHECK(!X.defined() || (X.dim() == 3 && X.size(0) == p.B && X.size(1) == p.T),
+                "x must be (B, T, F) for Y's B and T, got ", X.sizes());
+    TORCH_CHECK(!W.defined() || (W.dim() == 2 && W.size(1) == U.size(1)), "kernel must be (F, G*U)");
+    TORCH_CHECK(!joint || (X.defined() && kind != GRU), "joint takes x, and not for GRU");
+  }
   at::NoGradGuard no_grad;
   BackwardResult result;
   AT_DISPATCH_FLOATING_TYPES(Y.scalar_type(), "rnnzoo_backward", [&] {
     result = backward_impl<scalar_t>(p, U, Y, h0.contiguous(), given(C), given(gates), given(extra),
                                      given(dY), given(dh_T), given(dc_T), need_dh0);
   });
+  if (!gradients) return result;
+  const int64_t GU = U.size(1);
+  std::vector<at::Tensor> made = recurrent_gradient_impl(Y, h0.contiguous(), result.dxp, result.dr,
+                                                         has_brec || (joint && bias_sums), joint ? X : at::Tensor());
+  result.dU = made[0];
+  if (has_brec) result.dbrec = made[1];
+  if (joint) {
+    result.dW = made[2];
+    if (bias_sums) result.db = made[1];
+  } else if (X.defined()) {
+    std::vector<at::Tensor> dW = matmul_tn(X.view({-1, X.size(2)}), result.dxp.view({-1, GU}));
+    result.dW = dW[0];
+    if (bias_sums) result.db = dW[1];
+  }
+  if (W.defined()) result.dx = matmul(result.dxp.view({-1, GU}), W.t(), c10::nullopt).view({p.B, p.T, W.size(0)});
   return result;
 }
 

@@ -21,6 +21,10 @@ struct BackwardResult {
   at::Tensor dr;   // GRU: the h~ block of the gradient of h_{t-1} U + b_rec (B, T, U), which but for that
                    // block is dxp; undefined for the others, whose is dxp
   at::Tensor dh0, dc0;  // undefined where there are none
+  // with `gradients` (see backward): the weights' gradients, and the inputs' where the loop made the
+  // projection; undefined where not asked for
+  at::Tensor dU, dbrec;  // the recurrent kernel's, and its bias's (dZ's column sums)
+  at::Tensor dx, dW, db;  // the inputs', the input kernel's and the input bias's
 };
 
 ForwardResult forward(int64_t kind, int64_t recurrent_activation, int64_t activation,
@@ -36,7 +40,9 @@ BackwardResult backward(int64_t kind, int64_t recurrent_activation, int64_t acti
                         const c10::optional<at::Tensor>& C, const c10::optional<at::Tensor>& gates,
                         const c10::optional<at::Tensor>& extra, const c10::optional<at::Tensor>& dY,
                         const c10::optional<at::Tensor>& dh_T, const c10::optional<at::Tensor>& dc_T,
-                        const c10::optional<at::Tensor>& lengths, bool need_dh0, const std::string& split);
+                        const c10::optional<at::Tensor>& lengths, bool need_dh0, const std::string& split,
+                        bool gradients, bool has_brec, const c10::optional<at::Tensor>& x,
+                        const c10::optional<at::Tensor>& kernel, bool joint, bool bias_sums);
 
 // (dU, dbrec[, dW]) from Y and h0 as forward left them and backward's dxp, with its dr for GRU's h~
 // block, or with the layer's inputs X for the input kernel's gradient too: see recurrent_gradient_impl.
