@@ -261,10 +261,11 @@ class FusedRecurrence(torch.autograd.Function):
         inputs = None if x is None else (x, kernel, (need["x"], need["kernel"], ctx.has_bias and need["bias"]))
         dxp, dU, dbrec, dh0, dc0, made = ctx.engine.backward(
             ctx.cell, xp, U, ctx.has_brec, saved, dY, dh_T, dc_T, lengths, need["h0"], inputs)
-        dx, dkernel, dbias = (None, None, None) if x is None else made
-        if x is not None:  # the projection's gradients came from its output's, dxp
-            dxp = None
+        dx = dkernel = dbias = None
+        if x is not None:  # the node is the projection's too: its gradients came from its output's, dxp
+            (dx, dkernel, dbias), dxp = made, None
         return None, None, None, dxp, dx, dkernel, dbias, dU, dbrec, dh0, dc0
+
 
 def run(plan, cell: CellSpec, x: torch.Tensor, state: tuple, lengths, return_sequences: bool):
     """The route "kernels" of `plan` over x (B, T, F): (outputs (B, T, U) or None, final state)."""
