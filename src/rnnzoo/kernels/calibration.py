@@ -23,6 +23,10 @@ $RNNZOO_CALIBRATION_DIR, where set, keeps the choices there instead, as `<build 
     timing        each engine once to warm up, then its best run of at least three, more for a quick
                   product (until the runs add up to BUDGET_S), the engines taking turns, on the first
                   CALIBRATION_ROWS rows (a larger product runs at the same rate)
+    the choice    the fastest, but rnnzoo's GEMM ("native") unless another is faster by more than
+                  NATIVE_MARGIN: on it a layer's gradient products run inside its backward's native
+                  call (fused.py), which saves what timing one product alone cannot see, the return
+                  to Python between them (0.1–0.2 ms a layer on a Zen 3, docs/kernel-notes.md)
 
 A choice stays until it is forgotten: a shape timed while the machine was busy (a test run, another
 job) may keep a slower engine, so `forget()` (what `rnnzoo bench --recalibrate` calls) drops the
@@ -46,6 +50,7 @@ from . import build
 
 CALIBRATION_ROWS = 4096
 MIN_ROUNDS, MAX_ROUNDS, BUDGET_S = 3, 100, 0.02  # how long fastest() times the engines
+NATIVE_MARGIN = 0.03  # how much faster than the native GEMM another engine must run to be chosen
 FILE = "calibration.json"
 
 _lock = threading.Lock()
@@ -107,10 +112,11 @@ def _question(product: str, rows: int, depth: int, width: int, engines: tuple[st
 
 
 def fastest(runners: dict[str, Callable[[int], object]], rows: int) -> str:
-    """The engine whose best run (after one to warm up) is the shortest. The engines take turns, round
-    by round, so that a slow spell of the machine falls on all of them: at least MIN_ROUNDS rounds, and
-    more while the timed runs add up to less than BUDGET_S (up to MAX_ROUNDS), since a product of
-    microseconds timed three times, as a process starts, is mostly noise."""
+    """The engine whose best run (after one to warm up) is the shortest, but "native" where none runs
+    more than NATIVE_MARGIN faster than it. The engines take turns, round by round, so that a slow spell
+    of the machine falls on all of them: at least MIN_ROUNDS rounds, and more while the timed runs add
+    up to less than BUDGET_S (up to MAX_ROUNDS), since a product of microseconds timed three times, as a
+    process starts, is mostly noise."""
     for run in runners.values():
         run(rows)
     best = dict.fromkeys(runners, float("inf"))
@@ -123,7 +129,10 @@ def fastest(runners: dict[str, Callable[[int], object]], rows: int) -> str:
             best[engine] = min(best[engine], took)
             spent += took
         rounds += 1
-    return min(best, key=best.get)
+    winner = min(best, key=best.get)
+    if "native" in best and best["native"] <= best[winner] * (1 + NATIVE_MARGIN):
+        return "native"
+    return winner
 
 
 def chosen() -> dict[str, str]:
