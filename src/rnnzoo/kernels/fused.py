@@ -125,14 +125,11 @@ class NativeEngine:
         if not need_dkernel:
             return False
         if cell.kind != Kind.GRU:  # as kernel_gradients chooses
-            wanted = settings.current().gemm
-            if wanted in ("auto", "native"):
-                joint = "native" if wanted == "native" else calibration.known(
-                    "kernel_grads", rows, units + features, width, ("native", "separate"))
-                if joint is None:
-                    return None
-                if joint == "native":
-                    return True
+            joint = kernel_grads_engine("native", rows, units + features, width)
+            if joint is None:
+                return None
+            if joint == "native":
+                return True
         return False if projection.decided(Y, "weight_grad", rows, features, width) == "native" else None
 
     def kernel_gradients(self, Y, h0, x, dxp, has_brec: bool, bias_sums: bool):
@@ -156,13 +153,7 @@ class NativeEngine:
             return *recurrent_runners[recurrent](n), *weight_runners[weight](n)
 
         runners = {"native": one, "separate": two}
-        wanted = settings.current().gemm
-        if recurrent != "native" or wanted not in ("auto", "native"):
-            which = "separate"
-        elif wanted == "native":
-            which = "native"
-        else:
-            which = calibration.choose("kernel_grads", batch * steps, units + x.shape[2], dxp.shape[2], runners)
+        which = kernel_grads_engine(recurrent, batch * steps, units + x.shape[2], dxp.shape[2], runners)
         dU, dbrec, dW, db = runners[which](batch * steps)
         return dU, dbrec, dW, (db if bias_sums else None)
 
@@ -189,6 +180,21 @@ class NativeEngine:
                                                          part(dr_h, rows)),
         }
         return projection.engine(dr, "recurrent_grad", batch * steps, units, dr.shape[2], runners), runners
+
+
+def kernel_grads_engine(recurrent: str, rows: int, depth: int, width: int, runners: dict | None = None) -> str | None:
+    """How the recurrent and input kernels' gradients are made, dU's product on `recurrent`: "native", one
+    product [h_{t-1} | x_t]ᵀ dZ (only on rnnzoo's GEMM), or "separate", a product each. An engine
+    configured decides it (one product on "native"); else calibration: timing the two with `runners`,
+    or without them answering only where it has timed them already (None: not yet)."""
+    wanted = settings.current().gemm
+    if recurrent != "native" or wanted not in ("auto", "native"):
+        return "separate"
+    if wanted == "native":
+        return "native"
+    if runners is None:
+        return calibration.known("kernel_grads", rows, depth, width, ("native", "separate"))
+    return calibration.choose("kernel_grads", rows, depth, width, runners)
 
 
 def first_sequences(t, rows: int, steps: int):

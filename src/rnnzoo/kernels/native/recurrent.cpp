@@ -1071,7 +1071,7 @@ BackwardResult backward(int64_t kind, int64_t recurrent_activation, int64_t acti
   TORCH_CHECK(Y.dim() == 3, "Y must be (B, T, U)");
   Problem p = make_problem(kind, recurrent_activation, activation, Y.size(0), Y.size(1), U.size(1), U, len, split);
   auto given = [](const c10::optional<at::Tensor>& t) { return t.has_value() ? t->contiguous() : at::Tensor(); };
-  const at::Tensor X = given(x), W = given(kernel);
+  const at::Tensor start = h0.contiguous(), X = given(x), W = given(kernel);
   if (gradients) {
     TORCH_CHECK(Y.scalar_type() == at::kFloat, "the gradients' products run natively in float32 only");
     TORCH_CHECK(!X.defined() || (X.dim() == 3 && X.size(0) == p.B && X.size(1) == p.T),
@@ -1082,12 +1082,12 @@ BackwardResult backward(int64_t kind, int64_t recurrent_activation, int64_t acti
   at::NoGradGuard no_grad;
   BackwardResult result;
   AT_DISPATCH_FLOATING_TYPES(Y.scalar_type(), "rnnzoo_backward", [&] {
-    result = backward_impl<scalar_t>(p, U, Y, h0.contiguous(), given(C), given(gates), given(extra),
+    result = backward_impl<scalar_t>(p, U, Y, start, given(C), given(gates), given(extra),
                                      given(dY), given(dh_T), given(dc_T), need_dh0);
   });
   if (!gradients) return result;
   const int64_t GU = U.size(1);
-  std::vector<at::Tensor> made = recurrent_gradient_impl(Y, h0.contiguous(), result.dxp, result.dr,
+  std::vector<at::Tensor> made = recurrent_gradient_impl(Y, start, result.dxp, result.dr,
                                                          has_brec || (joint && bias_sums), joint ? X : at::Tensor());
   result.dU = made[0];
   if (has_brec) result.dbrec = made[1];
