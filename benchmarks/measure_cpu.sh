@@ -6,8 +6,9 @@
 #
 # The kernels' own tests first (a CPU the kernels were not tuned on is where a tile's edge case
 # would show), then three runs of the notebook's models, one held to AVX2 on a CPU with AVX-512
-# (to stand for AVX2 CPUs), a full run with memory, low-memory training, and drift.py for each model
-# in training and at inference (DRIFT_MINUTES each, default 5); into FOLDER if given. About 30
+# (to stand for AVX2 CPUs), a full run with memory, low-memory training, and for each model in
+# training and at inference step_parts.py (where a step's time goes) and drift.py (DRIFT_MINUTES
+# each, default 5); into FOLDER if given. About 30
 # minutes at the default. Run it on an otherwise idle machine, with the environment's python and
 # rnnzoo on PATH. A step that fails stops the script; the files written before it stay.
 set -euo pipefail
@@ -49,6 +50,9 @@ for model in Simple_RNNs LSTMs GRUs; do
   name=$(tr '[:upper:]' '[:lower:]' <<< "${model%s}")
   for mode in train infer; do
     suffix=$([[ $mode == infer ]] && echo _infer || true)
+    step "step parts: $model, $mode"
+    python benchmarks/step_parts.py --model "$model" --mode "$mode" \
+      --json "$out/step_parts_${tag}_$name$suffix.json" | tee "$out/step_parts_${tag}_$name$suffix.txt"
     step "drift: $model, $mode, $minutes minutes"
     python benchmarks/drift.py --model "$model" --mode "$mode" --minutes "$minutes" \
       --json "$out/drift_${tag}_$name$suffix.json" | tee "$out/drift_${tag}_$name$suffix.txt"

@@ -36,22 +36,25 @@ def test_every_step_in_order_into_files_named_by_the_tag(tmp_path):
     done, commands = measure(tmp_path, "zen9", "0.5", str(out))
     assert done.returncode == 0, done.stderr
     o = str(out)
-    drift = [f"python benchmarks/drift.py --model {model} --mode {mode} --minutes 0.5 --json {o}/drift_zen9_{name}.json"
-             for model, name in (("Simple_RNNs", "simple_rnn"), ("LSTMs", "lstm"), ("GRUs", "gru"))
-             for mode, name in (("train", name), ("infer", name + "_infer"))]
+    per_model = [command for model, name in (("Simple_RNNs", "simple_rnn"), ("LSTMs", "lstm"), ("GRUs", "gru"))
+                 for mode, name in (("train", name), ("infer", name + "_infer"))
+                 for command in (f"python benchmarks/step_parts.py --model {model} --mode {mode} "
+                                 f"--json {o}/step_parts_zen9_{name}.json",
+                                 f"python benchmarks/drift.py --model {model} --mode {mode} --minutes 0.5 "
+                                 f"--json {o}/drift_zen9_{name}.json")]
     assert commands == [
         "python -m pytest tests/kernels -q -p no:cacheprovider",
         *[f"rnnzoo bench --sweep none --no-memory --json {o}/bench_notebook_models_zen9{run}.json" for run in ("", "_2", "_3")],
         commands[4],  # the question about the CPU's instructions
         f"rnnzoo bench --json {o}/bench_zen9.json",
         f"python benchmarks/low_memory.py --json {o}/low_memory_zen9.json",
-        *drift,
+        *per_model,
     ]
     assert commands[4].startswith("python -c ")
     written = sorted(path.name for path in out.iterdir())  # each command's output kept beside its JSON
     assert written == sorted([f"bench_notebook_models_zen9{run}.txt" for run in ("", "_2", "_3")] + [
-        "bench_zen9.txt", "low_memory_zen9.txt"] + [f"drift_zen9_{n}{m}.txt" for n in ("simple_rnn", "lstm", "gru")
-                                                  for m in ("", "_infer")])
+        "bench_zen9.txt", "low_memory_zen9.txt"] + [f"{script}_zen9_{n}{m}.txt" for script in ("step_parts", "drift")
+                                                  for n in ("simple_rnn", "lstm", "gru") for m in ("", "_infer")])
     assert (out / "bench_zen9.txt").read_text() == "output of rnnzoo\n"
 
 
