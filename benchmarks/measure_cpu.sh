@@ -8,9 +8,10 @@
 # would show), then three runs of the notebook's models, one held to AVX2 on a CPU with AVX-512
 # (to stand for AVX2 CPUs), a full run with memory, low-memory training, and for each model in
 # training and at inference step_parts.py (where a step's time goes) and drift.py (DRIFT_MINUTES
-# each, default 5); into FOLDER if given. About 30
-# minutes at the default. Run it on an otherwise idle machine, with the environment's python and
-# rnnzoo on PATH. A step that fails stops the script; the files written before it stay.
+# each, default 5); into FOLDER if given. Last, cpu_summary.py puts it all side by side against the
+# targets (summary_TAG.md). About 30 minutes at the default. Run it on an otherwise idle machine,
+# with the environment's python and rnnzoo on PATH. A step that fails stops the script; the files
+# written before it stay.
 set -euo pipefail
 
 fail() { echo "measure_cpu.sh: $*" >&2; exit 2; }
@@ -58,4 +59,6 @@ for model in Simple_RNNs LSTMs GRUs; do
       --json "$out/drift_${tag}_$name$suffix.json" | tee "$out/drift_${tag}_$name$suffix.txt"
   done
 done
+step "summary"
+python benchmarks/cpu_summary.py "$tag" --folder "$out" | tee "$out/summary_$tag.md"
 step "done: $out/*_$tag*"

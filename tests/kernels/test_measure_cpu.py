@@ -49,12 +49,14 @@ def test_every_step_in_order_into_files_named_by_the_tag(tmp_path):
         f"rnnzoo bench --json {o}/bench_zen9.json",
         f"python benchmarks/low_memory.py --json {o}/low_memory_zen9.json",
         *per_model,
+        f"python benchmarks/cpu_summary.py zen9 --folder {o}",
     ]
     assert commands[4].startswith("python -c ")
     written = sorted(path.name for path in out.iterdir())  # each command's output kept beside its JSON
     assert written == sorted([f"bench_notebook_models_zen9{run}.txt" for run in ("", "_2", "_3")] + [
         "bench_zen9.txt", "low_memory_zen9.txt"] + [f"{script}_zen9_{n}{m}.txt" for script in ("step_parts", "drift")
-                                                  for n in ("simple_rnn", "lstm", "gru") for m in ("", "_infer")])
+                                                  for n in ("simple_rnn", "lstm", "gru") for m in ("", "_infer")]
+                                                 + ["summary_zen9.md"])
     assert (out / "bench_zen9.txt").read_text() == "output of rnnzoo\n"
 
 
