@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from rnnzoo import kernels
-from rnnzoo.kernels import build
+from rnnzoo.kernels import build, calibration
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -36,3 +36,14 @@ def torch_threads():
     previous = torch.get_num_threads()
     yield torch.set_num_threads
     torch.set_num_threads(previous)
+
+
+@pytest.fixture
+def calibration_folder(tmp_path, monkeypatch):
+    """A build folder of its own for calibration's choices, as a fresh machine has it: no calibration.json yet."""
+    monkeypatch.setattr(calibration, "_path", lambda: tmp_path / "calibration.json")
+    monkeypatch.setattr(calibration, "_state", {"path": None, "said": False})
+    monkeypatch.setattr(calibration, "_chosen", {})
+    monkeypatch.setattr(calibration, "_used", {})
+    monkeypatch.setattr(calibration, "_answers", {})
+    return tmp_path

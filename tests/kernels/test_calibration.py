@@ -14,14 +14,8 @@ from rnnzoo.kernels import calibration, projection
 
 
 @pytest.fixture
-def folder(tmp_path, monkeypatch):
-    """A build folder of its own, as a fresh machine has it: no calibration.json yet."""
-    monkeypatch.setattr(calibration, "_path", lambda: tmp_path / "calibration.json")
-    monkeypatch.setattr(calibration, "_state", {"path": None, "said": False})
-    monkeypatch.setattr(calibration, "_chosen", {})
-    monkeypatch.setattr(calibration, "_used", {})
-    monkeypatch.setattr(calibration, "_answers", {})
-    return tmp_path
+def folder(calibration_folder):
+    return calibration_folder
 
 
 def runners(delays: dict, calls: list):

@@ -44,7 +44,8 @@ def test_every_step_in_order_into_files_named_by_the_tag(tmp_path):
                                  f"--json {o}/drift_zen9_{name}.json")]
     assert commands == [
         "python -m pytest tests/kernels -q -p no:cacheprovider",
-        *[f"rnnzoo bench --sweep none --no-memory --json {o}/bench_notebook_models_zen9{run}.json" for run in ("", "_2", "_3")],
+        *[f"rnnzoo bench --sweep none --no-memory --json {o}/bench_notebook_models_zen9{run}.json"
+          for run in ("", "_2", "_3")],
         commands[4],  # the question about the CPU's instructions
         f"rnnzoo bench --json {o}/bench_zen9.json",
         f"python benchmarks/low_memory.py --json {o}/low_memory_zen9.json",
@@ -63,7 +64,8 @@ def test_every_step_in_order_into_files_named_by_the_tag(tmp_path):
 def test_a_cpu_with_avx512_also_runs_the_models_held_to_avx2(tmp_path):
     done, commands = measure(tmp_path, "spr", "0", str(tmp_path / "results"), isa="AVX-512")
     assert done.returncode == 0, done.stderr
-    held = f"rnnzoo bench --sweep none --no-memory --isa avx2 --json {tmp_path}/results/bench_notebook_models_spr_avx2.json"
+    held = ("rnnzoo bench --sweep none --no-memory --isa avx2 "
+            f"--json {tmp_path}/results/bench_notebook_models_spr_avx2.json")
     assert commands[5] == held and commands[6].startswith("rnnzoo bench --json ")
 
 

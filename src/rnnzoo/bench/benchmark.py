@@ -362,7 +362,7 @@ class Result:
     infer_ms: dict = field(default_factory=dict)
     memory_mb: dict = field(default_factory=dict)  # contender -> {"train_mb", "infer_mb"}
     plans: dict = field(default_factory=dict)  # "train" / "infer" -> how rnnzoo ran each recurrent layer
-    gemms: dict = field(default_factory=dict)  # the projection's shape classes -> the GEMM calibrated for each
+    gemms: dict = field(default_factory=dict)  # calibration's shape classes run -> the GEMM (or the split) timed for each
 
     def floor_ms(self) -> tuple[float, float]:
         rate = self.sgemm_gflops * 1e9
@@ -460,8 +460,8 @@ def format_result(result: Result) -> str:
         lines.append("  rnnzoo's layers ran as " + "; ".join(f"{mode}: {', '.join(plans)}"
                                                          for mode, plans in result.plans.items()))
     if result.gemms:
-        lines.append("  rnnzoo's gradient products on: " + "; ".join(f"{shape} {engine}"
-                                                                   for shape, engine in result.gemms.items()))
+        lines.append("  rnnzoo's timed choices: " + "; ".join(f"{shape} {choice}"
+                                                            for shape, choice in result.gemms.items()))
     return "\n".join(lines)
 
 
@@ -474,8 +474,8 @@ def run_benchmark(json_path=None, png_path=None, sweep: str = "full", rounds: in
     isa: "native", or "avx2" to stand for a CPU without AVX-512: rnnzoo's kernels built for AVX2
     (kernels.configure(isa="avx2")) and torch's own libraries held to AVX2 (machine.AVX2_ONLY), in a
     child process started with them unless this one already was; its lines come through print_fn.
-    recalibrate: drop the GEMM choices kept with that build first (calibration.forget), so that each
-    product shape is timed again, on the machine as it is now.
+    recalibrate: drop the timed choices (GEMMs, splits) kept with that build first (calibration.forget),
+    so that each shape is timed again, on the machine as it is now.
     The tables' columns are explained by LEGEND, printed first.
     """
     if isa == "avx2" and not machine.held_to_avx2():
@@ -498,7 +498,7 @@ def _run(json_path, png_path, sweep, rounds, per_round, keras_python_path, mallo
         print_fn(why)
     native = build.native() is not None  # build (or load) the kernels before any timing
     if recalibrate:
-        print_fn(f"rnnzoo: dropped {calibration.forget()} GEMM choices kept with the build; each shape is timed again")
+        print_fn(f"rnnzoo: dropped {calibration.forget()} timed choices kept with the build; each shape is timed again")
     print_fn(f"rnnzoo fused kernels: {'native C++' if native else 'pure-PyTorch fallback'}; torch "
              f"{torch.__version__}, {torch.get_num_threads()} threads; mallopt {'on' if mallopt else 'off'}")
     where = machine.describe()

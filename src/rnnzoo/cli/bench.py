@@ -15,8 +15,8 @@ def add_parser(commands) -> None:
                         help="the native kernels' instructions: the widest this CPU has, or AVX2 only, to stand for "
                              "a CPU without AVX-512 (default: %(default)s)")
     parser.add_argument("--recalibrate", action="store_true",
-                        help="time the GEMMs again for every product shape, dropping the choices kept with the build "
-                             "(see Performance: 'The fastest GEMM for the big products')")
+                        help="time the GEMMs (and the threads' split of large kernels) again for every shape, dropping the "
+                             "choices kept with the build (see Performance: 'The fastest GEMM for the big products')")
     parser.add_argument("--side-by-side", action="store_true",
                         help="instead: two trainings of the notebook's GRU at once against each alone, rnnzoo and "
                              "torch.nn (bench/side_by_side.py)")

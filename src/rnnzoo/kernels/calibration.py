@@ -1,25 +1,28 @@
-"""Which GEMM makes the big gradient products on this machine: timed once per shape class, kept
-with the build.
+"""Which GEMM makes the big gradient products on this machine, and how the threads share a large
+recurrent kernel's loop: timed once per shape class, kept with the build.
 
 The projection (projection.py) makes three products: the forward "x W + b", the input gradient
 "dy Wᵀ" and the weight gradient "xᵀ dy"; the recurrence's backward (fused.py) one more, the
 recurrent kernel's gradient "recurrent_grad", Σ h_{t-1}ᵀ dZ_t. Each can run on rnnzoo's
 micro-kernel ("native"), oneDNN ("onednn", not the two "xᵀ dy" products) or torch.mm ("blas": MKL
 in torch's x86 wheels); the gradients are timed here (the forward keeps to the native GEMM,
-projection.py says why). Which is fastest depends on the
-CPU and on the shape (docs/performance.md has what won where), so the first call of a shape class
-times every engine that can run it on that call's operands and keeps the fastest in
+projection.py says why). Which is fastest depends on the CPU and on the shape (docs/performance.md
+has what won where), and so does how the threads split the loop where the kernels' rule is least
+sure (fused.py, "recurrent_split": rows or units, the same bits either way). So the first call of
+a shape class times every engine that can run it on that call's operands and keeps the fastest in
 the build folder's `calibration.json`, where every later process finds it: a machine then runs the
 same engine for a shape, and gets the same bits, run after run (a run resumed from a checkpoint
-continues bit for bit). Timing a class takes a few to a few hundred milliseconds, once per machine;
+continues bit for bit). Timing a class takes a few milliseconds to about a second, once per machine;
 a line on stderr says so. Processes starting at once (a study's workers) take turns on a lock file
 beside it, so the first to time a class decides it for all of them.
 $RNNZOO_CALIBRATION_DIR, where set, keeps the choices there instead, as `<build folder name>.json`
 (for a read-only cache; the tests keep their timings out of the user's file with it).
 
     shape class   the product, its depth and width exactly, and its rows rounded up to a power of two
-                  (at least 256); not the thread count, which threads.py may change during a run: a
-                  shape keeps its engine, timed at the count of its first call
+                  (at least 256; the split's rows, the batch, at least 1: the rows each thread gets
+                  decide it); not the thread count, which threads.py may change during a run: a
+                  shape keeps its engine, timed at the count of its first call (but the split,
+                  whose product names the count it was timed at)
     timing        each engine once to warm up, then its best run of at least three, more for a quick
                   product (until the runs add up to BUDGET_S), the engines taking turns, on the first
                   CALIBRATION_ROWS rows (a larger product runs at the same rate)
@@ -64,7 +67,8 @@ _state = {"path": None, "said": False}
 
 
 def shape_class(product: str, rows: int, depth: int, width: int) -> str:
-    bucket = max(256, 1 << max(0, rows - 1).bit_length())
+    fewest = 1 if product.startswith("recurrent_split") else 256
+    bucket = max(fewest, 1 << max(0, rows - 1).bit_length())
     return f"{product} rows<={bucket} depth={depth} width={width}"
 
 

@@ -29,6 +29,7 @@ where they belong, so no zero-filled gradient of the whole state sequence is eve
 """
 
 from dataclasses import replace
+from functools import partial
 
 import torch
 from torch.utils.checkpoint import checkpoint
@@ -37,6 +38,8 @@ from . import build, calibration, portable, projection, settings
 from .cell import ACTIVATION_CODES, CellSpec, Kind
 
 LINEAR = ACTIVATION_CODES["linear"]
+SPLIT_ROWS = 6  # rows a thread from which the kernels' rule splits rows, for a kernel that fits L2
+SPLIT_STEPS = 16  # steps of a call that calibration times the split on
 
 
 def cell_codes(cell: CellSpec) -> tuple[int, int, int]:
@@ -65,13 +68,20 @@ class NativeEngine:
         # the next call, when the kernels read the cell's own weights (not a contiguous copy made for
         # this call alone).
         own = U is cell.recurrent_kernel and (not in_loop or cell.kernel.is_contiguous())
+        kernel, bias = (cell.kernel, cell.input_bias) if in_loop else (None, None)
+
+        def trial(split, rows):  # the first rows and steps of this call, nothing kept, split that way
+            first = [None if t is None else t[:rows, :SPLIT_STEPS].contiguous() for t in (xp, x)]
+            self.module.forward(*cell_codes(cell), *first, kernel, bias, U, brec, h0[:rows],
+                                None if c0 is None else c0[:rows], None, False, None, False, split, None)
+
+        split = self.split(U, h0.shape[0], (x if in_loop else xp).shape[1], trial)
         keep = None
         if own and not save and U.dtype == torch.float32:
             keep = cell.kept_panels.pop() if cell.kept_panels else _new_buffer()
         try:  # in the order of its arguments: by keyword, pybind11 makes a string of every name each call
-            result = self.module.forward(
-                *cell_codes(cell), xp, x, cell.kernel if in_loop else None, cell.input_bias if in_loop else None,
-                U, brec, h0, c0, lengths, save, out, sequence, settings.current().split, keep)
+            result = self.module.forward(*cell_codes(cell), xp, x, kernel, bias, U, brec, h0, c0, lengths, save, out,
+                                         sequence, split, keep)
         finally:
             if keep is not None:
                 cell.kept_panels.append(keep)
@@ -85,7 +95,8 @@ class NativeEngine:
         dbias) are wanted; projection's is then those three, each None unless wanted."""
         Y, h0, C, gates, extra = saved
         arguments = dict(**cell_arguments(cell), U=U, Y=Y, h0=h0, C=C, gates=gates, extra=extra, dY=dY,
-                         dh_T=dh_T, dc_T=dc_T, lengths=lengths, need_dh0=need_dh0, split=settings.current().split)
+                         dh_T=dh_T, dc_T=dc_T, lengths=lengths, need_dh0=need_dh0,
+                         split=self.split(U, Y.shape[0], Y.shape[1]))
         x, kernel, (need_dx, need_dkernel, need_dbias) = inputs if inputs is not None else (None, None, (False,) * 3)
         joint = self.one_call(cell, Y, U, x, need_dx, need_dkernel, need_dbias)
         if joint is not None:
@@ -104,6 +115,26 @@ class NativeEngine:
         dx, dkernel, dbias = projection.gradients(x, kernel, need_dbias, result.dxp,
                                                   (need_dx, need_dkernel and made is None, need_dbias and made is None))
         return result.dxp, dU, dbrec, result.dh0, result.dc0, (dx, *(made or (dkernel, dbias)))
+
+    def split(self, U, batch: int, steps: int, trial=None) -> str:
+        """How the loop's threads share a call: the configured split, or for "auto" the kernels' rule
+        (native/recurrent.cpp, split_work), but for a recurrent kernel too large for a core's L2 with 6
+        rows a thread or more: the rule splits the units there (each thread then streams half the kernel
+        every step), yet splitting the rows (no barrier a step) ran faster on a Zen 3 (docs/kernel-notes.md),
+        so calibration times the two on this call's first steps (`trial(split, rows)`), once per machine
+        and shape class, in float32. The two give the same bits. Without `trial` (the backward pass)
+        only a split already timed is taken."""
+        wanted, threads = settings.current().split, torch.get_num_threads()
+        if wanted != "auto" or threads < 2 or batch < SPLIT_ROWS * threads or U.dtype != torch.float32:
+            return wanted  # (float64 runs its products on torch.mm, which no timing here stands for)
+        units, width = U.shape
+        rule = self.module.split_of(batch=batch, steps=steps, units=units, kernel_bytes=U.numel() * U.element_size())
+        if rule != "units":
+            return wanted
+        product, ways = f"recurrent_split/{threads}", ("rows", "units")
+        if trial is None:
+            return calibration.known(product, batch, units, width, ways) or wanted
+        return calibration.choose(product, batch, units, width, {way: partial(trial, way) for way in ways})
 
     @staticmethod
     def one_call(cell: CellSpec, Y, U, x, need_dx: bool, need_dkernel: bool, need_dbias: bool) -> bool | None:
