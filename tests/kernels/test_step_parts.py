@@ -1,7 +1,8 @@
 """benchmarks/step_parts.py times every native call inside a notebook model's steps.
 
 Two short runs: what is tested is that the calls are the ones the model makes (each recurrent
-layer's forward, at inference; and its backward, and dropout, in training), that the sums and
+layer's forward, at inference; and its backward, and dropout, in training, with the gradient
+products that calibration put on another engine made in calls of their own), that the sums and
 percentages printed are what the parts say, and that the kernels are left as they were found.
 Its figures are in docs/kernel-notes.md.
 """
@@ -17,6 +18,7 @@ import pytest
 from rnnzoo.bench.benchmark import matmul_flops, seed_cases
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "step_parts.py"
+PRODUCTS = {"recurrent_gradient", "matmul_tn", "matmul"}  # the native gradient products made on their own
 CALLS = {  # the notebook's GRU: GRU -> Dropout(0.3) -> GRU -> Dense
     "infer": ["forward", "forward"],
     "train": ["forward", "dropout", "forward", "backward", "dropout", "backward"],
@@ -30,7 +32,10 @@ def test_the_parts_are_the_models_native_calls_and_add_up(tmp_path, mode):
                               "--json", str(out)], capture_output=True, text=True, timeout=600)
     assert printed.returncode == 0, printed.stderr
     report = json.loads(out.read_text())
-    assert [call["call"] for call in report["calls"]] == CALLS[mode]
+    calls = [call["call"] for call in report["calls"]]
+    # where calibration gave a gradient product to another engine, the backward's products are calls of their own
+    assert [call for call in calls if call not in PRODUCTS] == CALLS[mode]
+    assert set(calls) - set(CALLS[mode]) <= PRODUCTS
     assert all(call["s"] > 0 for call in report["calls"])
     assert report["native_s"] == pytest.approx(sum(call["s"] for call in report["calls"]), rel=1e-12)
     assert report["outside_s"] == pytest.approx(report["step_s"] - report["native_s"], rel=1e-12)
