@@ -38,7 +38,7 @@ def spied(native, monkeypatch, torch_threads):
 
 
 def untimed(monkeypatch):
-    """Calibration fails the test if it times a split (the gradient products' engines are named)."""
+    """Calibration fails the test should it time a split; the gradient products' engines it times as ever."""
     gemms = calibration.fastest
     monkeypatch.setattr(calibration, "fastest", lambda runners, rows: pytest.fail("split timed")
                         if set(runners) == {"rows", "units"} else gemms(runners, rows))
