@@ -9,8 +9,9 @@ barrier) or by units (a barrier every step); which is faster depends on the recu
 size and on the machine. Each layer (return_sequences, 28 features) is timed at inference (no
 gradients) and in training (forward and backward of the outputs' sum), the three ways taking turns
 in every round; the medians over rounds are printed with the ratios units / rows and one thread /
-rows (above 1: rows faster). Time it on an otherwise idle machine; its figures are in
-docs/kernel-notes.md.
+rows (above 1: rows faster). "auto" is the kernels' rule, or "timed rows" / "timed units" where
+calibration times the split (6 rows a thread or more and a kernel over 1 MiB, as `--batches 48,64
+--units 1024` asks). Time it on an otherwise idle machine; its figures are in docs/kernel-notes.md.
 """
 
 import argparse
@@ -21,7 +22,7 @@ import time
 import torch
 
 from rnnzoo import kernels
-from rnnzoo.kernels import build
+from rnnzoo.kernels import build, fused
 from rnnzoo.layers.registry import LAYER_TYPES
 from rnnzoo.process import tune_malloc
 
@@ -69,12 +70,14 @@ def median_time(layer, x, mode: str, repeats: int) -> float:
 def measure(kind: str, units: int, batch: int, steps: int, rounds: int) -> dict:
     layer = LAYER_TYPES[kind](units=units, return_sequences=True)
     x = torch.randn(batch, steps, 28)
-    call(layer, x, "infer")  # builds the weights
+    torch.set_num_threads(2)  # "auto" as the two ways on two threads meet it
+    call(layer, x, "infer")  # builds the weights (and where "auto" times the split, times it)
     kernel = layer.cell.recurrent_kernel
     kernel_bytes = kernel.numel() * kernel.element_size()
-    torch.set_num_threads(2)  # "auto" as the two ways on two threads meet it
+    timed = fused.NativeEngine(build.native()).split(kernel, batch, steps)  # "auto" where not timed
+    auto = build.native().split_of(batch=batch, steps=steps, units=units, kernel_bytes=kernel_bytes)
     row = {"kind": kind, "units": units, "batch": batch, "steps": steps, "kernel_kib": kernel_bytes / 1024,
-           "auto": build.native().split_of(batch=batch, steps=steps, units=units, kernel_bytes=kernel_bytes)}
+           "auto": auto if timed == "auto" else f"timed {timed}"}
     for mode in ("infer", "train"):
         call(layer, x, mode)
         start = time.perf_counter()

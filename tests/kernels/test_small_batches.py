@@ -29,3 +29,13 @@ def test_the_small_batches_benchmark_times_three_ways_and_names_autos(native, tm
     # (SimpleRNN) is past the small kernels' 256 KiB
     assert [row["auto"] for row in report["results"]] == ["one thread", "units", "one thread", "units"]
     assert "SimpleRNN U300 B2" in printed.stdout
+
+
+def test_a_large_kernel_with_enough_rows_reports_the_split_calibration_timed(native, tmp_path):
+    out = tmp_path / "large.json"
+    printed = subprocess.run([sys.executable, str(SCRIPT), "--kinds", "SimpleRNN", "--units", "640", "--batches", "12",
+                              "--steps", "3", "--rounds", "1", "--json", str(out)],
+                             capture_output=True, text=True, timeout=600)
+    assert printed.returncode == 0, printed.stderr
+    [row] = json.loads(out.read_text())["results"]
+    assert row["auto"] in ("timed rows", "timed units")  # a 1600 KiB kernel, 6 rows a thread: timed (fused.py)
