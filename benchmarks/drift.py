@@ -24,7 +24,7 @@ import torch
 
 from rnnzoo import kernels, process
 from rnnzoo.bench import machine
-from rnnzoo.bench.benchmark import TorchContender, build_rnnzoo, floor_products, matmul_flops, seed_cases
+from rnnzoo.bench.benchmark import TorchContender, build_rnnzoo, floor_now, floor_products, matmul_flops, seed_cases
 from small_batches import positive
 
 TARGET = {"train": 75.0, "infer": 85.0}  # % of the floor, the project's targets
@@ -43,7 +43,7 @@ def rounds(case, mode: str, minutes: float, steps: int) -> list[dict]:
     measured, end = [], time.monotonic() + 60 * minutes
     while not measured or time.monotonic() < end:
         step_s = statistics.median(run(steps + 1)[1:])
-        rate = max(product.gflops(statistics.median(product.run(3))) for product in products)
+        rate = floor_now(products, 3)
         measured.append({"step_ms": 1e3 * step_s, "floor_gflops": rate, "percent": 100 * flops / (rate * 1e9) / step_s})
     return measured
 

@@ -25,7 +25,7 @@ import torch
 
 from rnnzoo import kernels, process
 from rnnzoo.bench import machine
-from rnnzoo.bench.benchmark import TorchContender, build_rnnzoo, floor_products, matmul_flops, seed_cases
+from rnnzoo.bench.benchmark import TorchContender, build_rnnzoo, floor_now, floor_products, matmul_flops, seed_cases
 from rnnzoo.kernels import build
 from small_batches import positive
 
@@ -56,10 +56,6 @@ class Timed:
         return timed
 
 
-def floor_gflops(products) -> float:
-    return max(product.gflops(statistics.median(product.run(5))) for product in products)
-
-
 def measure(case, mode: str, steps: int) -> dict:
     """The step's and every native call's median seconds over `steps` steps, and the floor's rate."""
     native = build.native()
@@ -74,7 +70,7 @@ def measure(case, mode: str, steps: int) -> dict:
         run = model.train if mode == "train" else model.infer
         products = floor_products()
         run(3)  # builds the kernels, times the GEMMs, faults the pages in
-        before = floor_gflops(products)
+        before = floor_now(products, 5)
         step_s, order, parts = [], None, defaultdict(list)
         for _ in range(steps):
             timed.calls.clear()
@@ -88,7 +84,7 @@ def measure(case, mode: str, steps: int) -> dict:
             order = names
             for i, (_, seconds) in enumerate(timed.calls):
                 parts[i].append(seconds)
-        after = floor_gflops(products)
+        after = floor_now(products, 5)
     finally:
         build.native = real
     return {"step_s": statistics.median(step_s), "floor_gflops": max(before, after),

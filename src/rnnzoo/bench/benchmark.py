@@ -283,6 +283,12 @@ def floor_products() -> list[Sgemm]:
     return [Sgemm("blas")] + [Sgemm(name) for name, op in built if op is not None]
 
 
+def floor_now(products: list[Sgemm], runs: int) -> float:
+    """The floor as the machine runs it now, GFLOP/s: the fastest product's median over `runs` runs each
+    (bench_case takes each product's median over a whole case instead)."""
+    return max(product.gflops(statistics.median(product.run(runs))) for product in products)
+
+
 def keras_python(explicit: str | None = None) -> tuple[str | None, str]:
     """(a Python with TensorFlow, or None, and why): --keras-python, $RNNZOO_KERAS_PYTHON, this one."""
     candidates = [explicit, os.environ.get("RNNZOO_KERAS_PYTHON"), sys.executable]
