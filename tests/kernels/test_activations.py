@@ -35,3 +35,16 @@ def test_tanh_and_sigmoid_are_within_float32_rounding_of_float64(native, code, r
     # a few ulps of the result, or of 1 where 1 - e loses tanh's relative precision near 0
     torch.testing.assert_close(by_rows.double(), want, rtol=4 * 2**-24, atol=2**-23)
     assert by_rows.abs().max() <= 1 and not by_rows.isnan().any()
+
+
+@pytest.mark.parametrize("code, reference", [(TANH, torch.tanh), (SIGMOID, torch.sigmoid)])
+def test_nan_stays_nan_and_infinities_saturate_as_in_libm(native, code, reference):
+    # The exp's clamp to [-87, 88] must not turn a NaN into a number (a diverged run would look sane).
+    special = torch.tensor([float("nan"), float("inf"), -float("inf"), 0.0, -0.0, 88.5, -88.5, 1e30])
+    # one step (a NaN state would make every later product NaN); 8 units: an AVX2 vector, half an AVX-512 one
+    values = special.reshape(1, 1, 8)
+    got = activation_through_the_kernel(native, values, code, "rows")
+    want = reference(values.double()).float()
+    assert torch.equal(got.isnan(), want.isnan())
+    finite = ~want.isnan()
+    torch.testing.assert_close(got[finite], want[finite], rtol=4 * 2**-24, atol=2**-23)

@@ -103,17 +103,31 @@ inline vec reciprocal(vec d) {  // 1 / d: the estimate's error (2^-14, or 2^-12 
   return fma_of(r, fma_of(-d, r, vec{} + 1.0f), r);  // r + r (1 - d r)
 }
 
+inline vec clamp_of(vec x, float low, float high) {  // min(max(x, low), high); NaN stays NaN
+  // maxps and minps return their second operand where either is NaN: x goes second.
+#if defined(__AVX512F__)
+  const __m512 above = _mm512_max_ps(_mm512_set1_ps(low), reinterpret_cast<__m512>(x));
+  return reinterpret_cast<vec>(_mm512_min_ps(_mm512_set1_ps(high), above));
+#else
+  const __m256 above = _mm256_max_ps(_mm256_set1_ps(low), reinterpret_cast<__m256>(x));
+  return reinterpret_cast<vec>(_mm256_min_ps(_mm256_set1_ps(high), above));
+#endif
+}
+
 inline vec exp_of(vec x) {
-  x = x < -87.0f ? vec{} - 87.0f : (x > 88.0f ? vec{} + 88.0f : x);
-  const vec n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;  // round(x / ln 2), by 1.5 * 2^23
+  x = clamp_of(x, -87.0f, 88.0f);
+  // n = round(x / ln 2), plus 127, lands in the low bits of `shifted` (1.5 * 2^23 + 127 + n: floats
+  // that far up are whole numbers), so shifting its bits left by 23 makes the float 2^n without a
+  // conversion. One rounding (fma): x / ln 2 is then never a tie for |x| <= 88.
+  const vec shifted = fma_of(x, vec{} + 1.44269504088896341f, vec{} + 12583039.0f);
+  const vec n = shifted - 12583039.0f;
   vec r = fma_of(n, vec{} - 0.693359375f, x);
   r = fma_of(n, vec{} + 2.12194440e-4f, r);
   vec p = vec{} + 1.9875691500e-4f;
   for (const float c : {1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f})
     p = fma_of(p, r, vec{} + c);
   const vec y = fma_of(p * r, r, r) + 1.0f;
-  const ivec bits = (__builtin_convertvector(n, ivec) + 127) << 23;  // 2^n
-  return y * reinterpret_cast<vec>(bits);
+  return y * reinterpret_cast<vec>(reinterpret_cast<ivec>(shifted) << 23);  // y 2^n
 }
 
 inline vec sigmoid_of(vec x) { return reciprocal(1.0f + exp_of(-x)); }
