@@ -19,10 +19,10 @@ $RNNZOO_CALIBRATION_DIR, where set, keeps the choices there instead, as `<build 
 (for a read-only cache; the tests keep their timings out of the user's file with it).
 
     shape class   the product, its depth and width exactly, and its rows rounded up to a power of two
-                  (at least 256; the split's rows, the batch, at least 1: the rows each thread gets
-                  decide it); not the thread count, which threads.py may change during a run: a
-                  shape keeps its engine, timed at the count of its first call (but the split,
-                  whose product names the count it was timed at)
+                  (at least 256, or the caller's `fewest_rows`: the split's rows are a batch, whose
+                  rows a thread gets decide it, so at least 1); not the thread count, which
+                  threads.py may change during a run: a shape keeps its engine, timed at the count of
+                  its first call (but the split, whose product names the count it was timed at)
     timing        each engine once to warm up, then its best run of at least three, more for a quick
                   product (until the runs add up to BUDGET_S), the engines taking turns, on the first
                   CALIBRATION_ROWS rows (a larger product runs at the same rate)
@@ -66,18 +66,19 @@ _used: dict[str, str] = {}  # the shape classes this process has run since used(
 _state = {"path": None, "said": False}
 
 
-def shape_class(product: str, rows: int, depth: int, width: int) -> str:
-    fewest = 1 if product.startswith("recurrent_split") else 256
-    bucket = max(fewest, 1 << max(0, rows - 1).bit_length())
+def shape_class(product: str, rows: int, depth: int, width: int, fewest_rows: int = 256) -> str:
+    bucket = max(fewest_rows, 1 << max(0, rows - 1).bit_length())
     return f"{product} rows<={bucket} depth={depth} width={width}"
 
 
-def choose(product: str, rows: int, depth: int, width: int, runners: dict[str, Callable[[int], object]]) -> str:
+def choose(product: str, rows: int, depth: int, width: int, runners: dict[str, Callable[[int], object]],
+           fewest_rows: int = 256) -> str:
     """The engine for this product and shape: from calibration.json, or timed now (runners: engine ->
-    a function running the product on its first n rows) and written there."""
-    if (chosen := known(product, rows, depth, width, tuple(runners))) is not None:
+    a function running the product on its first n rows) and written there. fewest_rows: the smallest
+    bucket of rows in the shape class (shape_class)."""
+    if (chosen := known(product, rows, depth, width, tuple(runners), fewest_rows)) is not None:
         return chosen
-    key = shape_class(product, rows, depth, width)
+    key = shape_class(product, rows, depth, width, fewest_rows)
     with _lock:
         chosen = _known().get(key)
         if chosen not in runners:
@@ -93,14 +94,15 @@ def choose(product: str, rows: int, depth: int, width: int, runners: dict[str, C
     return chosen
 
 
-def known(product: str, rows: int, depth: int, width: int, engines: tuple[str, ...]) -> str | None:
+def known(product: str, rows: int, depth: int, width: int, engines: tuple[str, ...],
+          fewest_rows: int = 256) -> str | None:
     """choose's answer where it has one without timing (the only engine, or one chosen already, on file
     or in this process); None where the shape class has yet to be timed."""
     if len(engines) == 1:
         return engines[0]
     question = _question(product, rows, depth, width, engines)
     if (answer := _answers.get(question)) is None:
-        key = shape_class(product, rows, depth, width)
+        key = shape_class(product, rows, depth, width, fewest_rows)
         with _lock:
             chosen = _known().get(key)
         if chosen not in engines:

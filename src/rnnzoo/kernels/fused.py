@@ -132,9 +132,11 @@ class NativeEngine:
         if rule != "units":
             return wanted
         product, ways = f"recurrent_split/{threads}", ("rows", "units")
+        # shape classes by the batch from 1 up: the rows each thread gets decide the split
         if trial is None:
-            return calibration.known(product, batch, units, width, ways) or wanted
-        return calibration.choose(product, batch, units, width, {way: partial(trial, way) for way in ways})
+            return calibration.known(product, batch, units, width, ways, fewest_rows=1) or wanted
+        return calibration.choose(product, batch, units, width, {way: partial(trial, way) for way in ways},
+                                  fewest_rows=1)
 
     @staticmethod
     def one_call(cell: CellSpec, Y, U, x, need_dx: bool, need_dkernel: bool, need_dbias: bool) -> bool | None:
