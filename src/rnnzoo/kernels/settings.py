@@ -24,8 +24,10 @@
                  is lowered to the cores left free, and raised back to the user's count after
                  (threads.py); "all": the user's count always
 
-Every setting changes speed (and memory) only: "auto" and "hoisted" projections, and in float32 the two splits,
-give results equal to the bit; float64 splits, the two engines and the GEMMs agree to float rounding. The
+Every setting changes speed (and memory) only: "auto" and "hoisted" projections on the same GEMM
+(gemm="native"; under "auto" the hoisted projection's gradients run on the engine calibration chose),
+and in float32 the two splits, give results equal to the bit; float64 splits, the two engines and the
+GEMMs agree to float rounding. The
 kernels give the same bits with any thread count; torch's own operations may round differently on
 fewer threads, which is why "all" exists.
 
