@@ -22,6 +22,8 @@ import time
 
 import torch
 
+from small_batches import positive
+
 ROWS = 64 * 28  # the notebook's batch x steps
 
 
@@ -46,15 +48,13 @@ def seconds(run, calls: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=2, help="torch's thread count, which both follow (default: 2)")
-    parser.add_argument("--rounds", type=int, default=21, help="rounds of both engines in turn (default: 21)")
+    parser.add_argument("--threads", type=positive, default=2,
+                        help="torch's thread count, which both follow (default: 2)")
+    parser.add_argument("--rounds", type=positive, default=21, help="rounds of both engines in turn (default: 21)")
     parser.add_argument("--json", metavar="PATH")
     args = parser.parse_args()
-    if args.threads < 1 or args.rounds < 1:
-        parser.error("--threads and --rounds must be at least 1")
-    from rnnzoo.bench.machine import cpu_fields
+    from rnnzoo.bench import machine
     from rnnzoo.kernels import build
-    from rnnzoo.lab.environment import cpu_name
 
     native = build.native()
     if native is None:
@@ -79,7 +79,9 @@ def main() -> None:
             for engine in (("rnnzoo", "mkl") if round_ % 2 == 0 else ("mkl", "rnnzoo")):
                 rates[name][engine].append(gflop / seconds(engines[engine], calls))
 
-    print(f"{cpu_name()}; {args.threads} threads; {ROWS} rows deep; {args.rounds} rounds in turns")
+    where = machine.describe()
+    print(f"{where['cpu']} ({where['vendor']} family {where['family']} model {where['model']}, {where['isa']}); "
+          f"{args.threads} threads; {ROWS} rows deep; {args.rounds} rounds in turns")
     print(f"{'product':30} {'M x N':>11} {'GFLOP/s: rnnzoo':>16} {'MKL':>6}   {'MKL over rnnzoo':>15}   {'max diff':>8}")
     results = []
     for name, m, n, _, _, _, difference in cases:
@@ -91,11 +93,9 @@ def main() -> None:
         print(f"{name:30} {f'{m} x {n}':>11} {statistics.median(ours):16.1f} {statistics.median(theirs):6.1f}   "
               f"{ratio:14.3f}x   {difference:8.1e}")
     if args.json:
-        fields = cpu_fields()
         with open(args.json, "w") as handle:
-            json.dump({"cpu": cpu_name(), "vendor": fields.get("vendor_id"), "family": fields.get("cpu family"),
-                       "model": fields.get("model"), "threads": args.threads, "rounds": args.rounds,
-                       "torch": torch.__version__, "results": results}, handle, indent=2)
+            json.dump({"machine": where, "torch": torch.__version__, "threads": args.threads, "rounds": args.rounds,
+                       "results": results}, handle, indent=2)
 
 
 if __name__ == "__main__":

@@ -27,9 +27,8 @@
 Every setting changes speed (and memory) only: "auto" and "hoisted" projections on the same GEMM
 (gemm="native"; under "auto" the hoisted projection's gradients run on the engine calibration chose),
 and in float32 the two splits, give results equal to the bit; float64 splits, the two engines and the
-GEMMs agree to float rounding. The
-kernels give the same bits with any thread count; torch's own operations may round differently on
-fewer threads, which is why "all" exists.
+GEMMs agree to float rounding. The kernels give the same bits with any thread count; torch's own
+operations may round differently on fewer threads, which is why "all" exists.
 
     rnnzoo.kernels.configure(native=False)          # from now on
     with rnnzoo.kernels.configure(split="units"):   # inside the block only
