@@ -70,6 +70,19 @@ def test_transposed_product_equals_float64(native, K, M, N):
     torch.testing.assert_close(column_sums.double(), B.double().sum(0), **tolerance)
 
 
+# gemm_tn's tiles go strip by strip where a block's panels and strips fit in half of a core's L2 (the
+# products above, all of them where a core has 544 KB of L2 or more), else panel by panel: 8192 columns
+# take 4.7 MB of panels a block with AVX-512 and 8.9 MB with AVX2, more than half of any core's L2.
+@pytest.mark.parametrize("K", [100, 700])
+def test_a_transposed_product_too_wide_for_l2_equals_float64(native, K):
+    generator = torch.Generator().manual_seed(K)
+    S, B = torch.randn(K, 11, generator=generator), torch.randn(K, 8192 + 5, generator=generator)
+    got, column_sums = native.matmul_tn(S, B)
+    tolerance = dict(rtol=0, atol=1e-6 * (K + 1) ** 0.5 * 8)
+    torch.testing.assert_close(got.double(), S.double().t() @ B.double(), **tolerance)
+    torch.testing.assert_close(column_sums.double(), B.double().sum(0), **tolerance)
+
+
 # gemm_tn cuts a depth of two blocks or more in two parts (KC rows a block: 272 with AVX2, 144 with
 # AVX-512), summed apart and added. 545: each part a block and one row over (AVX2: the second part's
 # second block is empty); 1100 and 3001: parts of several blocks, the second a row shorter at 3001.

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include <omp.h>
+#include <unistd.h>
 
 #include "denormals.h"
 #include "sharing.h"
@@ -416,10 +417,17 @@ inline void add_column_sums(const Panels& block, float* sums, bool first) {
 // floats each) and S^T into strips of MR rows (KC x MR floats each, k-major), so that one strip and
 // one panel, all a tile reads, sit together in L1 (32 KiB): a panel stays
 // there while every strip of the block passes from L2 (a strip is a quarter of a panel's size, so
-// this order moves the fewest bytes from L2), and the block's product is added to the sums so far.
+// this order moves the fewest bytes from L2; gemm_tn_block says when the tiles go strip by strip
+// instead), and the block's product is added to the sums so far.
 // Reading S^T in place instead takes MR floats from each of KC rows, KC cache lines a tile, more
 // than L1 holds next to a panel.
 constexpr int64_t KC = (24 << 10) / ((MR + NR) * sizeof(float)) / 16 * 16;  // a strip + a panel: 3/4 of L1
+
+// A core's L2 in bytes, as the system reports it (0 where it doesn't).
+inline int64_t l2_bytes() {
+  static const int64_t bytes = std::max<int64_t>(0, sysconf(_SC_LEVEL2_CACHE_SIZE));
+  return bytes;
+}
 
 // Rows k0 .. k0 + depth of the product for columns n0 .. n1 (n0 on a panel's edge), added into
 // `sum` (M x N, row stride lds; set by the first block); strips and panels: room for a block's.
@@ -451,10 +459,22 @@ inline void gemm_tn_block(int64_t M, int64_t k0, int64_t depth, bool first, cons
       std::fill(out + rows, out + MR, 0.0f);
     }
   }
-  for (int64_t p = 0; p < count; ++p)
+  auto tile = [&](int64_t p, int64_t i) {
+    edge_tile(std::min(MR, M - i * MR), std::min(NR, width - p * NR), depth, Strip{strips + i * depth * MR},
+              block.panel(p), nullptr, !first, sum + i * MR * lds + n0 + p * NR, lds);
+  };
+  // Panel by panel, each panel staying in L1 while all the strips pass from L2, moves the fewest
+  // bytes from L2; but each tile then reads and writes MR rows of `sum` somewhere else, and the
+  // sums (2 MiB for a 512 x 1024 product) come back from L3 tile by tile. Where the block's panels
+  // and strips fit in half of L2, strip by strip instead: the tiles go along MR rows of the sums,
+  // streams that the prefetchers follow, and read the panels from L2.
+  const bool along_rows = (count * NR + tiles * MR) * depth * static_cast<int64_t>(sizeof(float)) <= l2_bytes() / 2;
+  if (along_rows)
     for (int64_t i = 0; i < tiles; ++i)
-      edge_tile(std::min(MR, M - i * MR), std::min(NR, width - p * NR), depth, Strip{strips + i * depth * MR},
-                block.panel(p), nullptr, !first, sum + i * MR * lds + n0 + p * NR, lds);
+      for (int64_t p = 0; p < count; ++p) tile(p, i);
+  else
+    for (int64_t p = 0; p < count; ++p)
+      for (int64_t i = 0; i < tiles; ++i) tile(p, i);
 }
 
 // C (M x N, row stride ldc) = S^T @ B, and B's column sums into sums (or nullptr), by the threads
