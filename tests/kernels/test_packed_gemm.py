@@ -70,9 +70,9 @@ def test_transposed_product_equals_float64(native, K, M, N):
     torch.testing.assert_close(column_sums.double(), B.double().sum(0), **tolerance)
 
 
-# gemm_tn's tiles go strip by strip where a block's panels and strips fit in half of a core's L2 (the
-# products above, all of them where a core has 544 KB of L2 or more), else panel by panel: the panels
-# of 8192 columns take 3.3 MB for a block of 100 rows, more than half of any core's L2.
+# gemm_tn's tiles go strip by strip where a full block's panels and strips fit in half of a core's L2
+# (the products above, all of them where a core has 544 KB of L2 or more), else panel by panel: the
+# panels of 8192 columns take 3.3 MB for a block of 100 rows, more than half of any core's L2.
 @pytest.mark.parametrize("K", [100, 700])
 def test_a_transposed_product_too_wide_for_l2_equals_float64(native, K):
     generator = torch.Generator().manual_seed(K)

@@ -417,7 +417,7 @@ inline void add_column_sums(const Panels& block, float* sums, bool first) {
 // floats each) and S^T into strips of MR rows (KC x MR floats each, k-major), so that one strip and
 // one panel, all a tile reads, sit together in L1 (32 KiB): a panel stays
 // there while every strip of the block passes from L2 (a strip is a quarter of a panel's size, so
-// this order moves the fewest bytes from L2; gemm_tn_block says when the tiles go strip by strip
+// this order moves the fewest bytes from L2; gemm_tn_parallel says when the tiles go strip by strip
 // instead), and the block's product is added to the sums so far.
 // Reading S^T in place instead takes MR floats from each of KC rows, KC cache lines a tile, more
 // than L1 holds next to a panel.
@@ -433,10 +433,10 @@ inline int64_t l2_bytes() {
 // `sum` (M x N, row stride lds; set by the first block); strips and panels: room for a block's.
 // sums (or nullptr) receives B's column sums the same way — a bias gradient, taken from the packed
 // blocks while they sit in L2 instead of another pass over B. The tiles write the columns up to n1
-// only: `sum` may be C itself.
+// only: `sum` may be C itself. along_rows: the tiles strip by strip, else panel by panel.
 inline void gemm_tn_block(int64_t M, int64_t k0, int64_t depth, bool first, const SplitRows& s_rows,
                           const SplitRows& b_rows, int64_t n0, int64_t n1, float* strips, float* panels, float* sum,
-                          int64_t lds, float* sums) {
+                          int64_t lds, float* sums, bool along_rows) {
   const int64_t width = n1 - n0, count = (width + NR - 1) / NR, tiles = (M + MR - 1) / MR;
   std::vector<int64_t> column(width);
   for (int64_t j = 0; j < width; ++j) column[j] = n0 + j;
@@ -463,12 +463,6 @@ inline void gemm_tn_block(int64_t M, int64_t k0, int64_t depth, bool first, cons
     edge_tile(std::min(MR, M - i * MR), std::min(NR, width - p * NR), depth, Strip{strips + i * depth * MR},
               block.panel(p), nullptr, !first, sum + i * MR * lds + n0 + p * NR, lds);
   };
-  // Panel by panel, each panel staying in L1 while all the strips pass from L2, moves the fewest
-  // bytes from L2; but each tile then reads and writes MR rows of `sum` somewhere else, and the
-  // sums (2 MiB for a 512 x 1024 product) come back from L3 tile by tile. Where the block's panels
-  // and strips fit in half of L2, strip by strip instead: the tiles go along MR rows of the sums,
-  // streams that the prefetchers follow, and read the panels from L2.
-  const bool along_rows = (count * NR + tiles * MR) * depth * static_cast<int64_t>(sizeof(float)) <= l2_bytes() / 2;
   if (along_rows)
     for (int64_t i = 0; i < tiles; ++i)
       for (int64_t p = 0; p < count; ++p) tile(p, i);
@@ -511,6 +505,14 @@ inline void gemm_tn_parallel(int64_t threads, int64_t M, int64_t K, const SplitR
   const Floats sum = direct ? Floats(C, Free{false}) : aligned_floats(parts * tiles * MR * lds);
   const Floats part_sums = sums != nullptr && parts > 1 ? aligned_floats(parts * panels * NR) : Floats();
   const int64_t share = (panels + per_part - 1) / per_part;
+  // Panel by panel, each panel staying in L1 while all the strips pass from L2, moves the fewest
+  // bytes from L2; but each tile then reads and writes MR rows of the sums somewhere else, and the
+  // sums (2 MiB for a 512 x 1024 product) come back from L3 tile by tile. Where a full block's
+  // panels and strips fit in half of L2, strip by strip instead: the tiles go along MR rows of the
+  // sums, streams that the prefetchers follow, and read the panels from L2. Decided once for the
+  // product, so that every block of it runs the same way.
+  const int64_t block_bytes = (share * NR + tiles * MR) * std::min(KC, part_rows) * static_cast<int64_t>(sizeof(float));
+  const bool along_rows = block_bytes <= l2_bytes() / 2;
   std::vector<sharing::Share> shares(parts * per_part);  // share q·per_part + s: part q's s-th panels
   for (int64_t k = 0; k < parts * per_part; ++k) {
     const int64_t s = k % per_part;  // fewer than 2 panels are not worth taking
@@ -531,7 +533,7 @@ inline void gemm_tn_parallel(int64_t threads, int64_t M, int64_t K, const SplitR
       float* part_sum = sum.get() + q * tiles * MR * lds;
       float* column_sums = parts > 1 && sums != nullptr ? part_sums.get() + q * panels * NR : sums;
       gemm_tn_block(M, k0, depth, b == 0, s_rows, b_rows, n0, n1, strips.get(), room.get(), part_sum, lds,
-                    column_sums);
+                    column_sums, along_rows);
       if (parts == 1 && b == blocks - 1 && !direct)  // the columns are complete
         for (int64_t i = 0; i < M; ++i)
           std::memcpy(C + i * ldc + n0, part_sum + i * lds + n0, (n1 - n0) * sizeof(float));
