@@ -46,6 +46,19 @@ def test_kept_panels_give_the_bits_of_a_fresh_packing(native, layer_type):
 
 
 @pytest.mark.parametrize("layer_type", LAYERS)
+def test_train_and_eval_keep_the_packed_weights(native, layer_type):
+    # train() and eval() set `training` on every module: a loop that switches modes every batch
+    # (validation after each) must not pack its weights again at every switch
+    layer = built(layer_type)
+    buffer = kept(layer)[0]
+    layer.train().eval()
+    assert kept(layer) == [buffer]
+    x = torch.rand(9, 11, 7)
+    with torch.no_grad():
+        assert torch.equal(layer(x), fresh(layer, x))
+
+
+@pytest.mark.parametrize("layer_type", LAYERS)
 @pytest.mark.parametrize("units, batch", [(64, 2), (64, 8), (256, 2), (64, 20)])
 @pytest.mark.parametrize("start", ["zero", "given"])
 @pytest.mark.parametrize("steps", [1, 3])

@@ -146,11 +146,11 @@ class RecurrentCell(nn.Module):
     # -- the record the kernels take ---------------------------------------------------------------
     # A layer asks for it on every call. Made afresh it costs about as much Python as the rest of the
     # call's glue, so it is kept (in _record) while what it was made from stays: no attribute of the
-    # cell set or deleted and no move (`.to()`, `.double()`; these drop it), the same parameter
-    # objects holding the same storage (a `.data` swap leaves a kept view of the bias behind), each
-    # asking for gradients as before, and the same grad and inference modes (a view made under
-    # no_grad would cut the gradient's way back to the bias; one made in inference mode can't be
-    # saved for backward). A class whose biases are not parameters or views of them (its own
+    # cell set (but `training`) or deleted and no move (`.to()`, `.double()`; these drop it), the
+    # same parameter objects holding the same storage (a `.data` swap leaves a kept view of the bias
+    # behind), each asking for gradients as before, and the same grad and inference modes (a view
+    # made under no_grad would cut the gradient's way back to the bias; one made in inference mode
+    # can't be saved for backward). A class whose biases are not parameters or views of them (its own
     # input_bias or recurrent_bias) gets a new record every call.
     record_is_views = True
 
@@ -168,7 +168,8 @@ class RecurrentCell(nn.Module):
 
     def __setattr__(self, name, value):
         super().__setattr__(name, value)
-        self.__dict__.pop("_record", None)
+        if name != "training":  # train() and eval() set it, and the record doesn't depend on it
+            self.__dict__.pop("_record", None)
 
     def __delattr__(self, name):
         super().__delattr__(name)
