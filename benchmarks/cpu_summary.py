@@ -97,15 +97,18 @@ def main() -> None:
                 drift.append(f"| {model} | {mode} | {summary['rounds']} | {summary['percent']['median']:.1f} % | "
                              f"{100 * summary['at_target']:.0f} % |")
             if (report := read(f"step_parts_{args.tag}_{name}{suffix}.json")) is not None:
+                warm = report.get("warm_outside_s")  # not in the files of runs before the replay
                 parts.append(f"| {model} | {mode} | {1e3 * report['native_s']:.2f} ms, "
                              f"{report['native_percent']:.1f} % | {1e3 * report['outside_s']:.2f} ms | "
+                             f"{'-' if warm is None else f'{1e3 * warm:.2f} ms'} | "
                              f"{1e3 * report['step_s']:.2f} ms, {report['step_percent']:.1f} % |")
     if drift:
         out += ["## Drift", "", "| model | mode | rounds | median % of floor | rounds at the target |",
                 "|---|---|---:|---:|---:|"] + drift + [""]
     if parts:
-        out += ["## Where a step's time goes", "", "| model | mode | native calls | outside them | step |",
-                "|---|---|---:|---:|---:|"] + parts + [""]
+        out += ["## Where a step's time goes", "",
+                "| model | mode | native calls | outside them | outside them, caches warm | step |",
+                "|---|---|---:|---:|---:|---:|"] + parts + [""]
     if (low := read(f"low_memory_{args.tag}.json")) is not None:
         full_run, low_run = low["full"], low["low"]
         out += ["## Low-memory training", "",

@@ -11,8 +11,13 @@ is left outside them (Python, autograd, the loss, Adam, the Dense layer), and th
 native calls' "% of floor" as `rnnzoo bench` reckons it (the floor: the fastest product's median,
 before or after). A step far below the floor whose native
 calls are not says that the time goes between the kernels; one whose native calls are too says
-that it goes inside them. Run it on an otherwise idle machine; its figures are in
-docs/kernel-notes.md.
+that it goes inside them. Then the same steps again with every native call answered at once by the
+result it gave in the last timed step: what is left is the work outside the kernels alone, back to
+back with its data in cache ("outside them, caches warm"); the difference to what lay outside them
+in the real steps is what the kernels cost it by leaving the caches full of their own data. (The
+replayed gradients are still held by the replay, so autograd copies them where a real step hands
+them over: the warm figure errs high, if anything.) Run it on an otherwise idle machine; its
+figures are in docs/kernel-notes.md.
 """
 
 import argparse
@@ -34,10 +39,12 @@ QUESTIONS = {"split_of"}  # native functions that answer a question about a call
 
 
 class Timed:
-    """The native module, each call of a kernel appended to `calls` as (name, seconds) while `on`."""
+    """The native module, each call of a kernel appended to `calls` as (name, seconds) and its result
+    to `results` while `on`; while `replay` is a list, the i-th call of a step returns replay[i] at
+    once instead of running."""
 
     def __init__(self, module):
-        self.module, self.calls, self.on = module, [], False
+        self.module, self.calls, self.results, self.on, self.replay = module, [], [], False, None
 
     def __getattr__(self, name):
         function = getattr(self.module, name)
@@ -45,13 +52,16 @@ class Timed:
             return function
 
         def timed(*args, **kwargs):
+            if self.replay is not None:
+                self.calls.append((name, 0.0))
+                return self.replay[len(self.calls) - 1]
             if not self.on:
                 return function(*args, **kwargs)
             start = time.perf_counter()
-            try:
-                return function(*args, **kwargs)
-            finally:
-                self.calls.append((name, time.perf_counter() - start))
+            result = function(*args, **kwargs)
+            self.calls.append((name, time.perf_counter() - start))
+            self.results.append(result)
+            return result
 
         return timed
 
@@ -72,22 +82,34 @@ def measure(case, mode: str, steps: int) -> dict:
         run(3)  # builds the kernels, times the GEMMs, faults the pages in
         before = floor_now(products, 5)
         step_s, order, parts = [], None, defaultdict(list)
-        for _ in range(steps):
-            timed.calls.clear()
-            timed.on = True
-            step_s += run(1)
-            timed.on = False
+
+        def same_calls():
             names = [name for name, _ in timed.calls]
             if order not in (None, names):
                 raise SystemExit(f"step_parts.py: a step made other native calls than the first ({names} "
                                  f"against {order}); expected the same calls every step")
-            order = names
+            return names
+
+        for _ in range(steps):
+            timed.calls.clear()
+            timed.results.clear()
+            timed.on = True
+            step_s += run(1)
+            timed.on = False
+            order = same_calls()
             for i, (_, seconds) in enumerate(timed.calls):
                 parts[i].append(seconds)
+        timed.replay, warm_s = list(timed.results), []
+        for _ in range(steps):  # the same steps, the kernels' results given back at once
+            timed.calls.clear()
+            warm_s += run(1)
+            same_calls()
+        timed.replay = None
         after = floor_now(products, 5)
     finally:
         build.native = real
-    return {"step_s": statistics.median(step_s), "floor_gflops": max(before, after),
+    return {"step_s": statistics.median(step_s), "warm_outside_s": statistics.median(warm_s),
+            "floor_gflops": max(before, after),
             "calls": [{"call": name, "s": statistics.median(parts[i])} for i, name in enumerate(order)]}
 
 
@@ -115,6 +137,9 @@ def main() -> None:
         print(f"  {call['call']:20s} {1e3 * call['s']:8.3f} ms")
     print(f"  {'native calls':20s} {1e3 * native_s:8.3f} ms   {result['native_percent']:5.1f} % of floor")
     print(f"  {'outside them':20s} {1e3 * result['outside_s']:8.3f} ms")
+    print(f"    {'caches warm':18s} {1e3 * result['warm_outside_s']:8.3f} ms   (the step with the kernels' results replayed)")
+    print(f"    {'left cold':18s} {1e3 * (result['outside_s'] - result['warm_outside_s']):8.3f} ms   "
+          f"(what the kernels cost the rest)")
     print(f"  {'step':20s} {1e3 * result['step_s']:8.3f} ms   {result['step_percent']:5.1f} % of floor")
     if args.json:
         with open(args.json, "w") as f:
