@@ -9,7 +9,7 @@ and units (64–1024) one at a time. Contenders, timed in interleaved rounds (th
 round, so machine noise hits all alike; medians over the steps of every round but each
 contender's first of the round, run untimed: it meets the caches the others left, and rnnzoo's
 first inference packs again the weights that training changed, where a run of many calls sees
-neither):
+neither; the floor's products likewise, each one's first run after a contender untimed):
 
   rnnzoo     the preset model itself, backend="auto"
   torch.nn   nn.RNN / nn.LSTM / nn.GRU of the same sizes (tanh: torch.nn has no other choice)
@@ -284,9 +284,9 @@ def floor_products() -> list[Sgemm]:
 
 
 def floor_now(products: list[Sgemm], runs: int) -> float:
-    """The floor as the machine runs it now, GFLOP/s: the fastest product's median over `runs` runs each
-    (bench_case takes each product's median over a whole case instead)."""
-    return max(product.gflops(statistics.median(product.run(runs))) for product in products)
+    """The floor as the machine runs it now, GFLOP/s: the fastest product's median over `runs` runs each,
+    after one untimed (bench_case takes each product's median over a whole case instead)."""
+    return max(product.gflops(statistics.median(product.run(runs + 1)[1:])) for product in products)
 
 
 def keras_python(explicit: str | None = None) -> tuple[str | None, str]:
@@ -398,8 +398,8 @@ def bench_case(case: Case, rounds: int, per_round: int, keras: str | None, mallo
         order = contenders[r % len(contenders):] + contenders[: r % len(contenders)]
         for contender in order:
             train[contender.name] += contender.train(per_round + 1)[1:]
-            for sgemm in sgemms:
-                sgemm_times[sgemm.name] += sgemm.run(2)
+            for sgemm in sgemms:  # the first run meets the caches the contender left, as its first step does
+                sgemm_times[sgemm.name] += sgemm.run(3)[1:]
             infer[contender.name] += contender.infer(per_round + 1)[1:]
     result.sgemm_rates = {s.name: s.gflops(statistics.median(sgemm_times[s.name])) for s in sgemms}
     result.sgemm_gflops = max(result.sgemm_rates.values())
