@@ -23,9 +23,9 @@ $RNNZOO_CALIBRATION_DIR, where set, keeps the choices there instead, as `<build 
                   rows a thread gets decide it, so at least 1); not the thread count, which
                   threads.py may change during a run: a shape keeps its engine, timed at the count of
                   its first call (but the split, whose product names the count it was timed at)
-    timing        each engine once to warm up, then its best run of at least three, more for a quick
-                  product (until the runs add up to BUDGET_S), the engines taking turns, on the first
-                  CALIBRATION_ROWS rows (a larger product runs at the same rate)
+    timing        each engine once to warm up, then its median run of at least MIN_ROUNDS, more until
+                  the runs add up to BUDGET_S, the engines taking turns, on the first CALIBRATION_ROWS
+                  rows (a larger product runs at the same rate)
     the choice    the fastest, but rnnzoo's GEMM ("native") unless another is faster by more than
                   NATIVE_MARGIN: on it a layer's gradient products run inside its backward's native
                   call (fused.py), which saves what timing one product alone cannot see, the return
@@ -42,6 +42,7 @@ Without the native extension nothing is timed: oneDNN runs where torch has it, e
 import contextlib
 import json
 import os
+import statistics
 import sys
 import tempfile
 import threading
@@ -52,7 +53,7 @@ from pathlib import Path
 from . import build
 
 CALIBRATION_ROWS = 4096
-MIN_ROUNDS, MAX_ROUNDS, BUDGET_S = 3, 100, 0.02  # how long fastest() times the engines
+MIN_ROUNDS, MAX_ROUNDS, BUDGET_S = 5, 100, 0.1  # how long fastest() times the engines
 NATIVE_MARGIN = 0.03  # how much faster than the native GEMM another engine must run to be chosen
 FILE = "calibration.json"
 
@@ -118,25 +119,27 @@ def _question(product: str, rows: int, depth: int, width: int, engines: tuple[st
 
 
 def fastest(runners: dict[str, Callable[[int], object]], rows: int) -> str:
-    """The engine whose best run (after one to warm up) is the shortest, but "native" where none runs
+    """The engine whose median run (after one to warm up) is the shortest, but "native" where none runs
     more than NATIVE_MARGIN faster than it. The engines take turns, round by round, so that a slow spell
     of the machine falls on all of them: at least MIN_ROUNDS rounds, and more while the timed runs add
-    up to less than BUDGET_S (up to MAX_ROUNDS), since a product of microseconds timed three times, as a
-    process starts, is mostly noise."""
+    up to less than BUDGET_S (up to MAX_ROUNDS). The median, not the best run: where two engines are
+    close, each one's best is a lucky run, and a few lucky runs decided a shape one way or the other
+    from one process to the next (docs/kernel-notes.md, "Calibration's noise")."""
     for run in runners.values():
         run(rows)
-    best = dict.fromkeys(runners, float("inf"))
+    times: dict[str, list[float]] = {engine: [] for engine in runners}
     spent, rounds = 0.0, 0
     while rounds < MIN_ROUNDS or (spent < BUDGET_S and rounds < MAX_ROUNDS):
         for engine, run in runners.items():
             start = time.perf_counter()
             run(rows)
             took = time.perf_counter() - start
-            best[engine] = min(best[engine], took)
+            times[engine].append(took)
             spent += took
         rounds += 1
-    winner = min(best, key=best.get)
-    if "native" in best and best["native"] <= best[winner] * (1 + NATIVE_MARGIN):
+    typical = {engine: statistics.median(runs) for engine, runs in times.items()}
+    winner = min(typical, key=typical.get)
+    if "native" in typical and typical["native"] <= typical[winner] * (1 + NATIVE_MARGIN):
         return "native"
     return winner
 
