@@ -13,7 +13,8 @@ extension modules by name: loaded as `rnnzoo_recurrent` it would be this build a
 ratio 1), and both builds run with this build's calibration choices, so that only the kernels
 differ.
 
-Each case (the notebook's models, at each batch:steps shape given) runs a few steps with one build,
+Each case (the notebook's models, or the sweep's one-layer cases of `rnnzoo bench` by name, such as
+"LSTM B64 T28 U1024"), at its own batch and steps or at each batch:steps given, runs a few steps with one build,
 then with the other, the order alternating from round to round. Printed per case and mode: each
 build's median ms, and the median over rounds of the old build's time over this one's (above 1:
 this build is faster) with the rounds' range; first, whether the two give the same outputs and
@@ -23,6 +24,7 @@ gradients bit for bit.
 import argparse
 import importlib.util
 import json
+import re
 import statistics
 import sys
 from dataclasses import asdict
@@ -31,7 +33,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from rnnzoo.bench.benchmark import Case, TorchContender, build_rnnzoo, seed_cases
+from rnnzoo.bench.benchmark import Case, TorchContender, build_rnnzoo, seed_cases, sweep_cases
 from rnnzoo.kernels import build, calibration, settings
 from rnnzoo.process import tune_malloc
 
@@ -69,8 +71,9 @@ def same_bits(contender: TorchContender, builds: dict) -> bool:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("other", metavar="OLD.so", help="the other build's library")
-    parser.add_argument("--cases", default="Simple_RNNs,LSTMs,GRUs", help="the notebook's models to run")
-    parser.add_argument("--shapes", default="64:28", help="batch:steps, comma-separated (default: the notebook's)")
+    parser.add_argument("--cases", default="Simple_RNNs,LSTMs,GRUs",
+                        help="the notebook's models or the sweep's cases to run (default: the notebook's)")
+    parser.add_argument("--shapes", help="batch:steps, comma-separated (default: each case's own)")
     parser.add_argument("--modes", default="train,infer", help="train, infer or both")
     parser.add_argument("--rounds", type=int, default=11)
     parser.add_argument("--isa", choices=("native", "avx2"), default="native",
@@ -96,18 +99,21 @@ def main(argv=None) -> None:
     chosen = calibration._path()  # this build's calibration file, for both builds
     calibration._path = lambda: chosen
     builds = {"old": other, "new": this}
-    cases = {case.name: case for case in seed_cases()}
+    cases = {case.name: case for case in seed_cases() + sweep_cases()}
     if unknown := [name for name in args.cases.split(",") if name not in cases]:
         sys.exit(f"ab_builds: no case {unknown[0]!r} (expected some of {', '.join(cases)})")
     results = []
     for name in args.cases.split(","):
-        for shape in args.shapes.split(","):
+        own = f"{cases[name].batch}:{cases[name].steps}"
+        for shape in (args.shapes or own).split(","):
             batch, steps = (int(v) for v in shape.split(":"))
             case = Case(**{**asdict(cases[name]), "batch": batch, "steps": steps})
             torch.manual_seed(0)
             contender = TorchContender("rnnzoo", build_rnnzoo(case), case)
             bits = same_bits(contender, builds)
-            print(f"{name} B{batch} T{steps}: {'the same bits' if bits else 'the bits differ'}", flush=True)
+            shaped = f"B{batch} T{steps}"  # in a sweep case's name, in place of its own
+            label = re.sub(r"B\d+ T\d+", shaped, name) if re.search(r"B\d+ T\d+", name) else f"{name} {shaped}"
+            print(f"{label}: {'the same bits' if bits else 'the bits differ'}", flush=True)
             per = max(3, min(20, round(4 * 64 * 28 / (batch * steps))))  # 4 steps at the notebook's shape
             for mode in args.modes.split(","):
                 run = contender.train if mode == "train" else contender.infer

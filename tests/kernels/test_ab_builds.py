@@ -23,14 +23,16 @@ def test_a_copy_of_this_build_runs_apart_and_gives_the_same_bits(native, tmp_pat
     other = tmp_path / "rnnzoo_recurrent.so"
     shutil.copy(native.__file__, other)
     out = tmp_path / "ab.json"
-    printed = run(other, "--cases", "Simple_RNNs,GRUs", "--shapes", "2:3,3:1", "--rounds", "1", "--json", out)
+    cases = ("Simple_RNNs", "GRU B64 T28 U64")  # a notebook model and a sweep case
+    printed = run(other, "--cases", ",".join(cases), "--shapes", "2:3,3:1", "--rounds", "1", "--json", out)
     assert printed.returncode == 0, printed.stderr
     report = json.loads(out.read_text())
     rows = [(row["case"], row["batch"], row["steps"], row["mode"]) for row in report["results"]]
-    assert rows == [(case, batch, steps, mode) for case in ("Simple_RNNs", "GRUs") for batch, steps in ((2, 3), (3, 1))
+    assert rows == [(case, batch, steps, mode) for case in cases for batch, steps in ((2, 3), (3, 1))
                     for mode in ("train", "infer")]
     assert all(row["same_bits"] and row["old_ms"] > 0 and row["new_ms"] > 0 for row in report["results"])
-    assert "GRUs B3 T1: the same bits" in printed.stdout
+    assert "Simple_RNNs B3 T1: the same bits" in printed.stdout
+    assert "GRU B3 T1 U64: the same bits" in printed.stdout  # the sweep case's name at the shape given
 
 
 def test_bad_arguments_are_one_line_errors(native, tmp_path):
