@@ -14,8 +14,8 @@ ratio 1), and both builds run with this build's calibration choices, so that onl
 differ.
 
 Each case (the notebook's models, or the sweep's one-layer cases of `rnnzoo bench` by name, such as
-"LSTM B64 T28 U1024"), at its own batch and steps or at each batch:steps given, runs a few steps with one build,
-then with the other, the order alternating from round to round. Printed per case and mode: each
+"LSTM B64 T28 U1024"), at its own batch and steps or at each batch:steps given, runs a few steps
+with one build, then with the other, the order alternating from round to round. Printed per case and mode: each
 build's median ms, and the median over rounds of the old build's time over this one's (above 1:
 this build is faster) with the rounds' range; first, whether the two give the same outputs and
 gradients bit for bit.
