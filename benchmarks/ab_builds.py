@@ -15,10 +15,10 @@ differ.
 
 Each case (the notebook's models, or the sweep's one-layer cases of `rnnzoo bench` by name, such as
 "LSTM B64 T28 U1024"), at its own batch and steps or at each batch:steps given, runs a few steps
-with one build, then with the other, the order alternating from round to round. Printed per case and mode: each
-build's median ms, and the median over rounds of the old build's time over this one's (above 1:
-this build is faster) with the rounds' range; first, whether the two give the same outputs and
-gradients bit for bit.
+with one build, then with the other, the order alternating from round to round. Printed per case
+and mode: each build's median ms, and the median over rounds of the old build's time over this
+one's (above 1: this build is faster) with the rounds' range; first, whether the two give the same
+outputs and gradients bit for bit.
 """
 
 import argparse
@@ -111,8 +111,9 @@ def main(argv=None) -> None:
             torch.manual_seed(0)
             contender = TorchContender("rnnzoo", build_rnnzoo(case), case)
             bits = same_bits(contender, builds)
-            shaped = f"B{batch} T{steps}"  # in a sweep case's name, in place of its own
-            label = re.sub(r"B\d+ T\d+", shaped, name) if re.search(r"B\d+ T\d+", name) else f"{name} {shaped}"
+            shaped = f"B{batch} T{steps}"
+            label, found = re.subn(r"B\d+ T\d+", shaped, name)  # a sweep case's name holds its own shape
+            label = label if found else f"{name} {shaped}"
             print(f"{label}: {'the same bits' if bits else 'the bits differ'}", flush=True)
             per = max(3, min(20, round(4 * 64 * 28 / (batch * steps))))  # 4 steps at the notebook's shape
             for mode in args.modes.split(","):
