@@ -24,7 +24,6 @@ outputs and gradients bit for bit.
 import argparse
 import importlib.util
 import json
-import re
 import statistics
 import sys
 from dataclasses import asdict
@@ -103,17 +102,17 @@ def main(argv=None) -> None:
     if unknown := [name for name in args.cases.split(",") if name not in cases]:
         sys.exit(f"ab_builds: no case {unknown[0]!r} (expected some of {', '.join(cases)})")
     results = []
+    given = args.shapes and [tuple(int(v) for v in shape.split(":")) for shape in args.shapes.split(",")]
     for name in args.cases.split(","):
-        own = f"{cases[name].batch}:{cases[name].steps}"
-        for shape in (args.shapes or own).split(","):
-            batch, steps = (int(v) for v in shape.split(":"))
-            case = Case(**{**asdict(cases[name]), "batch": batch, "steps": steps})
+        own = cases[name]
+        for batch, steps in given or [(own.batch, own.steps)]:
+            case = Case(**{**asdict(own), "batch": batch, "steps": steps})
             torch.manual_seed(0)
             contender = TorchContender("rnnzoo", build_rnnzoo(case), case)
             bits = same_bits(contender, builds)
-            shaped = f"B{batch} T{steps}"
-            label, found = re.subn(r"B\d+ T\d+", shaped, name)  # a sweep case's name holds its own shape
-            label = label if found else f"{name} {shaped}"
+            shaped, own_shape = f"B{batch} T{steps}", f"B{own.batch} T{own.steps}"
+            # a sweep case's name holds its own shape: the shape run takes its place
+            label = name.replace(own_shape, shaped) if own_shape in name else f"{name} {shaped}"
             print(f"{label}: {'the same bits' if bits else 'the bits differ'}", flush=True)
             per = max(3, min(20, round(4 * 64 * 28 / (batch * steps))))  # 4 steps at the notebook's shape
             for mode in args.modes.split(","):
